@@ -1,0 +1,1 @@
+"""jaxser: cross-corpus speech emotion recognition in JAX."""

@@ -1,0 +1,1 @@
+"""Data layer: corpora, features, prepared stores and the tf.data pipeline."""

@@ -1,0 +1,233 @@
+"""Prepared feature stores: one TFDS dataset per (corpus, feature config).
+
+Layout under the data dir (default `$JAXSER_DATA_DIR`, else `~/.cache/jaxser`):
+
+    <data_dir>/<corpus>/<feature_hash>/manifest.json        written last: "complete"
+    <data_dir>/<corpus>/<feature_hash>/jaxser_<corpus>/1.0.0/  the TFDS dataset
+    <data_dir>/<corpus>/audio/                              synthetic corpora: the render
+
+Each corpus has a TFDS builder (`jaxser_<corpus>`, registered when this module is
+imported), so `tfds.load("jaxser_emodb", data_dir=<store>, download=False)`
+works as in any TFDS project. Real corpora read their folder as TFDS's manual dir.
+"""
+
+import concurrent.futures
+import dataclasses
+import json
+import multiprocessing
+import os
+import shutil
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow's first import
+import tensorflow_datasets as tfds  # noqa: E402
+import tqdm
+
+from jaxser.data import corpora, features
+from jaxser.data.corpora import synthetic
+from jaxser.data.corpora.base import Utterance
+
+SPLIT = "full"  # TFDS reserves "all"; tasks split by speaker in the pipeline, not here
+MANIFEST = "manifest.json"
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("JAXSER_DATA_DIR") or Path.home() / ".cache" / "jaxser")
+
+
+def store_dir(corpus: str, data_dir: os.PathLike | str | None,
+              config: features.FeatureConfig) -> Path:
+    return Path(data_dir or default_data_dir()).expanduser() / corpus / config.key()
+
+
+def prepare_command(corpus: str, data_dir: os.PathLike | str | None = None) -> str:
+    path = "" if corpus in corpora.SYNTHETIC else " --path /path/to/" + corpus
+    dd = f" --data_dir {data_dir}" if data_dir else ""
+    return f"python -m jaxser.prepare --corpus {corpus}{path}{dd}"
+
+
+class _CorpusBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
+    """Features of every usable utterance of one corpus, in one split."""
+
+    VERSION = tfds.core.Version("1.0.0")
+    CORPUS = ""
+    MANUAL_DOWNLOAD_INSTRUCTIONS = "Pass the corpus folder, in its published layout, as --path."
+
+    def __init__(self, *, feature_config: features.FeatureConfig = features.FeatureConfig(),
+                 utterances: list[Utterance] = (), workers: int = 1, **kwargs):
+        self.feature_config = feature_config
+        self.utterances = list(utterances)
+        self.workers = workers
+        self.report = {"skipped": [], "sum": None, "sumsq": None, "frames": 0}
+        super().__init__(**kwargs)
+
+    def _info(self) -> tfds.core.DatasetInfo:
+        text = tfds.features.Text()
+        return self.dataset_info_from_configs(
+            description=f"jaxser features of {self.CORPUS}",
+            features=tfds.features.FeaturesDict({
+                "x": tfds.features.Tensor(shape=(None, self.feature_config.dim), dtype=np.float32),
+                "emotion": text, "speaker": text, "gender": text, "utt_id": text,
+                "text_id": text, "path": text,
+            }),
+        )
+
+    def _split_generators(self, dl_manager):
+        return {SPLIT: self._generate_examples()}
+
+    def _generate_examples(self):
+        utts, config = self.utterances, self.feature_config
+        paths = [u.path for u in utts]
+        if self.workers > 1:
+            ctx = multiprocessing.get_context("spawn")  # TensorFlow is not fork-safe
+            pool = concurrent.futures.ProcessPoolExecutor(self.workers, mp_context=ctx)
+            results = pool.map(features.featurize_or_reason, paths, [config] * len(paths), chunksize=8)
+        else:
+            pool, results = None, (features.featurize_or_reason(p, config) for p in paths)
+        total = np.zeros(config.dim), np.zeros(config.dim)
+        try:
+            for utt, (x, reason) in tqdm.tqdm(zip(utts, results), total=len(utts),
+                                              desc=f"features {self.CORPUS}", unit="utt"):
+                if x is None:
+                    self.report["skipped"].append({"path": utt.path, "reason": reason})
+                    continue
+                total[0][:] += x.sum(0, dtype=np.float64)
+                total[1][:] += np.square(x, dtype=np.float64).sum(0)
+                self.report["frames"] += len(x)
+                yield utt.utt_id, {"x": x, **{k: getattr(utt, k) for k in
+                                              ("emotion", "speaker", "gender", "utt_id",
+                                               "text_id", "path")}}
+        finally:
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
+        self.report["sum"], self.report["sumsq"] = total
+
+
+def _builder_class(corpus: str) -> type:
+    camel = "".join(part.title() for part in corpus.split("_"))
+    return type(f"Jaxser{camel}", (_CorpusBuilder,),
+                {"CORPUS": corpus, "__module__": __name__, "name": f"jaxser_{corpus}"})
+
+
+tfds.disable_progress_bar()  # prepare shows its own
+BUILDERS: dict[str, type] = {name: _builder_class(name) for name in corpora.CORPORA}
+
+
+def read_manifest(corpus: str, data_dir=None,
+                  config: features.FeatureConfig = features.FeatureConfig()) -> dict | None:
+    path = store_dir(corpus, data_dir, config) / MANIFEST
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def prepare(corpus: str, path: os.PathLike | str | None = None, data_dir=None,
+            config: features.FeatureConfig = features.FeatureConfig(), workers: int | None = None,
+            synth_seed: int = 0, synth_max_texts: int | None = None) -> Path:
+    """Computes the features of `corpus` once and returns the manifest path.
+
+    Real corpora need `path` (the corpus folder in its published layout).
+    Synthetic corpora render themselves when `path` is omitted. A complete store
+    (its manifest exists) is reused; anything else in its place is rebuilt.
+    """
+    spec = corpora.get(corpus)
+    out = store_dir(corpus, data_dir, config)
+    if (out / MANIFEST).is_file():
+        return out / MANIFEST
+    workers = workers or os.cpu_count() or 1
+    t0 = time.perf_counter()
+    source: dict = {"path": str(Path(path).expanduser().resolve()) if path else None}
+    if path is None:
+        if not spec.synthetic:
+            raise FileNotFoundError(
+                f"{corpus} is a licensed corpus: pass its folder, e.g. {prepare_command(corpus)}")
+        path = out.parent / "audio"
+        stamp = synthetic.render(corpus, path, seed=synth_seed, max_texts=synth_max_texts,
+                                 workers=workers, progress=_progress(f"render {corpus}"))
+        source = {"path": str(path), "synthetic": stamp}
+    t_render = time.perf_counter() - t0
+    scan = spec.scan(path)
+    if out.exists():
+        shutil.rmtree(out)  # an interrupted earlier run
+    out.mkdir(parents=True)
+    builder = BUILDERS[corpus](data_dir=str(out), feature_config=config,
+                               utterances=scan.utterances, workers=workers)
+    builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
+        manual_dir=str(path)))
+    t_features = time.perf_counter() - t0 - t_render
+    report = builder.report
+    frames = max(report["frames"], 1)
+    mean = report["sum"] / frames
+    std = np.sqrt(np.maximum(report["sumsq"] / frames - mean**2, 1e-12))
+    skipped_paths = {s["path"] for s in report["skipped"]}
+    kept = [u for u in scan.utterances if u.path not in skipped_paths]
+    manifest = {
+        "corpus": corpus,
+        "num_utterances": len(kept),
+        "counts": {k: dict(sorted(Counter(getattr(u, k) for u in kept).items()))
+                   for k in ("emotion", "speaker", "gender")},
+        "skipped": [dataclasses.asdict(s) for s in scan.skipped] + report["skipped"],
+        "features": config.to_dict(),
+        "feature_hash": config.key(),
+        "stats": {"mean": mean.round(6).tolist(), "std": std.round(6).tolist()},
+        "num_frames": report["frames"],
+        "audio_seconds": round(report["frames"] / config.frames_per_second, 2),
+        "source": source,
+        "tfds": {"name": builder.name, "data_dir": str(out), "split": SPLIT,
+                 "version": str(builder.version)},
+        "timing": {"render_s": round(t_render, 2), "features_s": round(t_features, 2),
+                   "workers": workers},
+    }
+    tmp = out / (MANIFEST + ".tmp")
+    tmp.write_text(json.dumps(manifest, indent=1))
+    tmp.replace(out / MANIFEST)  # atomic: the store is complete from here on
+    return out / MANIFEST
+
+
+def _progress(desc: str):
+    return lambda it, total: tqdm.tqdm(it, total=total, desc=desc, unit="file")
+
+
+@dataclasses.dataclass(frozen=True)
+class CorpusData:
+    """A prepared corpus in memory: every utterance's frames, concatenated.
+
+    frames [total_frames + 1, dim]: the last row is zeros (the padding row);
+    utterance i is frames[offsets[i] : offsets[i] + lengths[i]].
+    """
+    name: str
+    frames: np.ndarray
+    offsets: np.ndarray
+    lengths: np.ndarray
+    emotion: np.ndarray  # str
+    speaker: np.ndarray  # str
+    gender: np.ndarray  # str
+    utt_id: np.ndarray  # str
+    manifest: dict
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def utterance(self, i: int) -> np.ndarray:
+        return self.frames[self.offsets[i]: self.offsets[i] + self.lengths[i]]
+
+
+def load(corpus: str, data_dir=None,
+         config: features.FeatureConfig = features.FeatureConfig()) -> CorpusData:
+    """Reads a prepared store (raises FileNotFoundError naming the prepare command)."""
+    manifest = read_manifest(corpus, data_dir, config)
+    if manifest is None:
+        raise FileNotFoundError(
+            f"{corpus} is not prepared in {store_dir(corpus, data_dir, config)}; run: "
+            f"{prepare_command(corpus, data_dir)}")
+    ds = tfds.load(f"jaxser_{corpus}", split=SPLIT, data_dir=manifest["tfds"]["data_dir"],
+                   download=False)
+    rows = list(tfds.as_numpy(ds))
+    rows.sort(key=lambda r: r["utt_id"])
+    lengths = np.array([len(r["x"]) for r in rows], dtype=np.int64)
+    frames = np.concatenate([r["x"] for r in rows] + [np.zeros((1, config.dim), np.float32)])
+    text = lambda k: np.array([r[k].decode() for r in rows])  # noqa: E731
+    return CorpusData(corpus, frames, np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths,
+                      text("emotion"), text("speaker"), text("gender"), text("utt_id"), manifest)

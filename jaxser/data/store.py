@@ -135,6 +135,12 @@ def prepare(corpus: str, path: os.PathLike | str | None = None, data_dir=None,
     spec = corpora.get(corpus)
     out = store_dir(corpus, data_dir, config)
     if (out / MANIFEST).is_file():
+        stamp = json.loads((out / MANIFEST).read_text())["source"].get("synthetic")
+        if path is None and stamp and (stamp["seed"], stamp["max_texts"]) != (synth_seed,
+                                                                             synth_max_texts):
+            raise ValueError(
+                f"{out} holds the {corpus} render with seed {stamp['seed']} and max_texts "
+                f"{stamp['max_texts']}; use another --data_dir for another render")
         return out / MANIFEST
     workers = workers or os.cpu_count() or 1
     t0 = time.perf_counter()

@@ -3,6 +3,11 @@
 Synchronous mode: `espeak_Synth` returns once the callback has received every
 sample, so one call renders one utterance. The library keeps global state, so
 one `Espeak` per process; `engine()` returns it.
+
+eSpeak NG's output depends on what the process rendered before (state kept across
+calls, even across terminate/initialise), so reproducible renders must fix the
+sequence of calls each process makes: see `synthetic.render`. Voice variants with
+`breath` or `klatt` settings are not reproducible at all (unseeded noise).
 """
 
 import ctypes

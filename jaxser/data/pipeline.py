@@ -1,0 +1,291 @@
+"""Paired source/target batches for a task, as a tf.data stream (DESIGN.md, data flow).
+
+Training batches are the pytree
+
+    {"source": {"x": f32[B,T,F], "mask": bool[B,T], "label": i32[B],
+                "speaker": i32[B], "gender": i32[B], "index": i32[B]},
+     "target": {"x": f32[B,T,F], "mask": bool[B,T], "index": i32[B]}}
+
+with **no target label**: target labels exist only in evaluation batches.
+Crops are random fixed-length windows (shorter utterances are zero-padded and
+masked), so shapes are static. Each element of the tf.data stream is a whole
+batch made by a few vectorised gathers from the corpus held in memory; every
+random choice is a stateless function of (seed, step), so the stream is the same
+on every run. Multi-host: every process draws the same global batch indices and
+crops only its own slice (rows [p*B/P, (p+1)*B/P)), so P processes together see
+exactly the batches one process would.
+
+Evaluation batches cover every utterance whole, in windows of the training crop
+length (the last window is shifted back to end at the utterance end), padded to
+a full batch with `valid = False` rows: an evaluator averages the windows of
+each `index`, weighted by their `mask` frames.
+"""
+
+import dataclasses
+import os
+from collections.abc import Iterator
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import tensorflow as tf  # noqa: E402
+
+from jaxser.data import corpora, labels, store  # noqa: E402
+from jaxser.data.features import FeatureConfig  # noqa: E402
+
+NORMALIZATIONS = ("utterance", "corpus", "none")
+PROTOCOLS = ("transductive", "held_out")
+GENDERS = ("f", "m", "u")
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+    source: str
+    target: str
+    classes: tuple[str, ...] = ()  # empty: the classes both corpora share
+    protocol: str = "transductive"  # or "held_out": target speakers split adapt / test
+
+
+@dataclasses.dataclass(frozen=True)
+class Split:
+    """Utterances of one corpus restricted to a task's classes, features normalised."""
+    corpus: str
+    frames: np.ndarray  # [total_frames + 1, F]; last row = zeros (padding)
+    offsets: np.ndarray  # i64[N]
+    lengths: np.ndarray  # i64[N]
+    label: np.ndarray  # i32[N], index into the task's classes
+    speaker: np.ndarray  # i32[N], index into `speakers`
+    gender: np.ndarray  # i32[N], index into GENDERS
+    utt_id: np.ndarray  # str[N]
+    speakers: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskData:
+    task: Task
+    classes: tuple[str, ...]
+    source: Split
+    target_adapt: Split  # unlabelled target the methods see in training
+    target_test: Split  # labelled target for evaluation only
+
+
+def load_corpus(name: str, data_dir=None, features: FeatureConfig = FeatureConfig(),
+                workers: int | None = None) -> store.CorpusData:
+    """A prepared corpus; synthetic corpora are prepared on demand, real ones must be."""
+    if store.read_manifest(name, data_dir, features) is None:
+        if not corpora.get(name).synthetic:
+            raise FileNotFoundError(
+                f"corpus {name!r} is not prepared (no manifest in "
+                f"{store.store_dir(name, data_dir, features)}). Run:\n  "
+                f"{store.prepare_command(name, data_dir)}")
+        store.prepare(name, data_dir=data_dir, config=features, workers=workers)
+    return store.load(name, data_dir, features)
+
+
+def normalize(data: store.CorpusData, how: str) -> np.ndarray:
+    """Frames normalised per utterance (each bin over time), per corpus, or not at all."""
+    if how not in NORMALIZATIONS:
+        raise ValueError(f"unknown normalisation {how!r}; known: {list(NORMALIZATIONS)}")
+    frames = data.frames.copy()
+    if how == "corpus":
+        mean = np.asarray(data.manifest["stats"]["mean"], np.float32)
+        std = np.asarray(data.manifest["stats"]["std"], np.float32)
+        frames[:-1] = (frames[:-1] - mean) / std
+    elif how == "utterance":
+        for start, n in zip(data.offsets, data.lengths, strict=True):
+            x = frames[start: start + n]
+            frames[start: start + n] = (x - x.mean(0)) / (x.std(0) + 1e-5)
+    return frames
+
+
+def _split(data: store.CorpusData, frames: np.ndarray, classes: tuple[str, ...],
+           keep: np.ndarray) -> Split:
+    # Gather the kept utterances into a compact frames array.
+    idx = np.flatnonzero(keep)
+    lengths = data.lengths[idx]
+    rows = np.concatenate([np.arange(data.offsets[i], data.offsets[i] + data.lengths[i])
+                           for i in idx] + [[len(frames) - 1]])
+    speakers = tuple(sorted(set(data.speaker[idx])))
+    cls = labels.class_index(classes)
+    return Split(
+        corpus=data.name,
+        frames=np.ascontiguousarray(frames[rows]),
+        offsets=np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64),
+        lengths=lengths.astype(np.int64),
+        label=np.array([cls[e] for e in data.emotion[idx]], np.int32),
+        speaker=np.array([speakers.index(s) for s in data.speaker[idx]], np.int32),
+        gender=np.array([GENDERS.index(g) for g in data.gender[idx]], np.int32),
+        utt_id=data.utt_id[idx],
+        speakers=speakers,
+    )
+
+
+def load_task(task: Task, data_dir=None, features: FeatureConfig = FeatureConfig(),
+              normalization: str = "utterance") -> TaskData:
+    """Loads (preparing synthetic corpora if needed) both corpora of a task."""
+    if task.protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {task.protocol!r}; known: {list(PROTOCOLS)}")
+    src_spec, tgt_spec = corpora.get(task.source), corpora.get(task.target)
+    shared = labels.shared_classes(task.source, src_spec.emotions, task.target, tgt_spec.emotions)
+    if task.classes:
+        classes = labels.validate_classes(task.classes)
+        missing = sorted(set(classes) - set(shared))
+        if missing:
+            raise ValueError(f"classes {missing} are not shared by {task.source} "
+                             f"{list(src_spec.emotions)} and {task.target} {list(tgt_spec.emotions)}")
+    else:
+        classes = shared
+    src = load_corpus(task.source, data_dir, features)
+    tgt = load_corpus(task.target, data_dir, features)
+    src_frames, tgt_frames = normalize(src, normalization), normalize(tgt, normalization)
+    source = _split(src, src_frames, classes, np.isin(src.emotion, classes))
+    in_task = np.isin(tgt.emotion, classes)
+    if task.protocol == "transductive":
+        target_adapt = target_test = _split(tgt, tgt_frames, classes, in_task)
+    else:
+        speakers = sorted(set(tgt.speaker[in_task]))
+        if len(speakers) < 2:
+            raise ValueError(f"held_out needs 2+ target speakers; {task.target} has {speakers}")
+        adapt_speakers = speakers[0::2]
+        adapt = np.isin(tgt.speaker, adapt_speakers)
+        target_adapt = _split(tgt, tgt_frames, classes, in_task & adapt)
+        target_test = _split(tgt, tgt_frames, classes, in_task & ~adapt)
+    return TaskData(task, classes, source, target_adapt, target_test)
+
+
+class _Cropper:
+    """Vectorised crops of a Split inside tf.data: rows -> [B, T, F] plus mask."""
+
+    def __init__(self, split: Split, crop_frames: int):
+        self.frames = tf.constant(split.frames)
+        self.offsets = tf.constant(split.offsets)
+        self.lengths = tf.constant(split.lengths)
+        self.pad_row = tf.constant(len(split.frames) - 1, tf.int64)
+        self.T = crop_frames
+
+    def __call__(self, idx, start):
+        pos = start[:, None] + tf.range(self.T, dtype=tf.int64)[None, :]
+        mask = pos < tf.gather(self.lengths, idx)[:, None]
+        rows = tf.where(mask, tf.gather(self.offsets, idx)[:, None] + pos, self.pad_row)
+        return tf.gather(self.frames, rows), mask
+
+    def random_starts(self, idx, seed):
+        room = tf.maximum(tf.gather(self.lengths, idx) - self.T, 0) + 1
+        u = tf.random.stateless_uniform(tf.shape(idx), seed=seed, dtype=tf.float64)
+        return tf.minimum(tf.cast(u * tf.cast(room, tf.float64), tf.int64), room - 1)
+
+
+def _shuffled_indices(n: int, batch: int, step, seed: int):
+    """Global batch `step` of the stream of epoch-wise permutations of range(n)."""
+    pos = step * batch + tf.range(batch, dtype=tf.int64)
+    epoch, k = pos // n, pos % n
+    first = epoch[0]
+    perms = tf.stack([
+        tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64),
+                                                 seed=tf.stack([seed, first + j]))
+        for j in range(batch // n + 2)  # a batch spans at most this many epochs
+    ])
+    return tf.gather_nd(perms, tf.stack([epoch - first, k], axis=1))
+
+
+def _balanced_indices(label: np.ndarray, num_classes: int, batch: int, step, seed: int):
+    """Class-stratified batch: classes round-robin from a random offset, so every class
+    with members is present when batch >= classes; members drawn uniformly."""
+    present = np.array([c for c in range(num_classes) if np.any(label == c)], np.int64)
+    members = np.concatenate([np.flatnonzero(label == c) for c in present]).astype(np.int64)
+    counts = np.array([np.sum(label == c) for c in present], np.int64)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    s1 = tf.stack([seed, 2 * step])
+    s2 = tf.stack([seed, 2 * step + 1])
+    offset = tf.random.stateless_uniform([], s1, maxval=len(present), dtype=tf.int64)
+    slot = (tf.range(batch, dtype=tf.int64) + offset) % len(present)
+    u = tf.random.stateless_uniform([batch], s2, dtype=tf.float64)
+    within = tf.cast(u * tf.cast(tf.gather(counts, slot), tf.float64), tf.int64)
+    return tf.gather(members, tf.gather(starts, slot) + within)
+
+
+def train_dataset(data: TaskData, batch_size: int = 32, crop_frames: int = 300,
+                  balanced: bool = False, seed: int = 0, process_index: int = 0,
+                  process_count: int = 1) -> tf.data.Dataset:
+    """Infinite stream of paired training batches (this process's slice of each)."""
+    if batch_size % process_count:
+        raise ValueError(f"batch_size {batch_size} is not divisible by {process_count} processes")
+    local = batch_size // process_count
+    lo, hi = process_index * local, (process_index + 1) * local
+    src, tgt = data.source, data.target_adapt
+    src_crop, tgt_crop = _Cropper(src, crop_frames), _Cropper(tgt, crop_frames)
+    src_label, src_speaker, src_gender = (tf.constant(a) for a in (src.label, src.speaker,
+                                                                    src.gender))
+    seed = np.int64(seed)
+
+    def make(step):
+        if balanced:
+            s_idx = _balanced_indices(src.label, len(data.classes), batch_size, step, seed * 4 + 1)
+        else:
+            s_idx = _shuffled_indices(len(src), batch_size, step, seed * 4 + 1)
+        t_idx = _shuffled_indices(len(tgt), batch_size, step, seed * 4 + 2)
+        s_start = src_crop.random_starts(s_idx, tf.stack([seed * 4 + 3, step]))[lo:hi]
+        t_start = tgt_crop.random_starts(t_idx, tf.stack([seed * 4 + 4, step]))[lo:hi]
+        s_idx, t_idx = s_idx[lo:hi], t_idx[lo:hi]
+        s_x, s_mask = src_crop(s_idx, s_start)
+        t_x, t_mask = tgt_crop(t_idx, t_start)
+        return {
+            "source": {"x": s_x, "mask": s_mask,
+                       "label": tf.gather(src_label, s_idx),
+                       "speaker": tf.gather(src_speaker, s_idx),
+                       "gender": tf.gather(src_gender, s_idx),
+                       "index": tf.cast(s_idx, tf.int32)},
+            "target": {"x": t_x, "mask": t_mask, "index": tf.cast(t_idx, tf.int32)},
+        }
+
+    ds = tf.data.Dataset.counter().map(make, num_parallel_calls=tf.data.AUTOTUNE,
+                                       deterministic=True)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def eval_windows(lengths: np.ndarray, crop_frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """(utterance index, start frame) of the windows covering every utterance whole."""
+    idx, starts = [], []
+    for i, n in enumerate(lengths):
+        k = max(1, -(-int(n) // crop_frames))
+        s = np.arange(k) * crop_frames
+        s[-1] = max(0, int(n) - crop_frames)  # last window ends at the utterance end
+        idx += [i] * k
+        starts += s.tolist()
+    return np.array(idx, np.int64), np.array(starts, np.int64)
+
+
+def eval_dataset(split: Split, batch_size: int = 64, crop_frames: int = 300,
+                 process_index: int = 0, process_count: int = 1) -> tf.data.Dataset:
+    """Finite stream covering every utterance of `split` once, with labels."""
+    if batch_size % process_count:
+        raise ValueError(f"batch_size {batch_size} is not divisible by {process_count} processes")
+    idx, starts = eval_windows(split.lengths, crop_frames)
+    n = len(idx)
+    padded = -(-n // batch_size) * batch_size
+    valid = np.arange(padded) < n
+    idx = np.concatenate([idx, np.zeros(padded - n, np.int64)])
+    starts = np.concatenate([starts, np.zeros(padded - n, np.int64)])
+    local = batch_size // process_count
+    cols = slice(process_index * local, (process_index + 1) * local)
+    shape = (-1, batch_size)
+    crop = _Cropper(split, crop_frames)
+    label = tf.constant(split.label)
+
+    def make(i, s, v):
+        x, mask = crop(i, s)
+        return {"x": x, "mask": mask & v[:, None], "label": tf.gather(label, i),
+                "index": tf.cast(i, tf.int32), "valid": v}
+
+    ds = tf.data.Dataset.from_tensor_slices(
+        (idx.reshape(shape)[:, cols], starts.reshape(shape)[:, cols], valid.reshape(shape)[:, cols]))
+    return ds.map(make, num_parallel_calls=tf.data.AUTOTUNE,
+                  deterministic=True).prefetch(tf.data.AUTOTUNE)
+
+
+def as_numpy(ds: tf.data.Dataset) -> Iterator[dict]:
+    """The batches of a dataset as numpy pytrees."""
+    return ds.as_numpy_iterator()

@@ -15,8 +15,11 @@ from jaxser.data.features import FeatureConfig
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m jaxser.prepare", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m jaxser.prepare",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--corpus", required=True, help=f"one of {sorted(corpora.CORPORA)}")
     p.add_argument("--path", help="corpus folder in its published layout (TFDS manual dir)")
     p.add_argument("--data_dir", help="store root (default $JAXSER_DATA_DIR or ~/.cache/jaxser)")
@@ -34,24 +37,32 @@ def main(argv: list[str] | None = None) -> None:
     config = FeatureConfig(kind=args.features, sample_rate=args.sample_rate, n_mels=args.n_mels)
     t0 = time.perf_counter()
     try:
-        path = store.prepare(args.corpus, args.path, args.data_dir, config, args.workers,
-                             synth_seed=args.synth_seed)
+        path = store.prepare(
+            args.corpus, args.path, args.data_dir, config, args.workers, synth_seed=args.synth_seed
+        )
     except (corpora.LayoutError, FileNotFoundError, KeyError) as e:
         sys.exit(f"error: {e}")
     wall = time.perf_counter() - t0
     m = json.loads(path.read_text())
     t = m["timing"]
     busy = t["render_s"] + t["features_s"]
-    print(f"{m['corpus']}: {m['num_utterances']} utterances, {m['audio_seconds']:.0f} s of audio, "
-          f"{len(m['skipped'])} skipped", file=sys.stderr)
-    print("emotions: " + ", ".join(f"{k} {v}" for k, v in m["counts"]["emotion"].items()),
-          file=sys.stderr)
+    print(
+        f"{m['corpus']}: {m['num_utterances']} utterances, {m['audio_seconds']:.0f} s of audio, "
+        f"{len(m['skipped'])} skipped",
+        file=sys.stderr,
+    )
+    print(
+        "emotions: " + ", ".join(f"{k} {v}" for k, v in m["counts"]["emotion"].items()),
+        file=sys.stderr,
+    )
     for s in m["skipped"][:20]:
         print(f"  skipped {s['path']}: {s['reason']}", file=sys.stderr)
     if wall > 0.5 * busy:  # a fresh run, not a reuse
-        print(f"wall {wall:.1f} s (render {t['render_s']:.1f} s, features {t['features_s']:.1f} s,"
-              f" {t['workers']} workers): {m['audio_seconds'] / max(busy, 1e-9):.0f}x real time",
-              file=sys.stderr)
+        print(
+            f"wall {wall:.1f} s (render {t['render_s']:.1f} s, features {t['features_s']:.1f} s,"
+            f" {t['workers']} workers): {m['audio_seconds'] / max(busy, 1e-9):.0f}x real time",
+            file=sys.stderr,
+        )
     else:
         print(f"reused the prepared store ({wall:.1f} s)", file=sys.stderr)
     print(path)

@@ -16,8 +16,9 @@ def tone(seconds: float = 0.4, rate: int = 16000, freq: float = 220.0, seed: int
     return (0.3 * np.sin(2 * np.pi * freq * t) + noise).astype(np.float32)
 
 
-def wav(path: Path, seconds: float = 0.4, rate: int = 16000, freq: float = 220.0,
-        channels: int = 1) -> Path:
+def wav(
+    path: Path, seconds: float = 0.4, rate: int = 16000, freq: float = 220.0, channels: int = 1
+) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     x = tone(seconds, rate, freq, seed=hash(path.name) % 2**31)
     sf.write(path, np.stack([x] * channels, 1) if channels > 1 else x, rate, subtype="PCM_16")
@@ -42,8 +43,15 @@ def avi(path: Path, seconds: float = 0.4, rate: int = 48000, freq: float = 330.0
 
 
 def emodb(root: Path) -> Path:
-    for name in ["03a01Wa.wav", "03a01Fa.wav", "08b02Nb.wav", "16a04Tc.wav", "10b10La.wav",
-                 "13a05Ea.wav", "09b03Aa.wav"]:
+    for name in [
+        "03a01Wa.wav",
+        "03a01Fa.wav",
+        "08b02Nb.wav",
+        "16a04Tc.wav",
+        "10b10La.wav",
+        "13a05Ea.wav",
+        "09b03Aa.wav",
+    ]:
         wav(root / "wav" / name)
     wav(root / "wav" / "03a01Xa.wav")  # unknown emotion code
     (root / "wav" / "notes.txt").write_text("stray")
@@ -85,9 +93,13 @@ def emovo(root: Path) -> Path:
 
 
 IEMOCAP_LABELS = {
-    "Ses01F_impro01": [("Ses01F_impro01_F000", "neu"), ("Ses01F_impro01_M001", "exc"),
-                       ("Ses01F_impro01_F002", "fru"), ("Ses01F_impro01_M003", "xxx"),
-                       ("Ses01F_impro01_F004", "ang")],
+    "Ses01F_impro01": [
+        ("Ses01F_impro01_F000", "neu"),
+        ("Ses01F_impro01_M001", "exc"),
+        ("Ses01F_impro01_F002", "fru"),
+        ("Ses01F_impro01_M003", "xxx"),
+        ("Ses01F_impro01_F004", "ang"),
+    ],
     "Ses02M_script01_1": [("Ses02M_script01_1_F000", "hap"), ("Ses02M_script01_1_M001", "sad")],
 }
 
@@ -95,10 +107,13 @@ IEMOCAP_LABELS = {
 def iemocap(root: Path) -> Path:
     for dialog, utts in IEMOCAP_LABELS.items():
         session = root / f"Session{int(dialog[3:5])}"
-        lines = [f"% [START_TIME - END_TIME] TURN_NAME EMOTION [V, A, D]", ""]
+        lines = ["% [START_TIME - END_TIME] TURN_NAME EMOTION [V, A, D]", ""]
         for i, (utt, label) in enumerate(utts):
-            lines += [f"[{i}.0000 - {i + 1}.5000]\t{utt}\t{label}\t[2.5000, 3.0000, 2.0000]",
-                      f"C-E1:\tNeutral;\t()", ""]
+            lines += [
+                f"[{i}.0000 - {i + 1}.5000]\t{utt}\t{label}\t[2.5000, 3.0000, 2.0000]",
+                "C-E1:\tNeutral;\t()",
+                "",
+            ]
             wav(session / "sentences" / "wav" / dialog / f"{utt}.wav")
         label_file = session / "dialog" / "EmoEvaluation" / f"{dialog}.txt"
         label_file.parent.mkdir(parents=True, exist_ok=True)
@@ -108,14 +123,22 @@ def iemocap(root: Path) -> Path:
 
 
 def msp_improv(root: Path) -> Path:
-    rows = [("S01A", "F01", "R", "FM01", "A"), ("S01A", "F01", "S", "FM02", "H"),
-            ("S02B", "M01", "P", "MF01", "N"), ("S02B", "M01", "T", "MF02", "S"),
-            ("S02B", "M01", "T", "MF03", "X"), ("S01A", "F01", "P", "FM03", "O")]
+    rows = [
+        ("S01A", "F01", "R", "FM01", "A"),
+        ("S01A", "F01", "S", "FM02", "H"),
+        ("S02B", "M01", "P", "MF01", "N"),
+        ("S02B", "M01", "T", "MF02", "S"),
+        ("S02B", "M01", "T", "MF03", "X"),
+        ("S01A", "F01", "P", "FM03", "O"),
+    ]
     lines = []
     for text, spk, kind, take, label in rows:
         stem = f"IMPROV-{text}-{spk}-{kind}-{take}"
-        lines += [f"UTD-{stem}.avi; {label}; A:3.0; V:2.5; D:3.5; N:3.0;",
-                  "Evaluator01: Angry; ; A:3.0; V:2.5; D:3.5; N:3.0;", ""]
+        lines += [
+            f"UTD-{stem}.avi; {label}; A:3.0; V:2.5; D:3.5; N:3.0;",
+            "Evaluator01: Angry; ; A:3.0; V:2.5; D:3.5; N:3.0;",
+            "",
+        ]
         wav(root / f"session{int(text[1:3])}" / text / kind / f"MSP-{stem}.wav", rate=48000)
     (root / "Evaluation.txt").write_text("\n".join(lines))
     return root
@@ -130,14 +153,21 @@ def ravdess(root: Path) -> Path:
 
 
 def cremad(root: Path) -> Path:
-    for name in ["1001_DFA_ANG_XX.wav", "1001_IEO_HAP_HI.wav", "1002_TIE_SAD_XX.wav",
-                 "1002_ITS_NEU_XX.wav", "1001_DFA_FEA_XX.wav", "1002_IEO_DIS_LO.wav"]:
+    for name in [
+        "1001_DFA_ANG_XX.wav",
+        "1001_IEO_HAP_HI.wav",
+        "1002_TIE_SAD_XX.wav",
+        "1002_ITS_NEU_XX.wav",
+        "1001_DFA_FEA_XX.wav",
+        "1002_IEO_DIS_LO.wav",
+    ]:
         wav(root / "AudioWAV" / name)
     empty = root / "AudioWAV" / "1076_MTI_SAD_XX.wav"  # the published corpus's empty file
     empty.write_bytes(b"")
     (root / "VideoDemographics.csv").write_text(
         "ActorID,Age,Sex,Race,Ethnicity\n1001,51,Male,Caucasian,Not Hispanic\n"
-        "1002,21,Female,Caucasian,Not Hispanic\n1076,25,Male,Caucasian,Not Hispanic\n")
+        "1002,21,Female,Caucasian,Not Hispanic\n1076,25,Male,Caucasian,Not Hispanic\n"
+    )
     return root
 
 

@@ -2,9 +2,9 @@
 
 from collections import Counter
 
+import fakes
 import pytest
 
-import fakes
 from jaxser.data import corpora
 
 
@@ -24,8 +24,12 @@ def test_emodb(tmp_path):
     s = scan("emodb", fakes.emodb, tmp_path)
     u = by_id(s)
     assert len(u) == 7
-    assert (u["03a01Wa"].emotion, u["03a01Wa"].speaker, u["03a01Wa"].gender,
-            u["03a01Wa"].text_id) == ("angry", "03", "m", "a01")
+    assert (
+        u["03a01Wa"].emotion,
+        u["03a01Wa"].speaker,
+        u["03a01Wa"].gender,
+        u["03a01Wa"].text_id,
+    ) == ("angry", "03", "m", "a01")
     assert (u["08b02Nb"].emotion, u["08b02Nb"].gender) == ("neutral", "f")
     assert {x.emotion for x in s.utterances} == set(corpora.get("emodb").emotions)
     r = reasons(s)
@@ -85,9 +89,13 @@ def test_iemocap_labels(tmp_path):
 def test_msp_improv_ids(tmp_path):
     s = scan("msp_improv", fakes.msp_improv, tmp_path)
     u = by_id(s)
-    assert set(u) == {"IMPROV-S01A-F01-R-FM01", "IMPROV-S01A-F01-S-FM02",
-                      "IMPROV-S02B-M01-P-MF01", "IMPROV-S02B-M01-T-MF02",
-                      "IMPROV-S01A-F01-P-FM03"}
+    assert set(u) == {
+        "IMPROV-S01A-F01-R-FM01",
+        "IMPROV-S01A-F01-S-FM02",
+        "IMPROV-S02B-M01-P-MF01",
+        "IMPROV-S02B-M01-T-MF02",
+        "IMPROV-S01A-F01-P-FM03",
+    }
     x = u["IMPROV-S02B-M01-T-MF02"]
     assert (x.emotion, x.speaker, x.gender, x.text_id) == ("sad", "M01", "m", "S02B")
     assert u["IMPROV-S01A-F01-P-FM03"].emotion == "other"

@@ -1,8 +1,8 @@
+import fakes
 import numpy as np
 import pytest
 import soundfile as sf
 
-import fakes
 from jaxser.data import features
 from jaxser.data.features import BadAudio, FeatureConfig
 
@@ -19,8 +19,9 @@ def test_logmel_shape_and_values(tmp_path):
 
 
 def test_resample_and_stereo(tmp_path):
-    a = features.featurize(str(fakes.wav(tmp_path / "a.wav", 1.0, 48000, channels=2)),
-                           FeatureConfig())
+    a = features.featurize(
+        str(fakes.wav(tmp_path / "a.wav", 1.0, 48000, channels=2)), FeatureConfig()
+    )
     assert a.shape == (101, 64)
     wave = features.load_audio(str(tmp_path / "a.wav"), 16000)
     assert wave.ndim == 1 and wave.size == 16000
@@ -47,14 +48,17 @@ def test_feature_key_is_stable_and_sensitive():
     assert len(FeatureConfig().key()) == 10
 
 
-@pytest.mark.parametrize("make, reason", [
-    (lambda p: p.write_bytes(b""), "unreadable"),
-    (lambda p: p.write_bytes(b"RIFF\x00\x00garbage" * 10), "unreadable"),
-    (lambda p: sf.write(p, np.zeros(0, np.float32), 16000), "zero-length"),
-    (lambda p: sf.write(p, np.full(16000, np.nan, np.float32), 16000, subtype="FLOAT"), "NaN"),
-    (lambda p: sf.write(p, np.zeros(16000, np.float32), 16000), "silent"),
-    (lambda p: sf.write(p, fakes.tone(0.01), 16000), "shorter than one analysis window"),
-])
+@pytest.mark.parametrize(
+    "make, reason",
+    [
+        (lambda p: p.write_bytes(b""), "unreadable"),
+        (lambda p: p.write_bytes(b"RIFF\x00\x00garbage" * 10), "unreadable"),
+        (lambda p: sf.write(p, np.zeros(0, np.float32), 16000), "zero-length"),
+        (lambda p: sf.write(p, np.full(16000, np.nan, np.float32), 16000, subtype="FLOAT"), "NaN"),
+        (lambda p: sf.write(p, np.zeros(16000, np.float32), 16000), "silent"),
+        (lambda p: sf.write(p, fakes.tone(0.01), 16000), "shorter than one analysis window"),
+    ],
+)
 def test_bad_audio_reasons(tmp_path, make, reason):
     path = tmp_path / "bad.wav"
     make(path)

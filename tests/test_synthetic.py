@@ -14,8 +14,8 @@ def digest(root):
 
 def test_same_seed_same_bytes_any_workers(tmp_path):
     a = synthetic.render("synth_casia", tmp_path / "a", seed=3, max_texts=1)
-    b = synthetic.render("synth_casia", tmp_path / "b", seed=3, max_texts=1, workers=2)
-    c = synthetic.render("synth_casia", tmp_path / "c", seed=4, max_texts=1)
+    synthetic.render("synth_casia", tmp_path / "b", seed=3, max_texts=1, workers=2)
+    synthetic.render("synth_casia", tmp_path / "c", seed=4, max_texts=1)
     assert a["files"] == 4 * 6 * 1
     assert digest(tmp_path / "a") == digest(tmp_path / "b")
     assert digest(tmp_path / "a") != digest(tmp_path / "c")
@@ -23,10 +23,17 @@ def test_same_seed_same_bytes_any_workers(tmp_path):
 
 def test_full_recipes_match_corpora_sizes():
     sizes = {n: len(synthetic.plan(r, seed=0)) for n, r in synthetic.RECIPES.items()}
-    assert sizes == {"synth_emodb": 535, "synth_casia": 1200, "synth_enterface": 1290,
-                     "synth_emovo": 588}
-    spk = {n: len({j.path.split("/")[0] for j in synthetic.plan(r, 0)})
-           for n, r in synthetic.RECIPES.items() if n != "synth_emodb"}
+    assert sizes == {
+        "synth_emodb": 535,
+        "synth_casia": 1200,
+        "synth_enterface": 1290,
+        "synth_emovo": 588,
+    }
+    spk = {
+        n: len({j.path.split("/")[0] for j in synthetic.plan(r, 0)})
+        for n, r in synthetic.RECIPES.items()
+        if n != "synth_emodb"
+    }
     assert spk == {"synth_casia": 4, "synth_enterface": 43, "synth_emovo": 6}
 
 
@@ -38,9 +45,12 @@ def test_render_reads_back_through_the_mirrored_adapter(tmp_path):
         assert len(scan.utterances) == stamp["files"]
         assert {u.corpus for u in scan.utterances} == {name}
         assert set(Counter(u.emotion for u in scan.utterances)) == set(
-            synthetic.RECIPES[name].emotions)
-    speakers = {u.speaker for u in corpora.get("synth_enterface").scan(
-        tmp_path / "synth_enterface").utterances}
+            synthetic.RECIPES[name].emotions
+        )
+    speakers = {
+        u.speaker
+        for u in corpora.get("synth_enterface").scan(tmp_path / "synth_enterface").utterances
+    }
     assert "s11" in speakers and "s12" not in speakers and len(speakers) == 43
 
 

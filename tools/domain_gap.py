@@ -57,30 +57,38 @@ def _zscore(x: np.ndarray) -> np.ndarray:
 def gap(source: str, target: str, data_dir=None, features=FeatureConfig()) -> dict:
     """Within / cross / normalised UAR of the pair, both directions."""
     a, b = (pipeline.load_corpus(n, data_dir, features) for n in (source, target))
-    classes = labels.shared_classes(source, corpora.get(source).emotions,
-                                    target, corpora.get(target).emotions)
+    classes = labels.shared_classes(
+        source, corpora.get(source).emotions, target, corpora.get(target).emotions
+    )
     sets = {}
     for d in (a, b):
         keep = np.isin(d.emotion, classes)
-        sets[d.name] = (utterance_stats(d)[keep],
-                        np.searchsorted(classes, d.emotion[keep]))
-    out = {"source": source, "target": target, "classes": list(classes), "within": {},
-           "cross": {}, "normalised": {}}
+        sets[d.name] = (utterance_stats(d)[keep], np.searchsorted(classes, d.emotion[keep]))
+    out = {
+        "source": source,
+        "target": target,
+        "classes": list(classes),
+        "within": {},
+        "cross": {},
+        "normalised": {},
+    }
     for name, (x, y) in sets.items():
         out["within"][name] = within_uar(x, y)
     for s, t in ((source, target), (target, source)):
         (xs, ys), (xt, yt) = sets[s], sets[t]
         out["cross"][f"{s}->{t}"] = _uar(yt, _classifier().fit(xs, ys).predict(xt))
         out["normalised"][f"{s}->{t}"] = _uar(
-            yt, _classifier().fit(_zscore(xs), ys).predict(_zscore(xt)))
+            yt, _classifier().fit(_zscore(xs), ys).predict(_zscore(xt))
+        )
     for k in ("within", "cross", "normalised"):
         out[f"mean_{k}"] = float(np.mean(list(out[k].values())))
     return out
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--source", default="synth_emodb")
     p.add_argument("--target", default="synth_casia")
     p.add_argument("--data_dir", default=None)
@@ -95,8 +103,10 @@ def main() -> None:
     for k in ("within", "cross", "normalised"):
         for name, v in r[k].items():
             print(f"{k + ' ' + name:28s} {v:6.3f}")
-    print(f"mean: within {r['mean_within']:.3f}  cross {r['mean_cross']:.3f}  "
-          f"normalised {r['mean_normalised']:.3f}")
+    print(
+        f"mean: within {r['mean_within']:.3f}  cross {r['mean_cross']:.3f}  "
+        f"normalised {r['mean_normalised']:.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -120,8 +120,14 @@ def load_audio(path: str, sample_rate: int) -> np.ndarray:
 def compute(wave: np.ndarray, config: FeatureConfig) -> np.ndarray:
     """Features [frames, dim] float32 of a mono wave at `config.sample_rate`."""
     mel = librosa.feature.melspectrogram(
-        y=wave, sr=config.sample_rate, n_fft=config.n_fft, win_length=config.win_length,
-        hop_length=config.hop_length, n_mels=config.n_mels, fmin=config.fmin, fmax=config.fmax,
+        y=wave,
+        sr=config.sample_rate,
+        n_fft=config.n_fft,
+        win_length=config.win_length,
+        hop_length=config.hop_length,
+        n_mels=config.n_mels,
+        fmin=config.fmin,
+        fmax=config.fmax,
         power=2.0,
     )
     logmel = np.log(mel + config.log_floor)

@@ -49,6 +49,7 @@ class Task:
 @dataclasses.dataclass(frozen=True)
 class Split:
     """Utterances of one corpus restricted to a task's classes, features normalised."""
+
     corpus: str
     frames: np.ndarray  # [total_frames + 1, F]; last row = zeros (padding)
     offsets: np.ndarray  # i64[N]
@@ -72,15 +73,17 @@ class TaskData:
     target_test: Split  # labelled target for evaluation only
 
 
-def load_corpus(name: str, data_dir=None, features: FeatureConfig = FeatureConfig(),
-                workers: int | None = None) -> store.CorpusData:
+def load_corpus(
+    name: str, data_dir=None, features: FeatureConfig = FeatureConfig(), workers: int | None = None
+) -> store.CorpusData:
     """A prepared corpus; synthetic corpora are prepared on demand, real ones must be."""
     if store.read_manifest(name, data_dir, features) is None:
         if not corpora.get(name).synthetic:
             raise FileNotFoundError(
                 f"corpus {name!r} is not prepared (no manifest in "
                 f"{store.store_dir(name, data_dir, features)}). Run:\n  "
-                f"{store.prepare_command(name, data_dir)}")
+                f"{store.prepare_command(name, data_dir)}"
+            )
         store.prepare(name, data_dir=data_dir, config=features, workers=workers)
     return store.load(name, data_dir, features)
 
@@ -96,18 +99,21 @@ def normalize(data: store.CorpusData, how: str) -> np.ndarray:
         frames[:-1] = (frames[:-1] - mean) / std
     elif how == "utterance":
         for start, n in zip(data.offsets, data.lengths, strict=True):
-            x = frames[start: start + n]
-            frames[start: start + n] = (x - x.mean(0)) / (x.std(0) + 1e-5)
+            x = frames[start : start + n]
+            frames[start : start + n] = (x - x.mean(0)) / (x.std(0) + 1e-5)
     return frames
 
 
-def _split(data: store.CorpusData, frames: np.ndarray, classes: tuple[str, ...],
-           keep: np.ndarray) -> Split:
+def _split(
+    data: store.CorpusData, frames: np.ndarray, classes: tuple[str, ...], keep: np.ndarray
+) -> Split:
     # Gather the kept utterances into a compact frames array.
     idx = np.flatnonzero(keep)
     lengths = data.lengths[idx]
-    rows = np.concatenate([np.arange(data.offsets[i], data.offsets[i] + data.lengths[i])
-                           for i in idx] + [[len(frames) - 1]])
+    rows = np.concatenate(
+        [np.arange(data.offsets[i], data.offsets[i] + data.lengths[i]) for i in idx]
+        + [[len(frames) - 1]]
+    )
     speakers = tuple(sorted(set(data.speaker[idx])))
     cls = labels.class_index(classes)
     return Split(
@@ -123,8 +129,12 @@ def _split(data: store.CorpusData, frames: np.ndarray, classes: tuple[str, ...],
     )
 
 
-def load_task(task: Task, data_dir=None, features: FeatureConfig = FeatureConfig(),
-              normalization: str = "utterance") -> TaskData:
+def load_task(
+    task: Task,
+    data_dir=None,
+    features: FeatureConfig = FeatureConfig(),
+    normalization: str = "utterance",
+) -> TaskData:
     """Loads (preparing synthetic corpora if needed) both corpora of a task."""
     if task.protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {task.protocol!r}; known: {list(PROTOCOLS)}")
@@ -134,8 +144,10 @@ def load_task(task: Task, data_dir=None, features: FeatureConfig = FeatureConfig
         classes = labels.validate_classes(task.classes)
         missing = sorted(set(classes) - set(shared))
         if missing:
-            raise ValueError(f"classes {missing} are not shared by {task.source} "
-                             f"{list(src_spec.emotions)} and {task.target} {list(tgt_spec.emotions)}")
+            raise ValueError(
+                f"classes {missing} are not shared by {task.source} "
+                f"{list(src_spec.emotions)} and {task.target} {list(tgt_spec.emotions)}"
+            )
     else:
         classes = shared
     src = load_corpus(task.source, data_dir, features)
@@ -183,11 +195,14 @@ def _shuffled_indices(n: int, batch: int, step, seed: int):
     pos = step * batch + tf.range(batch, dtype=tf.int64)
     epoch, k = pos // n, pos % n
     first = epoch[0]
-    perms = tf.stack([
-        tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64),
-                                                 seed=tf.stack([seed, first + j]))
-        for j in range(batch // n + 2)  # a batch spans at most this many epochs
-    ])
+    perms = tf.stack(
+        [
+            tf.random.experimental.stateless_shuffle(
+                tf.range(n, dtype=tf.int64), seed=tf.stack([seed, first + j])
+            )
+            for j in range(batch // n + 2)  # a batch spans at most this many epochs
+        ]
+    )
     return tf.gather_nd(perms, tf.stack([epoch - first, k], axis=1))
 
 
@@ -207,9 +222,15 @@ def _balanced_indices(label: np.ndarray, num_classes: int, batch: int, step, see
     return tf.gather(members, tf.gather(starts, slot) + within)
 
 
-def train_dataset(data: TaskData, batch_size: int = 32, crop_frames: int = 300,
-                  balanced: bool = False, seed: int = 0, process_index: int = 0,
-                  process_count: int = 1) -> tf.data.Dataset:
+def train_dataset(
+    data: TaskData,
+    batch_size: int = 32,
+    crop_frames: int = 300,
+    balanced: bool = False,
+    seed: int = 0,
+    process_index: int = 0,
+    process_count: int = 1,
+) -> tf.data.Dataset:
     """Infinite stream of paired training batches (this process's slice of each)."""
     if batch_size % process_count:
         raise ValueError(f"batch_size {batch_size} is not divisible by {process_count} processes")
@@ -217,8 +238,9 @@ def train_dataset(data: TaskData, batch_size: int = 32, crop_frames: int = 300,
     lo, hi = process_index * local, (process_index + 1) * local
     src, tgt = data.source, data.target_adapt
     src_crop, tgt_crop = _Cropper(src, crop_frames), _Cropper(tgt, crop_frames)
-    src_label, src_speaker, src_gender = (tf.constant(a) for a in (src.label, src.speaker,
-                                                                    src.gender))
+    src_label, src_speaker, src_gender = (
+        tf.constant(a) for a in (src.label, src.speaker, src.gender)
+    )
     seed = np.int64(seed)
 
     def make(step):
@@ -233,16 +255,20 @@ def train_dataset(data: TaskData, batch_size: int = 32, crop_frames: int = 300,
         s_x, s_mask = src_crop(s_idx, s_start)
         t_x, t_mask = tgt_crop(t_idx, t_start)
         return {
-            "source": {"x": s_x, "mask": s_mask,
-                       "label": tf.gather(src_label, s_idx),
-                       "speaker": tf.gather(src_speaker, s_idx),
-                       "gender": tf.gather(src_gender, s_idx),
-                       "index": tf.cast(s_idx, tf.int32)},
+            "source": {
+                "x": s_x,
+                "mask": s_mask,
+                "label": tf.gather(src_label, s_idx),
+                "speaker": tf.gather(src_speaker, s_idx),
+                "gender": tf.gather(src_gender, s_idx),
+                "index": tf.cast(s_idx, tf.int32),
+            },
             "target": {"x": t_x, "mask": t_mask, "index": tf.cast(t_idx, tf.int32)},
         }
 
-    ds = tf.data.Dataset.counter().map(make, num_parallel_calls=tf.data.AUTOTUNE,
-                                       deterministic=True)
+    ds = tf.data.Dataset.counter().map(
+        make, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+    )
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
@@ -258,8 +284,13 @@ def eval_windows(lengths: np.ndarray, crop_frames: int) -> tuple[np.ndarray, np.
     return np.array(idx, np.int64), np.array(starts, np.int64)
 
 
-def eval_dataset(split: Split, batch_size: int = 64, crop_frames: int = 300,
-                 process_index: int = 0, process_count: int = 1) -> tf.data.Dataset:
+def eval_dataset(
+    split: Split,
+    batch_size: int = 64,
+    crop_frames: int = 300,
+    process_index: int = 0,
+    process_count: int = 1,
+) -> tf.data.Dataset:
     """Finite stream covering every utterance of `split` once, with labels."""
     if batch_size % process_count:
         raise ValueError(f"batch_size {batch_size} is not divisible by {process_count} processes")
@@ -277,13 +308,20 @@ def eval_dataset(split: Split, batch_size: int = 64, crop_frames: int = 300,
 
     def make(i, s, v):
         x, mask = crop(i, s)
-        return {"x": x, "mask": mask & v[:, None], "label": tf.gather(label, i),
-                "index": tf.cast(i, tf.int32), "valid": v}
+        return {
+            "x": x,
+            "mask": mask & v[:, None],
+            "label": tf.gather(label, i),
+            "index": tf.cast(i, tf.int32),
+            "valid": v,
+        }
 
     ds = tf.data.Dataset.from_tensor_slices(
-        (idx.reshape(shape)[:, cols], starts.reshape(shape)[:, cols], valid.reshape(shape)[:, cols]))
-    return ds.map(make, num_parallel_calls=tf.data.AUTOTUNE,
-                  deterministic=True).prefetch(tf.data.AUTOTUNE)
+        (idx.reshape(shape)[:, cols], starts.reshape(shape)[:, cols], valid.reshape(shape)[:, cols])
+    )
+    return ds.map(make, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(
+        tf.data.AUTOTUNE
+    )
 
 
 def as_numpy(ds: tf.data.Dataset) -> Iterator[dict]:

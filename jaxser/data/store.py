@@ -8,7 +8,9 @@ Layout under the data dir (default `$JAXSER_DATA_DIR`, else `~/.cache/jaxser`):
 
 Each corpus has a TFDS builder (`jaxser_<corpus>`, registered when this module is
 imported), so `tfds.load("jaxser_emodb", data_dir=<store>, download=False)`
-works as in any TFDS project. Real corpora read their folder as TFDS's manual dir.
+works as in any TFDS project (for the default features; any store reads with
+`tfds.builder_from_directory(manifest["tfds"]["builder_dir"])`). Real corpora
+read their folder as TFDS's manual dir.
 """
 
 import concurrent.futures
@@ -33,14 +35,16 @@ from jaxser.data.corpora.base import Utterance
 
 SPLIT = "full"  # TFDS reserves "all"; tasks split by speaker in the pipeline, not here
 MANIFEST = "manifest.json"
+FORMAT = 1  # of the store; a store of another format is rebuilt
 
 
 def default_data_dir() -> Path:
     return Path(os.environ.get("JAXSER_DATA_DIR") or Path.home() / ".cache" / "jaxser")
 
 
-def store_dir(corpus: str, data_dir: os.PathLike | str | None,
-              config: features.FeatureConfig) -> Path:
+def store_dir(
+    corpus: str, data_dir: os.PathLike | str | None, config: features.FeatureConfig
+) -> Path:
     return Path(data_dir or default_data_dir()).expanduser() / corpus / config.key()
 
 
@@ -57,8 +61,14 @@ class _CorpusBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     CORPUS = ""
     MANUAL_DOWNLOAD_INSTRUCTIONS = "Pass the corpus folder, in its published layout, as --path."
 
-    def __init__(self, *, feature_config: features.FeatureConfig = features.FeatureConfig(),
-                 utterances: list[Utterance] = (), workers: int = 1, **kwargs):
+    def __init__(
+        self,
+        *,
+        feature_config: features.FeatureConfig = features.FeatureConfig(),
+        utterances: list[Utterance] = (),
+        workers: int = 1,
+        **kwargs,
+    ):
         self.feature_config = feature_config
         self.utterances = list(utterances)
         self.workers = workers
@@ -69,11 +79,19 @@ class _CorpusBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         text = tfds.features.Text()
         return self.dataset_info_from_configs(
             description=f"jaxser features of {self.CORPUS}",
-            features=tfds.features.FeaturesDict({
-                "x": tfds.features.Tensor(shape=(None, self.feature_config.dim), dtype=np.float32),
-                "emotion": text, "speaker": text, "gender": text, "utt_id": text,
-                "text_id": text, "path": text,
-            }),
+            features=tfds.features.FeaturesDict(
+                {
+                    "x": tfds.features.Tensor(
+                        shape=(None, self.feature_config.dim), dtype=np.float32
+                    ),
+                    "emotion": text,
+                    "speaker": text,
+                    "gender": text,
+                    "utt_id": text,
+                    "text_id": text,
+                    "path": text,
+                }
+            ),
         )
 
     def _split_generators(self, dl_manager):
@@ -85,22 +103,35 @@ class _CorpusBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         if self.workers > 1:
             ctx = multiprocessing.get_context("spawn")  # TensorFlow is not fork-safe
             pool = concurrent.futures.ProcessPoolExecutor(self.workers, mp_context=ctx)
-            results = pool.map(features.featurize_or_reason, paths, [config] * len(paths), chunksize=8)
+            results = pool.map(
+                features.featurize_or_reason, paths, [config] * len(paths), chunksize=8
+            )
         else:
             pool, results = None, (features.featurize_or_reason(p, config) for p in paths)
         total = np.zeros(config.dim), np.zeros(config.dim)
         try:
-            for utt, (x, reason) in tqdm.tqdm(zip(utts, results), total=len(utts),
-                                              desc=f"features {self.CORPUS}", unit="utt"):
+            for utt, (x, reason) in tqdm.tqdm(
+                zip(utts, results, strict=True),
+                total=len(utts),
+                desc=f"features {self.CORPUS}",
+                unit="utt",
+            ):
                 if x is None:
                     self.report["skipped"].append({"path": utt.path, "reason": reason})
                     continue
                 total[0][:] += x.sum(0, dtype=np.float64)
                 total[1][:] += np.square(x, dtype=np.float64).sum(0)
                 self.report["frames"] += len(x)
-                yield utt.utt_id, {"x": x, **{k: getattr(utt, k) for k in
-                                              ("emotion", "speaker", "gender", "utt_id",
-                                               "text_id", "path")}}
+                yield (
+                    utt.utt_id,
+                    {
+                        "x": x,
+                        **{
+                            k: getattr(utt, k)
+                            for k in ("emotion", "speaker", "gender", "utt_id", "text_id", "path")
+                        },
+                    },
+                )
         finally:
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
@@ -109,23 +140,36 @@ class _CorpusBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
 
 def _builder_class(corpus: str) -> type:
     camel = "".join(part.title() for part in corpus.split("_"))
-    return type(f"Jaxser{camel}", (_CorpusBuilder,),
-                {"CORPUS": corpus, "__module__": __name__, "name": f"jaxser_{corpus}"})
+    return type(
+        f"Jaxser{camel}",
+        (_CorpusBuilder,),
+        {"CORPUS": corpus, "__module__": __name__, "name": f"jaxser_{corpus}"},
+    )
 
 
 tfds.disable_progress_bar()  # prepare shows its own
 BUILDERS: dict[str, type] = {name: _builder_class(name) for name in corpora.CORPORA}
 
 
-def read_manifest(corpus: str, data_dir=None,
-                  config: features.FeatureConfig = features.FeatureConfig()) -> dict | None:
+def read_manifest(
+    corpus: str, data_dir=None, config: features.FeatureConfig = features.FeatureConfig()
+) -> dict | None:
     path = store_dir(corpus, data_dir, config) / MANIFEST
-    return json.loads(path.read_text()) if path.is_file() else None
+    if not path.is_file():
+        return None
+    manifest = json.loads(path.read_text())
+    return manifest if manifest.get("format") == FORMAT else None
 
 
-def prepare(corpus: str, path: os.PathLike | str | None = None, data_dir=None,
-            config: features.FeatureConfig = features.FeatureConfig(), workers: int | None = None,
-            synth_seed: int = 0, synth_max_texts: int | None = None) -> Path:
+def prepare(
+    corpus: str,
+    path: os.PathLike | str | None = None,
+    data_dir=None,
+    config: features.FeatureConfig = features.FeatureConfig(),
+    workers: int | None = None,
+    synth_seed: int = 0,
+    synth_max_texts: int | None = None,
+) -> Path:
     """Computes the features of `corpus` once and returns the manifest path.
 
     Real corpora need `path` (the corpus folder in its published layout).
@@ -134,13 +178,17 @@ def prepare(corpus: str, path: os.PathLike | str | None = None, data_dir=None,
     """
     spec = corpora.get(corpus)
     out = store_dir(corpus, data_dir, config)
-    if (out / MANIFEST).is_file():
-        stamp = json.loads((out / MANIFEST).read_text())["source"].get("synthetic")
-        if path is None and stamp and (stamp["seed"], stamp["max_texts"]) != (synth_seed,
-                                                                             synth_max_texts):
+    if (manifest := read_manifest(corpus, data_dir, config)) is not None:
+        stamp = manifest["source"].get("synthetic")
+        if (
+            path is None
+            and stamp
+            and (stamp["seed"], stamp["max_texts"]) != (synth_seed, synth_max_texts)
+        ):
             raise ValueError(
                 f"{out} holds the {corpus} render with seed {stamp['seed']} and max_texts "
-                f"{stamp['max_texts']}; use another --data_dir for another render")
+                f"{stamp['max_texts']}; use another --data_dir for another render"
+            )
         return out / MANIFEST
     workers = workers or os.cpu_count() or 1
     t0 = time.perf_counter()
@@ -148,20 +196,27 @@ def prepare(corpus: str, path: os.PathLike | str | None = None, data_dir=None,
     if path is None:
         if not spec.synthetic:
             raise FileNotFoundError(
-                f"{corpus} is a licensed corpus: pass its folder, e.g. {prepare_command(corpus)}")
+                f"{corpus} is a licensed corpus: pass its folder, e.g. {prepare_command(corpus)}"
+            )
         path = out.parent / "audio"
-        stamp = synthetic.render(corpus, path, seed=synth_seed, max_texts=synth_max_texts,
-                                 workers=workers, progress=_progress(f"render {corpus}"))
+        stamp = synthetic.render(
+            corpus,
+            path,
+            seed=synth_seed,
+            max_texts=synth_max_texts,
+            workers=workers,
+            progress=_progress(f"render {corpus}"),
+        )
         source = {"path": str(path), "synthetic": stamp}
     t_render = time.perf_counter() - t0
     scan = spec.scan(path)
     if out.exists():
         shutil.rmtree(out)  # an interrupted earlier run
     out.mkdir(parents=True)
-    builder = BUILDERS[corpus](data_dir=str(out), feature_config=config,
-                               utterances=scan.utterances, workers=workers)
-    builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
-        manual_dir=str(path)))
+    builder = BUILDERS[corpus](
+        data_dir=str(out), feature_config=config, utterances=scan.utterances, workers=workers
+    )
+    builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=str(path)))
     t_features = time.perf_counter() - t0 - t_render
     report = builder.report
     frames = max(report["frames"], 1)
@@ -170,10 +225,13 @@ def prepare(corpus: str, path: os.PathLike | str | None = None, data_dir=None,
     skipped_paths = {s["path"] for s in report["skipped"]}
     kept = [u for u in scan.utterances if u.path not in skipped_paths]
     manifest = {
+        "format": FORMAT,
         "corpus": corpus,
         "num_utterances": len(kept),
-        "counts": {k: dict(sorted(Counter(getattr(u, k) for u in kept).items()))
-                   for k in ("emotion", "speaker", "gender")},
+        "counts": {
+            k: dict(sorted(Counter(getattr(u, k) for u in kept).items()))
+            for k in ("emotion", "speaker", "gender")
+        },
         "skipped": [dataclasses.asdict(s) for s in scan.skipped] + report["skipped"],
         "features": config.to_dict(),
         "feature_hash": config.key(),
@@ -181,10 +239,18 @@ def prepare(corpus: str, path: os.PathLike | str | None = None, data_dir=None,
         "num_frames": report["frames"],
         "audio_seconds": round(report["frames"] / config.frames_per_second, 2),
         "source": source,
-        "tfds": {"name": builder.name, "data_dir": str(out), "split": SPLIT,
-                 "version": str(builder.version)},
-        "timing": {"render_s": round(t_render, 2), "features_s": round(t_features, 2),
-                   "workers": workers},
+        "tfds": {
+            "name": builder.name,
+            "data_dir": str(out),
+            "split": SPLIT,
+            "version": str(builder.version),
+            "builder_dir": str(builder.data_dir),
+        },
+        "timing": {
+            "render_s": round(t_render, 2),
+            "features_s": round(t_features, 2),
+            "workers": workers,
+        },
     }
     tmp = out / (MANIFEST + ".tmp")
     tmp.write_text(json.dumps(manifest, indent=1))
@@ -203,6 +269,7 @@ class CorpusData:
     frames [total_frames + 1, dim]: the last row is zeros (the padding row);
     utterance i is frames[offsets[i] : offsets[i] + lengths[i]].
     """
+
     name: str
     frames: np.ndarray
     offsets: np.ndarray
@@ -217,23 +284,35 @@ class CorpusData:
         return len(self.lengths)
 
     def utterance(self, i: int) -> np.ndarray:
-        return self.frames[self.offsets[i]: self.offsets[i] + self.lengths[i]]
+        return self.frames[self.offsets[i] : self.offsets[i] + self.lengths[i]]
 
 
-def load(corpus: str, data_dir=None,
-         config: features.FeatureConfig = features.FeatureConfig()) -> CorpusData:
+def load(
+    corpus: str, data_dir=None, config: features.FeatureConfig = features.FeatureConfig()
+) -> CorpusData:
     """Reads a prepared store (raises FileNotFoundError naming the prepare command)."""
     manifest = read_manifest(corpus, data_dir, config)
     if manifest is None:
         raise FileNotFoundError(
             f"{corpus} is not prepared in {store_dir(corpus, data_dir, config)}; run: "
-            f"{prepare_command(corpus, data_dir)}")
-    ds = tfds.load(f"jaxser_{corpus}", split=SPLIT, data_dir=manifest["tfds"]["data_dir"],
-                   download=False)
-    rows = list(tfds.as_numpy(ds))
+            f"{prepare_command(corpus, data_dir)}"
+        )
+    # builder_from_directory reads the stored feature spec (any n_mels), where
+    # tfds.load would rebuild the builder with the default FeatureConfig.
+    builder = tfds.builder_from_directory(manifest["tfds"]["builder_dir"])
+    rows = list(tfds.as_numpy(builder.as_dataset(split=SPLIT)))
     rows.sort(key=lambda r: r["utt_id"])
     lengths = np.array([len(r["x"]) for r in rows], dtype=np.int64)
     frames = np.concatenate([r["x"] for r in rows] + [np.zeros((1, config.dim), np.float32)])
     text = lambda k: np.array([r[k].decode() for r in rows])  # noqa: E731
-    return CorpusData(corpus, frames, np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths,
-                      text("emotion"), text("speaker"), text("gender"), text("utt_id"), manifest)
+    return CorpusData(
+        corpus,
+        frames,
+        np.concatenate([[0], np.cumsum(lengths)[:-1]]),
+        lengths,
+        text("emotion"),
+        text("speaker"),
+        text("gender"),
+        text("utt_id"),
+        manifest,
+    )

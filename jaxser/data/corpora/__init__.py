@@ -31,5 +31,14 @@ def get(name: str) -> Corpus:
     return CORPORA[name]
 
 
-__all__ = ["CORPORA", "REAL", "SYNTHETIC", "Corpus", "LayoutError", "Scan", "Skipped",
-           "Utterance", "get"]
+__all__ = [
+    "CORPORA",
+    "REAL",
+    "SYNTHETIC",
+    "Corpus",
+    "LayoutError",
+    "Scan",
+    "Skipped",
+    "Utterance",
+    "get",
+]

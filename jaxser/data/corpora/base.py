@@ -59,7 +59,9 @@ class Corpus:
         """Utterance records of the corpus at `root`, sorted by utt_id, plus skipped files."""
         root = Path(root).expanduser()
         if not root.is_dir():
-            raise LayoutError(f"{self.name}: {root} is not a folder. Expected layout: {self.layout}")
+            raise LayoutError(
+                f"{self.name}: {root} is not a folder. Expected layout: {self.layout}"
+            )
         scan = self.parse(root, self.name)
         kept = []
         for utt in scan.utterances:
@@ -84,5 +86,7 @@ class Corpus:
 def files_under(folder: Path) -> list[Path]:
     """All regular files below `folder`, sorted, hidden ones (.DS_Store, ...) excluded."""
     return sorted(
-        p for p in folder.rglob("*") if p.is_file() and not any(q.startswith(".") for q in p.parts[-1:])
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and not any(q.startswith(".") for q in p.parts[-1:])
     )

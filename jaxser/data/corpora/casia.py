@@ -22,8 +22,9 @@ LAYOUT = (
 def parse(root: Path, corpus: str) -> Scan:
     speakers = [d for d in sorted(root.iterdir()) if d.is_dir() and not d.name.startswith(".")]
     if not any((d / e).is_dir() for d in speakers for e in EMOTION_FOLDERS):
-        raise LayoutError(f"{corpus}: no <speaker>/<emotion>/ folders under {root}. "
-                          f"Expected layout: {LAYOUT}")
+        raise LayoutError(
+            f"{corpus}: no <speaker>/<emotion>/ folders under {root}. Expected layout: {LAYOUT}"
+        )
     scan = Scan()
     for path in files_under(root):
         rel = path.relative_to(root).parts
@@ -38,8 +39,15 @@ def parse(root: Path, corpus: str) -> Scan:
             scan.skip(path, "file name is not <NNN>.wav")
             continue
         scan.utterances.append(
-            Utterance(str(path), corpus, f"{speaker}_{folder}_{path.stem}",
-                      EMOTION_FOLDERS[folder], speaker, GENDER.get(speaker, "u"), path.stem)
+            Utterance(
+                str(path),
+                corpus,
+                f"{speaker}_{folder}_{path.stem}",
+                EMOTION_FOLDERS[folder],
+                speaker,
+                GENDER.get(speaker, "u"),
+                path.stem,
+            )
         )
     return scan
 

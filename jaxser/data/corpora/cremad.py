@@ -47,8 +47,15 @@ def parse(root: Path, corpus: str) -> Scan:
             scan.skip(path, f"unknown emotion code {code!r}")
             continue
         scan.utterances.append(
-            Utterance(str(path), corpus, path.stem, EMOTION_CODES[code], actor,
-                      sex.get(actor, "u"), sentence)
+            Utterance(
+                str(path),
+                corpus,
+                path.stem,
+                EMOTION_CODES[code],
+                actor,
+                sex.get(actor, "u"),
+                sentence,
+            )
         )
     return scan
 

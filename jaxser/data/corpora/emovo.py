@@ -14,9 +14,7 @@ EMOTION_CODES = {
     "sor": "surprise",
     "tri": "sad",
 }
-LAYOUT = (
-    "<spk>/<emo>-<spk>-<sent>.wav, spk f1 f2 f3 m1 m2 m3, emo dis gio neu pau rab sor tri"
-)
+LAYOUT = "<spk>/<emo>-<spk>-<sent>.wav, spk f1 f2 f3 m1 m2 m3, emo dis gio neu pau rab sor tri"
 _NAME = re.compile(r"^([a-z]{3})-([fm]\d)-(\w+)\.wav$")
 _SPEAKER = re.compile(r"^[fm]\d$")
 
@@ -24,8 +22,9 @@ _SPEAKER = re.compile(r"^[fm]\d$")
 def parse(root: Path, corpus: str) -> Scan:
     speakers = [d for d in sorted(root.iterdir()) if d.is_dir() and _SPEAKER.match(d.name)]
     if not speakers:
-        raise LayoutError(f"{corpus}: no speaker folders (f1 ... m3) under {root}. "
-                          f"Expected layout: {LAYOUT}")
+        raise LayoutError(
+            f"{corpus}: no speaker folders (f1 ... m3) under {root}. Expected layout: {LAYOUT}"
+        )
     scan = Scan()
     for folder in speakers:
         for path in files_under(folder):
@@ -38,8 +37,9 @@ def parse(root: Path, corpus: str) -> Scan:
                 scan.skip(path, f"unknown emotion code {code!r}")
                 continue
             scan.utterances.append(
-                Utterance(str(path), corpus, path.stem, EMOTION_CODES[code], speaker,
-                          speaker[0], sentence)
+                Utterance(
+                    str(path), corpus, path.stem, EMOTION_CODES[code], speaker, speaker[0], sentence
+                )
             )
     return scan
 

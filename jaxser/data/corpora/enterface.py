@@ -33,7 +33,9 @@ _AUDIO = {".avi", ".wav"}
 def parse(root: Path, corpus: str) -> Scan:
     subjects = [d for d in sorted(root.iterdir()) if d.is_dir() and _SUBJECT.match(d.name)]
     if not subjects:
-        raise LayoutError(f"{corpus}: no 'subject N' folders under {root}. Expected layout: {LAYOUT}")
+        raise LayoutError(
+            f"{corpus}: no 'subject N' folders under {root}. Expected layout: {LAYOUT}"
+        )
     scan = Scan()
     chosen: dict[tuple, Path] = {}
     for subject in subjects:
@@ -61,8 +63,15 @@ def parse(root: Path, corpus: str) -> Scan:
                 chosen[key] = path
     for (speaker, emotion, text, _), path in sorted(chosen.items()):
         scan.utterances.append(
-            Utterance(str(path), corpus, f"{speaker}_{emotion}_{text}_{path.stem}", emotion,
-                      speaker, "u", text)
+            Utterance(
+                str(path),
+                corpus,
+                f"{speaker}_{emotion}_{text}_{path.stem}",
+                emotion,
+                speaker,
+                "u",
+                text,
+            )
         )
     return scan
 

@@ -35,8 +35,14 @@ class Espeak:
         lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
         lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
         lib.espeak_Synth.argtypes = [
-            ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
-            ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p,
+            ctypes.c_char_p,
+            ctypes.c_size_t,
+            ctypes.c_uint,
+            ctypes.c_int,
+            ctypes.c_uint,
+            ctypes.c_uint,
+            ctypes.c_void_p,
+            ctypes.c_void_p,
         ]
         data = espeakng_loader.get_data_path().encode()
         self.sample_rate = lib.espeak_Initialize(_SYNCHRONOUS, 0, data, 0)
@@ -52,18 +58,24 @@ class Espeak:
             self._chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
         return 0
 
-    def synth(self, text: str, voice: str, rate: int, pitch: int, range_: int,
-              volume: int) -> np.ndarray:
+    def synth(
+        self, text: str, voice: str, rate: int, pitch: int, range_: int, volume: int
+    ) -> np.ndarray:
         """Renders `text`; rate in words/min (80-450), pitch/range 0-100, volume 0-200."""
         if self._lib.espeak_SetVoiceByName(voice.encode()) != 0:
             raise ValueError(f"eSpeak NG has no voice {voice!r}")
-        for param, value, lo, hi in ((RATE, rate, 80, 450), (PITCH, pitch, 0, 100),
-                                     (RANGE, range_, 0, 100), (VOLUME, volume, 0, 200)):
+        for param, value, lo, hi in (
+            (RATE, rate, 80, 450),
+            (PITCH, pitch, 0, 100),
+            (RANGE, range_, 0, 100),
+            (VOLUME, volume, 0, 200),
+        ):
             self._lib.espeak_SetParameter(param, int(np.clip(value, lo, hi)), 0)
         self._chunks = []
         data = text.encode()
-        err = self._lib.espeak_Synth(data, len(data) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8,
-                                     None, None)
+        err = self._lib.espeak_Synth(
+            data, len(data) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None
+        )
         if err != 0 or not self._chunks:
             raise RuntimeError(f"espeak_Synth failed ({err}) on {text!r} with voice {voice!r}")
         return np.concatenate(self._chunks)

@@ -47,7 +47,9 @@ def read_labels(path: Path) -> dict[str, str]:
 def parse(root: Path, corpus: str) -> Scan:
     sessions = [d for d in sorted(root.iterdir()) if d.is_dir() and _SESSION.match(d.name)]
     if not sessions or not any((s / "sentences" / "wav").is_dir() for s in sessions):
-        raise LayoutError(f"{corpus}: no Session*/sentences/wav under {root}. Expected layout: {LAYOUT}")
+        raise LayoutError(
+            f"{corpus}: no Session*/sentences/wav under {root}. Expected layout: {LAYOUT}"
+        )
     scan = Scan()
     for session in sessions:
         n = int(_SESSION.match(session.name).group(1))
@@ -75,12 +77,17 @@ def parse(root: Path, corpus: str) -> Scan:
                 continue
             g = genders[-1]
             scan.utterances.append(
-                Utterance(str(path), corpus, utt, LABELS[code], f"Ses{n:02d}{g}", g.lower(),
-                          path.parent.name)
+                Utterance(
+                    str(path),
+                    corpus,
+                    utt,
+                    LABELS[code],
+                    f"Ses{n:02d}{g}",
+                    g.lower(),
+                    path.parent.name,
+                )
             )
     return scan
 
 
-CORPUS = Corpus(
-    "iemocap", tuple(sorted(set(LABELS.values()) - {OTHER})), 16000, LAYOUT, parse
-)
+CORPUS = Corpus("iemocap", tuple(sorted(set(LABELS.values()) - {OTHER})), 16000, LAYOUT, parse)

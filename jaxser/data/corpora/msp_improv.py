@@ -25,8 +25,10 @@ _AUDIO = re.compile(r"^MSP-(IMPROV-(S\d\d[A-Z])-([FM]\d\d)-([RSPT])-[\w]+)\.wav$
 def parse(root: Path, corpus: str) -> Scan:
     label_files = sorted(root.rglob("Evaluation.txt"))
     if not label_files or not any(root.glob("session*")):
-        raise LayoutError(f"{corpus}: need session*/ folders and Evaluation.txt under {root}. "
-                          f"Expected layout: {LAYOUT}")
+        raise LayoutError(
+            f"{corpus}: need session*/ folders and Evaluation.txt under {root}. "
+            f"Expected layout: {LAYOUT}"
+        )
     labels = {}
     for label_file in label_files:
         for line in label_file.read_text(errors="replace").splitlines():
@@ -49,12 +51,11 @@ def parse(root: Path, corpus: str) -> Scan:
                 scan.skip(path, f"unknown emotion code {code!r}")
             else:
                 scan.utterances.append(
-                    Utterance(str(path), corpus, key, LABELS[code], speaker,
-                              speaker[0].lower(), text)
+                    Utterance(
+                        str(path), corpus, key, LABELS[code], speaker, speaker[0].lower(), text
+                    )
                 )
     return scan
 
 
-CORPUS = Corpus(
-    "msp_improv", tuple(sorted(set(LABELS.values()) - {OTHER})), 48000, LAYOUT, parse
-)
+CORPUS = Corpus("msp_improv", tuple(sorted(set(LABELS.values()) - {OTHER})), 48000, LAYOUT, parse)

@@ -41,8 +41,15 @@ def parse(root: Path, corpus: str) -> Scan:
                 scan.skip(path, f"unknown emotion code {code!r}")
                 continue
             scan.utterances.append(
-                Utterance(str(path), corpus, path.stem, EMOTION_CODES[code], actor,
-                          "m" if int(actor) % 2 else "f", statement)
+                Utterance(
+                    str(path),
+                    corpus,
+                    path.stem,
+                    EMOTION_CODES[code],
+                    actor,
+                    "m" if int(actor) % 2 else "f",
+                    statement,
+                )
             )
     return scan
 

@@ -41,8 +41,15 @@ def parse(root: Path, corpus: str) -> Scan:
             scan.skip(path, f"unknown emotion code {code!r}")
             continue
         scan.utterances.append(
-            Utterance(str(path), corpus, f"{speaker}_{code}{number}", EMOTION_CODES[code],
-                      speaker, "m", f"{code}{number}")
+            Utterance(
+                str(path),
+                corpus,
+                f"{speaker}_{code}{number}",
+                EMOTION_CODES[code],
+                speaker,
+                "m",
+                f"{code}{number}",
+            )
         )
     if not matched:
         raise LayoutError(f"{corpus}: no SAVEE audio under {root}. Expected layout: {LAYOUT}")

@@ -74,6 +74,7 @@ class Recipe:
 @dataclasses.dataclass(frozen=True)
 class Job:
     """Everything needed to render one file: picklable, order-independent."""
+
     path: str
     text: str
     voice: str
@@ -92,8 +93,14 @@ def _inverse(codes: dict[str, str]) -> dict[str, str]:
 _EMODB_CODE = _inverse(emodb.EMOTION_CODES)
 _EMOVO_CODE = _inverse(emovo.EMOTION_CODES)
 _ENTERFACE_FOLDER = _inverse(enterface.EMOTION_FOLDERS)
-_ENTERFACE_ABBR = {"angry": "an", "disgust": "di", "fear": "fe", "happy": "ha", "sad": "sa",
-                   "surprise": "su"}
+_ENTERFACE_ABBR = {
+    "angry": "an",
+    "disgust": "di",
+    "fear": "fe",
+    "happy": "ha",
+    "sad": "sa",
+    "surprise": "su",
+}
 
 
 def _enterface_path(speaker: str, emotion: str, text: str) -> str:
@@ -113,24 +120,55 @@ _ENTERFACE_SPEAKERS = tuple(
 RECIPES: dict[str, Recipe] = {
     r.name: r
     for r in (
-        Recipe("synth_emodb", emodb.CORPUS, "de", texts.GERMAN,
-               tuple((s, "m" if s in emodb.MALE else "f") for s in sorted(emodb.MALE | emodb.FEMALE)),
-               emodb.CORPUS.emotions, intensity=1.0, jitter=1.0,
-               channel=Channel(16000, highpass_hz=60),
-               relpath=lambda s, e, t: f"wav/{s}{t}{_EMODB_CODE[e]}a.wav", keep=535),
-        Recipe("synth_casia", casia.CORPUS, "cmn", texts.MANDARIN,
-               tuple(casia.GENDER.items()), casia.CORPUS.emotions, intensity=1.3, jitter=0.8,
-               channel=Channel(16000, highpass_hz=100, lowpass_hz=6500, snr_db=30),
-               relpath=lambda s, e, t: f"{s}/{e}/{t}.wav"),
-        Recipe("synth_enterface", enterface.CORPUS, "en", texts.ENGLISH, _ENTERFACE_SPEAKERS,
-               enterface.CORPUS.emotions, intensity=0.6, jitter=1.3,
-               channel=Channel(48000, highpass_hz=150, lowpass_hz=7000, snr_db=20, rt60_s=0.35),
-               relpath=_enterface_path),
-        Recipe("synth_emovo", emovo.CORPUS, "it", texts.ITALIAN,
-               tuple((s, s[0]) for s in ("f1", "f2", "f3", "m1", "m2", "m3")),
-               emovo.CORPUS.emotions, intensity=0.9, jitter=1.0,
-               channel=Channel(48000, highpass_hz=40),
-               relpath=lambda s, e, t: f"{s}/{_EMOVO_CODE[e]}-{s}-{t}.wav"),
+        Recipe(
+            "synth_emodb",
+            emodb.CORPUS,
+            "de",
+            texts.GERMAN,
+            tuple((s, "m" if s in emodb.MALE else "f") for s in sorted(emodb.MALE | emodb.FEMALE)),
+            emodb.CORPUS.emotions,
+            intensity=1.0,
+            jitter=1.0,
+            channel=Channel(16000, highpass_hz=60),
+            relpath=lambda s, e, t: f"wav/{s}{t}{_EMODB_CODE[e]}a.wav",
+            keep=535,
+        ),
+        Recipe(
+            "synth_casia",
+            casia.CORPUS,
+            "cmn",
+            texts.MANDARIN,
+            tuple(casia.GENDER.items()),
+            casia.CORPUS.emotions,
+            intensity=1.3,
+            jitter=0.8,
+            channel=Channel(16000, highpass_hz=100, lowpass_hz=6500, snr_db=30),
+            relpath=lambda s, e, t: f"{s}/{e}/{t}.wav",
+        ),
+        Recipe(
+            "synth_enterface",
+            enterface.CORPUS,
+            "en",
+            texts.ENGLISH,
+            _ENTERFACE_SPEAKERS,
+            enterface.CORPUS.emotions,
+            intensity=0.6,
+            jitter=1.3,
+            channel=Channel(48000, highpass_hz=150, lowpass_hz=7000, snr_db=20, rt60_s=0.35),
+            relpath=_enterface_path,
+        ),
+        Recipe(
+            "synth_emovo",
+            emovo.CORPUS,
+            "it",
+            texts.ITALIAN,
+            tuple((s, s[0]) for s in ("f1", "f2", "f3", "m1", "m2", "m3")),
+            emovo.CORPUS.emotions,
+            intensity=0.9,
+            jitter=1.0,
+            channel=Channel(48000, highpass_hz=40),
+            relpath=lambda s, e, t: f"{s}/{_EMOVO_CODE[e]}-{s}-{t}.wav",
+        ),
     )
 }
 
@@ -147,8 +185,11 @@ def plan(recipe: Recipe, seed: int, max_texts: int | None = None) -> list[Job]:
     for spk, gender in recipe.speakers:
         variants = _MALE_VARIANTS if gender == "m" else _FEMALE_VARIANTS
         # Speaker baselines: voice variant, pitch level and speaking rate.
-        voices[spk] = (f"{recipe.language}+{variants[rng.integers(len(variants))]}",
-                       rng.normal(50, 6), rng.normal(170, 12))
+        voices[spk] = (
+            f"{recipe.language}+{variants[rng.integers(len(variants))]}",
+            rng.normal(50, 6),
+            rng.normal(170, 12),
+        )
     text_ids = sorted(recipe.texts)[:max_texts]
     grid = [(s, e, t) for s, _ in recipe.speakers for e in recipe.emotions for t in text_ids]
     if recipe.keep is not None and max_texts is None and recipe.keep < len(grid):
@@ -159,22 +200,25 @@ def plan(recipe: Recipe, seed: int, max_texts: int | None = None) -> list[Job]:
         d_rate, d_pitch, d_range, d_volume, punct = PROSODY[emotion]
         k, j = recipe.intensity, recipe.jitter
         voice, pitch0, rate0 = voices[spk]
-        jobs.append(Job(
-            path=recipe.relpath(spk, emotion, text_id),
-            text=recipe.texts[text_id].rstrip(".!?。") + punct,
-            voice=voice,
-            rate=rate0 * (1 + k * d_rate + j * r.normal(0, 0.05)),
-            pitch=pitch0 + k * d_pitch + j * r.normal(0, 3),
-            range_=50 + k * d_range + j * r.normal(0, 5),
-            volume=100 * (1 + k * d_volume + j * r.normal(0, 0.08)),
-            channel=recipe.channel,
-            seed=(seed, 2, i),
-        ))
+        jobs.append(
+            Job(
+                path=recipe.relpath(spk, emotion, text_id),
+                text=recipe.texts[text_id].rstrip(".!?。") + punct,
+                voice=voice,
+                rate=rate0 * (1 + k * d_rate + j * r.normal(0, 0.05)),
+                pitch=pitch0 + k * d_pitch + j * r.normal(0, 3),
+                range_=50 + k * d_range + j * r.normal(0, 5),
+                volume=100 * (1 + k * d_volume + j * r.normal(0, 0.08)),
+                channel=recipe.channel,
+                seed=(seed, 2, i),
+            )
+        )
     return sorted(jobs, key=lambda job: job.path)
 
 
-def apply_channel(wave: np.ndarray, rate: int, channel: Channel,
-                  rng: np.random.Generator) -> np.ndarray:
+def apply_channel(
+    wave: np.ndarray, rate: int, channel: Channel, rng: np.random.Generator
+) -> np.ndarray:
     """Recording channel: silence margins, reverberation, resampling, band limit, noise."""
     margins = rng.integers(int(0.1 * rate), int(0.3 * rate), size=2)
     wave = np.concatenate([np.zeros(margins[0]), wave, np.zeros(margins[1])])
@@ -186,11 +230,13 @@ def apply_channel(wave: np.ndarray, rate: int, channel: Channel,
     wave = soxr.resample(wave, rate, channel.sample_rate)
     sr = channel.sample_rate
     if channel.highpass_hz:
-        wave = scipy.signal.sosfilt(scipy.signal.butter(4, channel.highpass_hz, "highpass",
-                                                        fs=sr, output="sos"), wave)
+        wave = scipy.signal.sosfilt(
+            scipy.signal.butter(4, channel.highpass_hz, "highpass", fs=sr, output="sos"), wave
+        )
     if channel.lowpass_hz:
-        wave = scipy.signal.sosfilt(scipy.signal.butter(6, channel.lowpass_hz, "lowpass",
-                                                        fs=sr, output="sos"), wave)
+        wave = scipy.signal.sosfilt(
+            scipy.signal.butter(6, channel.lowpass_hz, "lowpass", fs=sr, output="sos"), wave
+        )
     if channel.snr_db is not None:
         power = np.mean(wave**2) + 1e-12
         wave = wave + rng.normal(0, np.sqrt(power / 10 ** (channel.snr_db / 10)), wave.size)
@@ -200,8 +246,17 @@ def apply_channel(wave: np.ndarray, rate: int, channel: Channel,
 def render_job(job: Job, root: str) -> float:
     """Renders one job to `root/job.path` (16-bit PCM); returns its duration in seconds."""
     es = engine()
-    wave = es.synth(job.text, job.voice, round(job.rate), round(job.pitch), round(job.range_),
-                    round(job.volume)).astype(np.float64) / 32768.0
+    wave = (
+        es.synth(
+            job.text,
+            job.voice,
+            round(job.rate),
+            round(job.pitch),
+            round(job.range_),
+            round(job.volume),
+        ).astype(np.float64)
+        / 32768.0
+    )
     wave = apply_channel(wave, es.sample_rate, job.channel, np.random.default_rng(job.seed))
     out = Path(root) / job.path
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -222,8 +277,14 @@ def is_rendered(root: os.PathLike | str, name: str, seed: int, max_texts: int | 
     return (got["recipe"], got["seed"], got["max_texts"]) == (name, seed, max_texts)
 
 
-def render(name: str, root: os.PathLike | str, seed: int = 0, max_texts: int | None = None,
-           workers: int = 1, progress: Callable | None = None) -> dict:
+def render(
+    name: str,
+    root: os.PathLike | str,
+    seed: int = 0,
+    max_texts: int | None = None,
+    workers: int = 1,
+    progress: Callable | None = None,
+) -> dict:
     """Renders recipe `name` into `root` (replacing an incomplete or different render).
 
     `max_texts` keeps only the first texts of the pool (small renders for tests).
@@ -242,20 +303,26 @@ def render(name: str, root: os.PathLike | str, seed: int = 0, max_texts: int | N
     # eSpeak's samples depend on the calls its process made before, so the jobs are
     # cut into fixed chunks, each rendered in order by a fresh process: the bytes are
     # the same for any number of workers.
-    chunks = [jobs[i: i + _CHUNK] for i in range(0, len(jobs), _CHUNK)]
+    chunks = [jobs[i : i + _CHUNK] for i in range(0, len(jobs), _CHUNK)]
     ctx = multiprocessing.get_context("spawn")  # also: eSpeak and TF are not fork-safe
     bar = progress(None, total=len(jobs)) if progress else None
     durations = []
-    with concurrent.futures.ProcessPoolExecutor(max(1, workers), mp_context=ctx,
-                                                max_tasks_per_child=1) as pool:
+    with concurrent.futures.ProcessPoolExecutor(
+        max(1, workers), mp_context=ctx, max_tasks_per_child=1
+    ) as pool:
         for chunk_durations in pool.map(render_chunk, chunks, [str(root)] * len(chunks)):
             durations += chunk_durations
             if bar is not None:
                 bar.update(len(chunk_durations))
     if bar is not None:
         bar.close()
-    stamp = {"recipe": name, "seed": seed, "max_texts": max_texts, "files": len(jobs),
-             "audio_seconds": round(float(sum(durations)), 3)}
+    stamp = {
+        "recipe": name,
+        "seed": seed,
+        "max_texts": max_texts,
+        "files": len(jobs),
+        "audio_seconds": round(float(sum(durations)), 3),
+    }
     tmp = root / (_STAMP + ".tmp")
     tmp.write_text(json.dumps(stamp))
     tmp.replace(root / _STAMP)
@@ -265,5 +332,10 @@ def render(name: str, root: os.PathLike | str, seed: int = 0, max_texts: int | N
 def corpus(name: str) -> Corpus:
     """The adapter entry of a synthetic corpus: the mirrored adapter, under its own name."""
     r = RECIPES[name]
-    return dataclasses.replace(r.mirrors, name=name, emotions=tuple(sorted(r.emotions)),
-                               sample_rate=r.channel.sample_rate, synthetic=True)
+    return dataclasses.replace(
+        r.mirrors,
+        name=name,
+        emotions=tuple(sorted(r.emotions)),
+        sample_rate=r.channel.sample_rate,
+        synthetic=True,
+    )

@@ -13,15 +13,33 @@ GERMAN = {  # EmoDB-style text ids
     "b10": "Heute Abend kommt der Nachbar zu Besuch.",
 }
 
-_ZH_SUBJECTS = ["我们", "他的朋友", "老师", "这个孩子", "我的邻居",
-                "她的妈妈", "公司的经理", "那位医生", "我的同学", "他们"]
-_ZH_PREDICATES = ["明天早上去北京开会", "把书放在桌子上了", "下午在公园里散步",
-                  "已经吃过晚饭了", "每天坐地铁上班", "昨天买了一辆新车",
-                  "正在厨房里做饭", "周末要去看电影", "把门关上了", "刚刚打电话回家"]
+_ZH_SUBJECTS = [
+    "我们",
+    "他的朋友",
+    "老师",
+    "这个孩子",
+    "我的邻居",
+    "她的妈妈",
+    "公司的经理",
+    "那位医生",
+    "我的同学",
+    "他们",
+]
+_ZH_PREDICATES = [
+    "明天早上去北京开会",
+    "把书放在桌子上了",
+    "下午在公园里散步",
+    "已经吃过晚饭了",
+    "每天坐地铁上班",
+    "昨天买了一辆新车",
+    "正在厨房里做饭",
+    "周末要去看电影",
+    "把门关上了",
+    "刚刚打电话回家",
+]
 # CASIA text ids 201-250: 50 distinct subject + predicate sentences.
 MANDARIN = {
-    str(201 + k): _ZH_SUBJECTS[k % 10] + _ZH_PREDICATES[(k // 10 * 3 + k) % 10]
-    for k in range(50)
+    str(201 + k): _ZH_SUBJECTS[k % 10] + _ZH_PREDICATES[(k // 10 * 3 + k) % 10] for k in range(50)
 }
 
 ENGLISH = {  # eNTERFACE: sentence 1-5

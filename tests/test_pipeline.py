@@ -1,0 +1,168 @@
+import itertools
+
+import numpy as np
+import pytest
+
+from jaxser.data import pipeline, store
+from jaxser.data.pipeline import Task
+
+T = 120  # crop frames: small renders have utterances both shorter and longer than this
+
+
+@pytest.fixture(scope="module")
+def data(small_data_dir):
+    return pipeline.load_task(Task("synth_emodb", "synth_casia"), small_data_dir)
+
+
+def take(ds, n):
+    return list(itertools.islice(pipeline.as_numpy(ds), n))
+
+
+def test_task_classes_and_splits(data):
+    assert data.classes == ("angry", "fear", "happy", "neutral", "sad")
+    assert len(data.source) == 10 * 5 * 3  # speakers x shared classes x texts (small render)
+    assert set(data.source.label) == set(range(5)) and set(data.target_test.label) == set(range(5))
+    assert data.target_adapt is data.target_test  # transductive
+    assert len(data.target_test) == 4 * 5 * 5  # casia minus surprise
+
+
+def test_train_batches_static_shapes_and_no_target_labels(data):
+    batches = take(pipeline.train_dataset(data, batch_size=8, crop_frames=T), 5)
+    for b in batches:
+        assert set(b) == {"source", "target"}
+        assert set(b["target"]) == {"x", "mask", "index"}  # no label: not even by mistake
+        assert set(b["source"]) == {"x", "mask", "label", "speaker", "gender", "index"}
+        assert b["source"]["x"].shape == b["target"]["x"].shape == (8, T, 64)
+        assert b["source"]["x"].dtype == np.float32 and b["source"]["mask"].shape == (8, T)
+        assert b["source"]["mask"].dtype == bool and b["source"]["label"].dtype == np.int32
+        for k in ("label", "speaker", "gender", "index"):
+            assert b["source"][k].shape == (8,)
+
+
+def test_crops_are_slices_of_their_utterance(data):
+    (b,) = take(pipeline.train_dataset(data, batch_size=8, crop_frames=T), 1)
+    split = data.source
+    for x, mask, i, y in zip(
+        b["source"]["x"],
+        b["source"]["mask"],
+        b["source"]["index"],
+        b["source"]["label"],
+        strict=True,
+    ):
+        utt = split.frames[split.offsets[i] : split.offsets[i] + split.lengths[i]]
+        n = int(mask.sum())
+        assert n == min(T, len(utt)) and mask[:n].all()
+        assert not x[n:].any()  # padding is zeros
+        starts = [s for s in range(len(utt) - n + 1) if np.array_equal(utt[s : s + n], x[:n])]
+        assert starts, "crop is not a contiguous window of its utterance"
+        assert y == split.label[i]
+
+
+def test_same_seed_same_stream(data):
+    a = take(pipeline.train_dataset(data, 8, T, seed=1), 3)
+    b = take(pipeline.train_dataset(data, 8, T, seed=1), 3)
+    c = take(pipeline.train_dataset(data, 8, T, seed=2), 3)
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_array_equal(x["source"]["x"], y["source"]["x"])
+        np.testing.assert_array_equal(x["target"]["index"], y["target"]["index"])
+    assert not np.array_equal(a[0]["source"]["index"], c[0]["source"]["index"])
+
+
+def test_epochs_visit_every_utterance(data):
+    n = len(data.target_adapt)
+    batches = take(pipeline.train_dataset(data, batch_size=10, crop_frames=T), n // 10)
+    seen = np.concatenate([b["target"]["index"] for b in batches])
+    assert n == 100 and sorted(seen) == list(range(n))  # one epoch: a permutation
+
+
+def test_balanced_batches_hold_every_class(data):
+    for b in take(pipeline.train_dataset(data, 12, T, balanced=True), 6):
+        counts = np.bincount(b["source"]["label"], minlength=5)
+        assert counts.min() >= 2 and counts.max() - counts.min() <= 1
+
+
+def test_processes_split_the_global_batch(data):
+    (one,) = take(pipeline.train_dataset(data, 8, T, seed=3), 1)
+    parts = [
+        take(pipeline.train_dataset(data, 8, T, seed=3, process_index=p, process_count=2), 1)[0]
+        for p in range(2)
+    ]
+    for side in ("source", "target"):
+        for k in one[side]:
+            np.testing.assert_array_equal(one[side][k], np.concatenate([p[side][k] for p in parts]))
+
+
+def test_eval_covers_every_utterance_once(data):
+    split = data.target_test
+    batches = take(pipeline.eval_dataset(split, batch_size=16, crop_frames=T), 10_000)
+    assert all(b["x"].shape == (16, T, 64) for b in batches)
+    valid = np.concatenate([b["valid"] for b in batches])
+    index = np.concatenate([b["index"] for b in batches])[valid]
+    frames = np.concatenate([b["mask"].sum(1) for b in batches])[valid]
+    label = np.concatenate([b["label"] for b in batches])[valid]
+    assert not np.concatenate([b["mask"] for b in batches])[~valid].any()  # padding masked
+    assert set(index) == set(range(len(split)))
+    windows = np.bincount(index, minlength=len(split))
+    np.testing.assert_array_equal(windows, np.maximum(1, -(-split.lengths // T)))
+    covered = np.bincount(index, weights=frames, minlength=len(split))
+    assert (covered >= split.lengths).all()  # whole utterances (last window may overlap)
+    np.testing.assert_array_equal(label, split.label[index])
+    (first,) = [i for i, b in enumerate(batches) if b["valid"][0]][:1]
+    b = batches[first]
+    i = b["index"][0]
+    np.testing.assert_array_equal(
+        b["x"][0][b["mask"][0]], split.frames[split.offsets[i] :][: b["mask"][0].sum()]
+    )
+
+
+def test_normalisations(small_data_dir):
+    raw = store.load("synth_emodb", small_data_dir)
+    utt = pipeline.normalize(raw, "utterance")
+    x = utt[raw.offsets[3] : raw.offsets[3] + raw.lengths[3]]
+    np.testing.assert_allclose(x.mean(0), 0, atol=1e-4)
+    np.testing.assert_allclose(x.std(0), 1, atol=1e-2)
+    corpus = pipeline.normalize(raw, "corpus")[:-1]
+    np.testing.assert_allclose(corpus.mean(0), 0, atol=1e-3)
+    np.testing.assert_allclose(corpus.std(0), 1, atol=1e-2)
+    np.testing.assert_array_equal(pipeline.normalize(raw, "none"), raw.frames)
+    with pytest.raises(ValueError, match="known"):
+        pipeline.normalize(raw, "global")
+
+
+def test_held_out_splits_target_speakers(small_data_dir):
+    d = pipeline.load_task(Task("synth_emodb", "synth_casia", protocol="held_out"), small_data_dir)
+    adapt = {d.target_adapt.speakers[i] for i in d.target_adapt.speaker}
+    test = {d.target_test.speakers[i] for i in d.target_test.speaker}
+    assert adapt and test and not adapt & test
+    assert len(d.target_adapt) + len(d.target_test) == 100
+
+
+def test_explicit_classes(small_data_dir):
+    d = pipeline.load_task(
+        Task("synth_emodb", "synth_casia", classes=("sad", "angry")), small_data_dir
+    )
+    assert d.classes == ("angry", "sad") and set(d.source.label) == {0, 1}
+    with pytest.raises(ValueError, match="not shared"):
+        pipeline.load_task(
+            Task("synth_emodb", "synth_casia", classes=("angry", "surprise")), small_data_dir
+        )
+
+
+def test_missing_real_corpus_names_the_command(tmp_path):
+    with pytest.raises(
+        FileNotFoundError, match=r"python -m jaxser.prepare --corpus emodb --path \S+ --data_dir"
+    ):
+        pipeline.load_task(Task("emodb", "synth_casia"), tmp_path)
+
+
+def test_synthetic_corpus_is_prepared_on_demand(tmp_path, monkeypatch):
+    calls = []
+    real = store.prepare
+
+    def small(name, **kw):
+        calls.append(name)
+        return real(name, **kw, synth_max_texts=1)
+
+    monkeypatch.setattr(store, "prepare", small)
+    data = pipeline.load_corpus("synth_emovo", tmp_path)
+    assert calls == ["synth_emovo"] and len(data) == 6 * 7

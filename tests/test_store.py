@@ -1,0 +1,103 @@
+import json
+import shutil
+
+import fakes
+import numpy as np
+import pytest
+import soundfile as sf
+import tensorflow_datasets as tfds
+
+from jaxser.data import store
+from jaxser.data.features import FeatureConfig
+
+MANIFEST_KEYS = {
+    "corpus",
+    "num_utterances",
+    "counts",
+    "skipped",
+    "features",
+    "feature_hash",
+    "stats",
+}
+
+
+def test_manifest_of_a_synthetic_store(small_data_dir):
+    m = store.read_manifest("synth_casia", small_data_dir)
+    assert MANIFEST_KEYS <= set(m)
+    assert m["num_utterances"] == 4 * 6 * 5
+    assert m["counts"]["emotion"] == {
+        e: 20 for e in ["angry", "fear", "happy", "neutral", "sad", "surprise"]
+    }
+    assert m["counts"]["gender"] == {"f": 60, "m": 60}
+    assert m["counts"]["speaker"] == {
+        s: 30 for s in ["liuchanhg", "wangzhe", "zhaoquanyin", "zhaozuoxiang"]
+    }
+    assert m["skipped"] == []
+    assert m["feature_hash"] == FeatureConfig().key() and len(m["stats"]["mean"]) == 64
+    assert all(s > 0 for s in m["stats"]["std"])
+
+
+def test_stats_and_tfds_load_agree(small_data_dir):
+    data = store.load("synth_emodb", small_data_dir)
+    x = data.frames[:-1].astype(np.float64)
+    np.testing.assert_allclose(data.manifest["stats"]["mean"], x.mean(0), atol=1e-4)
+    np.testing.assert_allclose(data.manifest["stats"]["std"], x.std(0), rtol=1e-3)
+    assert not data.frames[-1].any() and len(data) == data.manifest["num_utterances"]
+    # the store is a plain TFDS dataset
+    ds = tfds.load(
+        "jaxser_synth_emodb",
+        split="full",
+        download=False,
+        data_dir=data.manifest["tfds"]["data_dir"],
+    )
+    assert sum(1 for _ in ds) == len(data)
+
+
+def test_bad_files_are_skipped_and_listed(tmp_path):
+    root = fakes.emodb(tmp_path / "emodb")
+    sf.write(root / "wav" / "11a02Wa.wav", np.zeros(16000, np.float32), 16000)  # silent
+    sf.write(root / "wav" / "12a02Wa.wav", np.full(800, np.nan, np.float32), 16000, subtype="FLOAT")
+    (root / "wav" / "14a02Wa.wav").write_bytes(b"not audio at all")
+    (root / "wav" / "15a02Wa.wav").write_bytes(b"")
+    path = store.prepare("emodb", root, tmp_path / "data", workers=2)
+    m = json.loads(path.read_text())
+    reasons = {s["path"].rsplit("/", 1)[-1]: s["reason"] for s in m["skipped"]}
+    assert "silent" in reasons["11a02Wa.wav"]
+    assert "NaN" in reasons["12a02Wa.wav"]
+    assert "unreadable" in reasons["14a02Wa.wav"]
+    assert "empty" in reasons["15a02Wa.wav"]
+    assert "unknown emotion code" in reasons["03a01Xa.wav"]
+    assert "notes.txt" in reasons
+    assert m["num_utterances"] == 7 == sum(m["counts"]["emotion"].values())
+
+
+def test_reuse_and_interrupted_store(tmp_path):
+    root = fakes.casia(tmp_path / "casia")
+    data_dir = tmp_path / "data"
+    path = store.prepare("casia", root, data_dir, workers=1)
+    stamp = path.stat().st_mtime_ns
+    assert store.prepare("casia", root, data_dir) == path and path.stat().st_mtime_ns == stamp
+    # an interrupted run: TFDS files but no manifest -> rebuilt from scratch
+    path.unlink()
+    (path.parent / "leftover").write_text("x")
+    path = store.prepare("casia", root, data_dir, workers=1)
+    assert path.is_file() and not (path.parent / "leftover").exists()
+    # other feature settings -> another store, never the stale one
+    other = store.prepare("casia", root, data_dir, FeatureConfig(n_mels=40), workers=1)
+    assert other.parent != path.parent and len(json.loads(other.read_text())["stats"]["mean"]) == 40
+    assert store.load("casia", data_dir, FeatureConfig(n_mels=40)).frames.shape[1] == 40
+    shutil.rmtree(data_dir)
+
+
+def test_enterface_avi_store(tmp_path):
+    root = fakes.enterface(tmp_path / "enterface")
+    m = json.loads(store.prepare("enterface", root, tmp_path / "data", workers=1).read_text())
+    assert m["num_utterances"] == 18 and m["skipped"] == []
+    assert m["counts"]["speaker"]["s11"] == 4
+
+
+def test_missing_real_corpus_names_the_command(tmp_path):
+    with pytest.raises(FileNotFoundError, match="python -m jaxser.prepare --corpus emodb --path"):
+        store.load("emodb", tmp_path)
+    with pytest.raises(FileNotFoundError, match="python -m jaxser.prepare --corpus casia --path"):
+        store.prepare("casia", None, tmp_path)

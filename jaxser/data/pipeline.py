@@ -230,8 +230,10 @@ def train_dataset(
     seed: int = 0,
     process_index: int = 0,
     process_count: int = 1,
+    start_step: int = 0,
 ) -> tf.data.Dataset:
-    """Infinite stream of paired training batches (this process's slice of each)."""
+    """Infinite stream of paired training batches (this process's slice of each),
+    from batch `start_step` on (a resumed run continues the same stream)."""
     if batch_size % process_count:
         raise ValueError(f"batch_size {batch_size} is not divisible by {process_count} processes")
     local = batch_size // process_count
@@ -266,7 +268,7 @@ def train_dataset(
             "target": {"x": t_x, "mask": t_mask, "index": tf.cast(t_idx, tf.int32)},
         }
 
-    ds = tf.data.Dataset.counter().map(
+    ds = tf.data.Dataset.counter(start=start_step).map(
         make, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
     )
     return ds.prefetch(tf.data.AUTOTUNE)

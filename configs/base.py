@@ -1,0 +1,66 @@
+"""Shared defaults of every method config (not a method of its own: use source_only.py).
+
+Task: synth_emodb -> synth_casia (the built-in synthetic corpora), classes = the
+emotions both share. Change the task with overrides, e.g.
+    --config.data.source=synth_casia --config.data.target=synth_emodb
+"""
+
+import ml_collections
+
+
+def get_config() -> ml_collections.ConfigDict:
+    c = ml_collections.ConfigDict()
+    c.method = "source_only"
+    c.seed = 0
+
+    c.data = ml_collections.ConfigDict()
+    c.data.source = "synth_emodb"
+    c.data.target = "synth_casia"
+    c.data.classes = ""  # comma-separated; empty: the classes both corpora share
+    c.data.data_dir = ""  # empty: $JAXSER_DATA_DIR, else ~/.cache/jaxser
+    c.data.protocol = "transductive"  # or "held_out" (target speakers: adapt half / test half)
+    c.data.normalization = "utterance"  # "utterance", "corpus" or "none"
+    c.data.crop_seconds = 3.0
+    c.data.balanced = False  # class-balanced source batches
+    c.data.features = "logmel"  # or "mfcc"
+    c.data.n_mels = 64
+    c.data.sample_rate = 16000
+
+    c.model = ml_collections.ConfigDict()
+    c.model.backbone = "cnn"
+    c.model.channels = (32, 64, 128, 256)
+    c.model.stem_channels = 16
+    c.model.convs_per_block = 2
+    c.model.dropout = 0.1
+    c.model.bottleneck_dim = 256
+    c.model.discriminator_hidden = 256
+
+    c.train = ml_collections.ConfigDict()
+    c.train.steps = 500
+    c.train.batch_size = 32  # utterances per corpus (global, over all devices)
+    c.train.optimizer = "adam"  # "adam" (AdamW) or "sgd" (momentum)
+    c.train.learning_rate = 1e-3
+    c.train.weight_decay = 1e-4
+    c.train.momentum = 0.9
+    c.train.warmup_steps = 50
+    c.train.grad_clip = 5.0
+    c.train.log_every = 25
+    c.train.eval_every = 250
+    c.train.eval_batch_size = 64
+    c.train.checkpoint_every = 250
+    c.train.keep_checkpoints = 2
+    c.train.pretrain = ""  # a config file run first as a stage; this run starts from it
+    c.train.pretrain_steps = 0
+
+    # Term name -> registered loss function, and term name -> weight (0 = off).
+    c.losses = ml_collections.ConfigDict({"cls": "cross_entropy"})
+    c.loss_weights = ml_collections.ConfigDict({"cls": 1.0})
+    # Options the loss functions read.
+    c.loss = ml_collections.ConfigDict()
+    c.loss.label_smoothing = 0.1
+    c.loss.grl_max = 1.0  # gradient reversal strength at the end of training
+    c.loss.grl_gamma = 10.0  # lambda(p) = 2 / (1 + exp(-gamma p)) - 1
+    c.loss.ramp_terms = ""  # comma-separated terms whose weight follows lambda(p)
+    c.loss.mmd_kernels = 5
+    c.loss.mmd_kernel_mul = 2.0
+    return c

@@ -1,0 +1,15 @@
+"""Deep CORAL: match source and target feature covariances (Sun & Saenko 2016).
+
+python -m jaxser.train --config configs/coral.py
+"""
+
+from configs import base
+
+
+def get_config():
+    c = base.get_config()
+    c.method = "coral"
+    c.losses.coral = "coral"
+    c.loss_weights.coral = 1.0
+    c.loss.ramp_terms = "coral"
+    return c

@@ -1,0 +1,147 @@
+"""Configs: Python files with `get_config()`, overrides `--config.a.b=value`, validation.
+
+Every config is locked: an override of a key the config does not have fails,
+naming the known keys at that level. `validate` checks every name a config
+holds (method, loss functions, backbone, ...) before any work starts.
+"""
+
+import ast
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import ml_collections
+
+# Where `configs/*.py` live when a config names another by a relative path.
+CONFIGS_DIR = Path(__file__).resolve().parents[1] / "configs"
+
+
+class ConfigError(ValueError):
+    """A config key, value or name the user can fix."""
+
+
+def _resolve(path: str) -> Path:
+    p = Path(path)
+    if p.is_file():
+        return p
+    if (CONFIGS_DIR / p.name).is_file():
+        return CONFIGS_DIR / p.name
+    known = sorted(q.name for q in CONFIGS_DIR.glob("*.py") if q.name != "__init__.py")
+    raise ConfigError(f"config file {path!r} not found; configs in {CONFIGS_DIR}: {known}")
+
+
+def load_file(path: str) -> ml_collections.ConfigDict:
+    p = _resolve(path).resolve()
+    if str(p.parents[1]) not in sys.path:  # configs import `configs.base`
+        sys.path.insert(0, str(p.parents[1]))
+    spec = importlib.util.spec_from_file_location(f"jaxser_config_{p.stem}", p)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    config = module.get_config()
+    config.lock()
+    return config
+
+
+def _parse(old, text: str, key: str):
+    if isinstance(old, bool):
+        if text.lower() in ("true", "1", "yes"):
+            return True
+        if text.lower() in ("false", "0", "no"):
+            return False
+        raise ConfigError(f"--config.{key}: expected true/false, got {text!r}")
+    try:
+        if isinstance(old, int):
+            return int(text)
+        if isinstance(old, float):
+            return float(text)
+        if isinstance(old, tuple | list):
+            value = ast.literal_eval(text) if text.strip()[:1] in "([" else text.split(",")
+            return tuple(type(old[0])(v) for v in value) if old else tuple(value)
+    except ValueError as e:
+        raise ConfigError(f"--config.{key}: cannot read {text!r} as {type(old).__name__}") from e
+    return text
+
+
+def override(config: ml_collections.ConfigDict, key: str, text: str) -> None:
+    """Sets `config.<key>` (dotted) from a command-line string, typed like the default."""
+    *parents, leaf = key.split(".")
+    node, path = config, []
+    for part in parents:
+        if part not in node or not isinstance(node[part], ml_collections.ConfigDict):
+            raise ConfigError(
+                f"unknown config key {'.'.join(path + [part])!r}; known keys"
+                f"{' under ' + '.'.join(path) if path else ''}: {sorted(node.keys())}"
+            )
+        node, path = node[part], path + [part]
+    if leaf not in node or isinstance(node[leaf], ml_collections.ConfigDict):
+        raise ConfigError(
+            f"unknown config key {key!r}; known keys"
+            f"{' under ' + '.'.join(path) if path else ''}: {sorted(node.keys())}"
+        )
+    with node.unlocked():
+        node[leaf] = _parse(node[leaf], text, key)
+
+
+def load(path: str, overrides: list[str] = ()) -> ml_collections.ConfigDict:
+    """Config from file, with `a.b=value` overrides applied, validated."""
+    config = load_file(path)
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r} is not of the form --config.key=value")
+        key, text = item.split("=", 1)
+        override(config, key.removeprefix("--config.").removeprefix("config."), text)
+    validate(config)
+    return config
+
+
+def validate(config: ml_collections.ConfigDict) -> None:
+    """Fails before any work on a name the registries do not know."""
+    from jaxser import methods, models
+    from jaxser.losses import terms
+    from jaxser.methods import base
+
+    def check(kind, name, known):
+        if name not in known:
+            raise ConfigError(f"unknown {kind} {name!r}; known: {sorted(known)}")
+
+    check("method", config.method, methods.METHODS)
+    check("backbone", config.model.backbone, models.BACKBONES)
+    check("optimizer", config.train.optimizer, ("adam", "sgd"))
+    check("normalization", config.data.normalization, ("utterance", "corpus", "none"))
+    check("protocol", config.data.protocol, ("transductive", "held_out"))
+    for term, fn in config.losses.items():
+        check(f"loss function (config.losses.{term})", fn, terms.TERMS)
+    try:
+        base.terms_from_config(config)
+        base.ramped_terms(config)
+    except KeyError as e:
+        raise ConfigError(e.args[0]) from e
+    if not base.terms_from_config(config):
+        raise ConfigError("every loss weight is 0: nothing to train")
+
+
+def to_json(config: ml_collections.ConfigDict) -> str:
+    return json.dumps(config.to_dict(), indent=1, sort_keys=True, default=list)
+
+
+def from_json(text: str) -> ml_collections.ConfigDict:
+    config = ml_collections.ConfigDict(json.loads(text))
+    config.lock()
+    return config
+
+
+def diff(a: ml_collections.ConfigDict, b: ml_collections.ConfigDict) -> list[str]:
+    """Dotted keys whose values differ (JSON-normalised, so tuples equal lists)."""
+
+    def flat(d, prefix=""):
+        out = {}
+        for k, v in d.items():
+            if isinstance(v, dict):
+                out.update(flat(v, f"{prefix}{k}."))
+            else:
+                out[f"{prefix}{k}"] = v
+        return out
+
+    fa, fb = flat(json.loads(to_json(a))), flat(json.loads(to_json(b)))
+    return sorted(k for k in fa.keys() | fb.keys() if fa.get(k) != fb.get(k))

@@ -1,0 +1,23 @@
+"""Classification losses on logits."""
+
+import jax
+import jax.numpy as jnp
+import optax
+
+
+def cross_entropy(
+    logits_BxC: jax.Array, labels_B: jax.Array, label_smoothing: float = 0.0
+) -> jax.Array:
+    """Mean softmax cross-entropy against integer labels, with label smoothing.
+
+    Smoothed targets: (1 - eps) * one_hot + eps / C.
+    """
+    num_classes = logits_BxC.shape[-1]
+    targets = optax.smooth_labels(jax.nn.one_hot(labels_B, num_classes), label_smoothing)
+    return jnp.mean(optax.softmax_cross_entropy(logits_BxC, targets))
+
+
+def entropy(logits_BxC: jax.Array) -> jax.Array:
+    """Mean Shannon entropy of the softmax predictions (minimised: confident predictions)."""
+    logp = jax.nn.log_softmax(logits_BxC)
+    return -jnp.mean(jnp.sum(jnp.exp(logp) * logp, axis=-1))

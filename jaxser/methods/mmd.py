@@ -1,0 +1,11 @@
+"""DAN (Long et al. 2015): multi-kernel MMD between source and target bottleneck features.
+
+Loss: CE + mmd (Gaussian kernels, bandwidths spread by `loss.mmd_kernel_mul`
+around the mean pairwise distance), its weight ramped up with the GRL schedule.
+"""
+
+from jaxser.methods.base import Method, baseline
+
+
+def build(config, num_classes: int, num_target: int) -> Method:
+    return baseline("mmd", config, num_classes)

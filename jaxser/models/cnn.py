@@ -1,0 +1,53 @@
+"""The spectrogram CNN backbone: log-mel [B, T, F] -> utterance features [B, D].
+
+A strided 5x5 stem (16 channels) and a 2x2 max-pool, then blocks of two
+3x3 conv-BN-ReLU layers (32, 64, 128, 256 channels), max-pooled 2x2 between
+blocks, then masked global average pooling over time and frequency. About
+1.2M parameters; the early layers are narrow because they run at full
+resolution, where the FLOPs are. With a 3 s crop (300 frames) the last block
+sees 9 x 2 cells of ~0.33 s.
+"""
+
+from collections.abc import Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+
+def _pool_mask(mask_BxT: jax.Array, factor: int) -> jax.Array:
+    """A frame of the pooled map is valid if any input frame it covers is."""
+    b, t = mask_BxT.shape
+    t_out = t // factor
+    return mask_BxT[:, : t_out * factor].reshape(b, t_out, factor).any(-1)
+
+
+class CNN(nn.Module):
+    channels: Sequence[int] = (32, 64, 128, 256)
+    stem_channels: int = 16
+    convs_per_block: int = 2
+    dropout: float = 0.1
+    dtype: jnp.dtype = jnp.float32
+
+    @nn.compact
+    def __call__(self, x_BxTxF: jax.Array, mask_BxT: jax.Array, *, train: bool) -> jax.Array:
+        norm = lambda: nn.BatchNorm(use_running_average=not train, momentum=0.9, dtype=self.dtype)  # noqa: E731
+        x = x_BxTxF[..., None].astype(self.dtype)
+        x = nn.Conv(self.stem_channels, (5, 5), strides=(2, 2), use_bias=False, dtype=self.dtype)(x)
+        x = nn.relu(norm()(x))
+        x = nn.max_pool(x, (2, 2), (2, 2))
+        # Time size after stem conv (SAME padding, stride 2) then pool 2: ceil(T/2) // 2.
+        mask = _pool_mask(jnp.pad(mask_BxT, ((0, 0), (0, mask_BxT.shape[1] % 2))), 2)
+        mask = _pool_mask(mask, 2)
+        for i, c in enumerate(self.channels):
+            for _ in range(self.convs_per_block):
+                x = nn.Conv(c, (3, 3), use_bias=False, dtype=self.dtype)(x)
+                x = nn.relu(norm()(x))
+            if i < len(self.channels) - 1:
+                x = nn.max_pool(x, (2, 2), (2, 2))
+                mask = _pool_mask(mask, 2)
+        # Masked mean over time (padding frames excluded), plain mean over frequency.
+        w = mask[:, : x.shape[1], None, None].astype(x.dtype)
+        x = jnp.sum(x * w, axis=(1, 2)) / jnp.maximum(jnp.sum(w, axis=(1, 2)) * x.shape[2], 1.0)
+        x = nn.Dropout(self.dropout, deterministic=not train)(x)
+        return x.astype(jnp.float32)

@@ -94,6 +94,8 @@ def make_train_step(method: Method, tx, config, num_classes: int):
     seed_key = jax.random.key(config.seed)
 
     def step(state: TrainState, batch) -> tuple[TrainState, dict]:
+        if "label" in batch["target"]:  # checked at trace time: costs nothing per step
+            raise ValueError("a training batch carries target labels; no loss may see them")
         rng = jax.random.fold_in(seed_key, state.step)
         progress = jnp.minimum(state.step / total_steps, 1.0)
         ramp = grl_schedule(progress, options.grl_gamma)
@@ -130,7 +132,7 @@ def make_train_step(method: Method, tx, config, num_classes: int):
         method_state = state.method_state
         if method.update_state is not None:
             method_state = method.update_state(method_state, jax.lax.stop_gradient(out), batch, ctx)
-        logs.update({"loss": loss, "grad_norm": optax.global_norm(grads), "ramp": ramp})
+        logs.update({"loss": loss, "grad_norm": optax.tree.norm(grads), "ramp": ramp})
         new = state.replace(
             step=state.step + 1,
             params=optax.apply_updates(state.params, updates),

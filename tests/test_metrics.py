@@ -1,0 +1,22 @@
+import numpy as np
+from sklearn.metrics import balanced_accuracy_score, confusion_matrix, f1_score
+
+from jaxser import metrics
+
+
+def test_metrics_match_sklearn():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 4, 200)
+    p = np.where(rng.random(200) < 0.6, y, rng.integers(0, 4, 200))
+    r = metrics.summarize(y, p, ["angry", "happy", "neutral", "sad"])
+    assert r["uar"] == balanced_accuracy_score(y, p)
+    assert r["war"] == np.mean(y == p)
+    np.testing.assert_allclose(r["macro_f1"], f1_score(y, p, average="macro"))
+    np.testing.assert_array_equal(r["confusion"], confusion_matrix(y, p))
+    assert set(r["per_class_recall"]) == {"angry", "happy", "neutral", "sad"}
+
+
+def test_uar_ignores_classes_absent_from_the_labels():
+    r = metrics.summarize(np.array([0, 0, 1, 1]), np.array([0, 2, 1, 1]), ["a", "b", "c"])
+    assert r["uar"] == 0.75 and set(r["per_class_recall"]) == {"a", "b"}
+    assert r["war"] == 0.75

@@ -1,0 +1,23 @@
+"""Tiny configs for fast tests: small model, short crops, few steps, small data."""
+
+from jaxser import config as config_lib
+
+TINY = [
+    "model.channels=(8,16)",
+    "model.stem_channels=4",
+    "model.convs_per_block=1",
+    "model.bottleneck_dim=16",
+    "model.discriminator_hidden=16",
+    "data.crop_seconds=1.0",
+    "train.batch_size=8",
+    "train.eval_batch_size=32",
+    "train.steps=4",
+    "train.warmup_steps=1",
+    "train.log_every=1",
+    "train.eval_every=1000",
+    "train.checkpoint_every=2",
+]
+
+
+def tiny_config(name: str, data_dir, *overrides: str):
+    return config_lib.load(f"configs/{name}.py", [*TINY, f"data.data_dir={data_dir}", *overrides])

@@ -7,11 +7,11 @@ import jax.numpy as jnp
 import numpy as np
 import orbax.checkpoint as ocp
 import pytest
+from tiny import tiny_config
 
 from jaxser import config as config_lib
 from jaxser import methods, trainer
 from jaxser.losses import terms
-from tiny import tiny_config
 
 RESULT_KEYS = {
     "uar",
@@ -32,11 +32,14 @@ RESULT_KEYS = {
 
 def fake_batch(b=8, t=100, f=64, classes=5, seed=0):
     r = np.random.default_rng(seed)
-    side = lambda: {
-        "x": r.normal(size=(b, t, f)).astype(np.float32),  # noqa: E731
-        "mask": np.ones((b, t), bool),
-        "index": np.arange(b, dtype=np.int32),
-    }
+
+    def side():
+        return {
+            "x": r.normal(size=(b, t, f)).astype(np.float32),
+            "mask": np.ones((b, t), bool),
+            "index": np.arange(b, dtype=np.int32),
+        }
+
     src = side() | {
         "label": np.arange(b, dtype=np.int32) % classes,
         "speaker": np.zeros(b, np.int32),

@@ -19,14 +19,14 @@ class MLP(nn.Module):
         return nn.Dense(self.out)(x)
 
 
-def classifier(num_classes: int) -> nn.Module:
-    return MLP((), num_classes)
+def classifier(num_classes: int, name: str | None = None) -> nn.Module:
+    return MLP((), num_classes, name=name)
 
 
-def projection(dim: int, hidden: int = 256) -> nn.Module:
-    return MLP((hidden,), dim)
+def projection(dim: int, hidden: int = 256, name: str | None = None) -> nn.Module:
+    return MLP((hidden,), dim, name=name)
 
 
-def discriminator(hidden: int = 256, dropout: float = 0.3) -> nn.Module:
+def discriminator(hidden: int = 256, dropout: float = 0.3, name: str | None = None) -> nn.Module:
     """Corpus discriminator: two hidden layers, one logit."""
-    return MLP((hidden, hidden), 1, dropout)
+    return MLP((hidden, hidden), 1, dropout, name=name)

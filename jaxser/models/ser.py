@@ -25,8 +25,11 @@ class SERModel(nn.Module):
     ) -> dict[str, jax.Array]:
         f = self.backbone(x_BxTxF, mask_BxT, train=train)
         z = nn.relu(nn.Dense(self.bottleneck_dim, name="bottleneck")(f))
-        out = {"features": z, "logits": heads.classifier(self.num_classes)(z, train=train)}
+        out = {
+            "features": z,
+            "logits": heads.classifier(self.num_classes, name="classifier")(z, train=train),
+        }
         if self.discriminator:
-            disc = heads.discriminator(self.discriminator_hidden)
+            disc = heads.discriminator(self.discriminator_hidden, name="discriminator")
             out["domain_logits"] = disc(grad_reverse(z, grl_lambda), train=train)
         return out

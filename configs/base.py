@@ -36,7 +36,7 @@ def get_config() -> ml_collections.ConfigDict:
     c.model.discriminator_hidden = 256
 
     c.train = ml_collections.ConfigDict()
-    c.train.steps = 500
+    c.train.steps = 300
     c.train.batch_size = 32  # utterances per corpus (global, over all devices)
     c.train.optimizer = "adam"  # "adam" (AdamW) or "sgd" (momentum)
     c.train.learning_rate = 1e-3
@@ -45,9 +45,9 @@ def get_config() -> ml_collections.ConfigDict:
     c.train.warmup_steps = 50
     c.train.grad_clip = 5.0
     c.train.log_every = 25
-    c.train.eval_every = 250
+    c.train.eval_every = 150
     c.train.eval_batch_size = 64
-    c.train.checkpoint_every = 250
+    c.train.checkpoint_every = 150
     c.train.keep_checkpoints = 2
     c.train.pretrain = ""  # a config file run first as a stage; this run starts from it
     c.train.pretrain_steps = 0

@@ -1,0 +1,107 @@
+"""Run a grid of (config, task, seed) and print mean +- std UAR / WAR per config and task.
+
+    python tools/grid.py --configs source_only dann mmd coral dsan \\
+        --tasks synth_emodb:synth_casia synth_casia:synth_emodb --seeds 0 1 2 --out runs/grid
+
+Each run is `python -m jaxser.train` in `<out>/<config>-<source>-<target>-seed<n>`;
+finished runs (results.json present) are not run again, so the grid resumes.
+Extra `--set key=value` overrides apply to every run. Wall time per run is
+recorded in `<out>/wall.json`. Model selection: the last step (no target labels).
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def run_grid(configs, tasks, seeds, out: Path, overrides=(), quiet=True) -> dict:
+    out.mkdir(parents=True, exist_ok=True)
+    wall_path = out / "wall.json"
+    wall = json.loads(wall_path.read_text()) if wall_path.exists() else {}
+    for task in tasks:
+        source, target = task.split(":")
+        for name in configs:
+            for seed in seeds:
+                workdir = out / f"{name}-{source}-{target}-seed{seed}"
+                if (workdir / "results.json").exists():
+                    continue
+                cmd = [
+                    sys.executable,
+                    "-m",
+                    "jaxser.train",
+                    "--config",
+                    f"configs/{name}.py",
+                    "--workdir",
+                    str(workdir),
+                    f"--config.data.source={source}",
+                    f"--config.data.target={target}",
+                    f"--config.seed={seed}",
+                    "--no_progress",
+                    *[f"--config.{o}" for o in overrides],
+                ]
+                t0 = time.perf_counter()
+                r = subprocess.run(cmd, capture_output=quiet, text=True)
+                if r.returncode != 0:
+                    raise RuntimeError(
+                        f"{' '.join(cmd)} failed:\n{r.stderr[-3000:] if quiet else ''}"
+                    )
+                wall[workdir.name] = round(time.perf_counter() - t0, 1)
+                wall_path.write_text(json.dumps(wall, indent=1))
+                print(f"{workdir.name}: {wall[workdir.name]:.0f} s", file=sys.stderr, flush=True)
+    return wall
+
+
+def table(configs, tasks, seeds, out: Path) -> str:
+    wall = json.loads((out / "wall.json").read_text()) if (out / "wall.json").exists() else {}
+    lines = [
+        "| config | task | UAR mean +- std | WAR mean +- std | seeds | wall s/run |",
+        "|---|---|---|---|---|---|",
+    ]
+    for task in tasks:
+        source, target = task.split(":")
+        for name in configs:
+            runs = [out / f"{name}-{source}-{target}-seed{s}" for s in seeds]
+            res = [
+                json.loads((r / "results.json").read_text())
+                for r in runs
+                if (r / "results.json").exists()
+            ]
+            if not res:
+                continue
+            uar = np.array([r["uar"] for r in res])
+            war = np.array([r["war"] for r in res])
+            secs = [wall[r.name] for r in runs if r.name in wall]
+            lines.append(
+                f"| {name} | {source} -> {target} | {uar.mean():.3f} +- {uar.std(ddof=1) if len(uar) > 1 else 0:.3f}"
+                f" | {war.mean():.3f} +- {war.std(ddof=1) if len(war) > 1 else 0:.3f} | {len(res)}"
+                f" | {np.mean(secs) if secs else float('nan'):.0f} |"
+            )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--configs", nargs="+", default=["source_only", "dann", "mmd", "coral", "dsan"])
+    p.add_argument(
+        "--tasks", nargs="+", default=["synth_emodb:synth_casia", "synth_casia:synth_emodb"]
+    )
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    p.add_argument("--out", default="runs/grid")
+    p.add_argument("--set", nargs="*", default=[], help="overrides, e.g. train.steps=100")
+    p.add_argument("--table_only", action="store_true", help="print the table of finished runs")
+    args = p.parse_args()
+    out = Path(args.out)
+    if not args.table_only:
+        run_grid(args.configs, args.tasks, args.seeds, out, args.set)
+    print(table(args.configs, args.tasks, args.seeds, out))
+
+
+if __name__ == "__main__":
+    main()

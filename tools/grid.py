@@ -56,6 +56,10 @@ def run_grid(configs, tasks, seeds, out: Path, overrides=(), quiet=True) -> dict
     return wall
 
 
+def _mean_std(x: np.ndarray) -> str:
+    return f"{x.mean():.3f} +- {x.std(ddof=1) if len(x) > 1 else 0.0:.3f}"
+
+
 def table(configs, tasks, seeds, out: Path) -> str:
     wall = json.loads((out / "wall.json").read_text()) if (out / "wall.json").exists() else {}
     lines = [
@@ -77,9 +81,8 @@ def table(configs, tasks, seeds, out: Path) -> str:
             war = np.array([r["war"] for r in res])
             secs = [wall[r.name] for r in runs if r.name in wall]
             lines.append(
-                f"| {name} | {source} -> {target} | {uar.mean():.3f} +- {uar.std(ddof=1) if len(uar) > 1 else 0:.3f}"
-                f" | {war.mean():.3f} +- {war.std(ddof=1) if len(war) > 1 else 0:.3f} | {len(res)}"
-                f" | {np.mean(secs) if secs else float('nan'):.0f} |"
+                f"| {name} | {source} -> {target} | {_mean_std(uar)} | {_mean_std(war)} "
+                f"| {len(res)} | {np.mean(secs) if secs else float('nan'):.0f} |"
             )
     return "\n".join(lines)
 

@@ -34,6 +34,8 @@ def get_config() -> ml_collections.ConfigDict:
     c.model.dropout = 0.1
     c.model.bottleneck_dim = 256
     c.model.discriminator_hidden = 256
+    c.model.timnet_features = 64  # backbone "timnet" (with data.features = "mfcc")
+    c.model.timnet_blocks = 8
 
     c.train = ml_collections.ConfigDict()
     c.train.steps = 300

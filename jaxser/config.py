@@ -110,6 +110,10 @@ def validate(config: ml_collections.ConfigDict) -> None:
     check("optimizer", config.train.optimizer, ("adam", "sgd"))
     check("normalization", config.data.normalization, ("utterance", "corpus", "none"))
     check("protocol", config.data.protocol, ("transductive", "held_out"))
+    if "threshold" in config.loss:
+        from jaxser.methods import thresholds
+
+        check("threshold (config.loss.threshold)", config.loss.threshold, thresholds.KINDS)
     for term, fn in config.losses.items():
         check(f"loss function (config.losses.{term})", fn, terms.TERMS)
     try:

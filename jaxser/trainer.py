@@ -270,7 +270,14 @@ def evaluate_state(method, state, data, config, mesh, eval_step=None) -> dict:
     eval_step = eval_step or jax.jit(make_eval_step(method))
     pred = predict_split(eval_step, state, data.target_test, config, mesh)
     summary = metrics.summarize(pred["labels"], pred["probs"].argmax(1), data.classes)
-    return {"summary": summary, "target": pred}
+    monitor = {}
+    if method.monitor is not None:
+        monitor = method.monitor(jax.device_get(state.method_state), pred["probs"], pred["labels"])
+    return {"summary": summary, "target": pred, "monitor": monitor}
+
+
+def _eval_scalars(r: dict) -> dict:
+    return {k: r["summary"][k] for k in ("uar", "war", "macro_f1")} | r["monitor"]
 
 
 def train(config, workdir, *, max_steps: int | None = None, progress: bool = True) -> dict:
@@ -369,14 +376,14 @@ def train(config, workdir, *, max_steps: int | None = None, progress: bool = Tru
             mngr.save(done, args=ocp.args.StandardSave(state.as_dict()))
         if done % config.train.eval_every == 0 and done != total:
             r = evaluate_state(method, state, data, config, mesh, eval_step)
-            writer.write(done, {k: r["summary"][k] for k in ("uar", "war", "macro_f1")}, "eval")
+            writer.write(done, _eval_scalars(r), "eval")
         bar.update(1)
     bar.close()
     mngr.wait_until_finished()
     if int(state.step) < total:
         return {"interrupted_at": int(state.step)}
     r = evaluate_state(method, state, data, config, mesh, eval_step)
-    writer.write(total, {k: r["summary"][k] for k in ("uar", "war", "macro_f1")}, "eval")
+    writer.write(total, _eval_scalars(r), "eval")
     return evaluate.write_results(workdir, config, r["summary"], int(state.step))
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from jaxser import config as config_lib
 
-CONFIGS = ["source_only", "dann", "mmd", "coral", "dsan"]
+CONFIGS = ["source_only", "dann", "mmd", "coral", "dsan", "emodna"]
 
 
 @pytest.mark.parametrize("name", CONFIGS)

@@ -116,7 +116,7 @@ def test_every_term_runs_without_target_labels():
         assert np.isfinite(float(value)), name
 
 
-@pytest.mark.parametrize("name", ["source_only", "dann", "mmd", "coral", "dsan"])
+@pytest.mark.parametrize("name", ["source_only", "dann", "mmd", "coral", "dsan", "emodna"])
 def test_tiny_end_to_end_run(small_data_dir, tmp_path, name):
     config = tiny_config(name, small_data_dir)
     r = trainer.train(config, tmp_path / name, progress=False)
@@ -128,6 +128,10 @@ def test_tiny_end_to_end_run(small_data_dir, tmp_path, name):
     assert 0.0 <= saved["uar"] <= 1.0
     rows = [json.loads(line) for line in (tmp_path / name / "metrics.jsonl").open()]
     assert [r["step"] for r in rows if r["kind"] == "train"] == [1, 2, 3, 4]
+    if name == "emodna":  # pseudo-label monitoring at each evaluation
+        (final,) = [r for r in rows if r["kind"] == "eval"]
+        assert 0.0 <= final["pseudo/accepted_share"] <= 1.0
+        assert {f"pseudo/threshold_{c}" for c in range(5)} <= set(final)
     assert (tmp_path / name / "confusion.png").stat().st_size > 0
 
 

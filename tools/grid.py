@@ -19,15 +19,17 @@ from pathlib import Path
 import numpy as np
 
 
-def run_grid(configs, tasks, seeds, out: Path, overrides=(), quiet=True) -> dict:
+def run_grid(variants, tasks, seeds, out: Path, quiet=True) -> dict:
+    """Runs every (variant, task, seed) not finished yet. A variant is
+    (label, config name, [overrides]); runs go to <out>/<label>-<source>-<target>-seed<n>."""
     out.mkdir(parents=True, exist_ok=True)
     wall_path = out / "wall.json"
     wall = json.loads(wall_path.read_text()) if wall_path.exists() else {}
     for task in tasks:
         source, target = task.split(":")
-        for name in configs:
+        for label, name, overrides in variants:
             for seed in seeds:
-                workdir = out / f"{name}-{source}-{target}-seed{seed}"
+                workdir = out / f"{label}-{source}-{target}-seed{seed}"
                 if (workdir / "results.json").exists():
                     continue
                 cmd = [
@@ -47,9 +49,8 @@ def run_grid(configs, tasks, seeds, out: Path, overrides=(), quiet=True) -> dict
                 t0 = time.perf_counter()
                 r = subprocess.run(cmd, capture_output=quiet, text=True)
                 if r.returncode != 0:
-                    raise RuntimeError(
-                        f"{' '.join(cmd)} failed:\n{r.stderr[-3000:] if quiet else ''}"
-                    )
+                    err = r.stderr[-3000:] if quiet else ""
+                    raise RuntimeError(f"{' '.join(cmd)} failed:\n{err}")
                 wall[workdir.name] = round(time.perf_counter() - t0, 1)
                 wall_path.write_text(json.dumps(wall, indent=1))
                 print(f"{workdir.name}: {wall[workdir.name]:.0f} s", file=sys.stderr, flush=True)
@@ -60,15 +61,15 @@ def _mean_std(x: np.ndarray) -> str:
     return f"{x.mean():.3f} +- {x.std(ddof=1) if len(x) > 1 else 0.0:.3f}"
 
 
-def table(configs, tasks, seeds, out: Path) -> str:
+def table(labels, tasks, seeds, out: Path) -> str:
     wall = json.loads((out / "wall.json").read_text()) if (out / "wall.json").exists() else {}
     lines = [
-        "| config | task | UAR mean +- std | WAR mean +- std | seeds | wall s/run |",
+        "| run | task | UAR mean +- std | WAR mean +- std | seeds | wall s/run |",
         "|---|---|---|---|---|---|",
     ]
     for task in tasks:
         source, target = task.split(":")
-        for name in configs:
+        for name in labels:
             runs = [out / f"{name}-{source}-{target}-seed{s}" for s in seeds]
             res = [
                 json.loads((r / "results.json").read_text())
@@ -102,7 +103,7 @@ def main() -> None:
     args = p.parse_args()
     out = Path(args.out)
     if not args.table_only:
-        run_grid(args.configs, args.tasks, args.seeds, out, args.set)
+        run_grid([(c, c, args.set) for c in args.configs], args.tasks, args.seeds, out)
     print(table(args.configs, args.tasks, args.seeds, out))
 
 

@@ -1,6 +1,6 @@
 """Methods by name: `build(config, num_classes, num_target) -> Method`."""
 
-from jaxser.methods import coral, dann, dsan, mmd, source_only
+from jaxser.methods import coral, dann, dsan, emodna, mmd, source_only
 from jaxser.methods.base import Method
 
 METHODS = {
@@ -9,6 +9,7 @@ METHODS = {
     "mmd": mmd.build,
     "coral": coral.build,
     "dsan": dsan.build,
+    "emodna": emodna.build,
 }
 
 

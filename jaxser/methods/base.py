@@ -27,6 +27,9 @@ class Method:
     ramped: frozenset[str] = frozenset()  # terms whose weight ramps up with the GRL schedule
     init_state: Callable[[], Any] = dict  # -> the method state pytree
     update_state: StateUpdate | None = None
+    # (method state, target probs [N, C], target labels [N]) -> scalars logged at each
+    # evaluation, for monitoring only (never for model selection).
+    monitor: Callable[[Any, Any, Any], dict] | None = None
 
 
 def terms_from_config(config) -> dict[str, tuple[loss_terms.Term, float]]:

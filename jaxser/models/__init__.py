@@ -3,11 +3,14 @@
 import flax.linen as nn
 
 from jaxser.models.cnn import CNN
+from jaxser.models.emodna import EmoDNAModel
 from jaxser.models.ser import SERModel
+from jaxser.models.timnet import TIMNet
 
 # name -> builder from the config's `model` section
 BACKBONES = {
     "cnn": lambda m: CNN(tuple(m.channels), m.stem_channels, m.convs_per_block, m.dropout),
+    "timnet": lambda m: TIMNet(m.timnet_features, m.timnet_blocks, m.dropout),
 }
 
 
@@ -19,4 +22,4 @@ def backbone(config) -> nn.Module:
     return BACKBONES[name](config.model)
 
 
-__all__ = ["BACKBONES", "CNN", "SERModel", "backbone"]
+__all__ = ["BACKBONES", "CNN", "EmoDNAModel", "SERModel", "TIMNet", "backbone"]

@@ -34,6 +34,7 @@ def get_config() -> ml_collections.ConfigDict:
     c.model.dropout = 0.1
     c.model.bottleneck_dim = 256
     c.model.discriminator_hidden = 256
+    c.model.compute_dtype = "auto"  # "auto" (bfloat16 on GPU/TPU, float32 on CPU), ...
     c.model.timnet_features = 64  # backbone "timnet" (with data.features = "mfcc")
     c.model.timnet_blocks = 8
 

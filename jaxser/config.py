@@ -107,6 +107,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
 
     check("method", config.method, methods.METHODS)
     check("backbone", config.model.backbone, models.BACKBONES)
+    check("compute dtype (config.model.compute_dtype)", config.model.compute_dtype, models.DTYPES)
     check("optimizer", config.train.optimizer, ("adam", "sgd"))
     check("normalization", config.data.normalization, ("utterance", "corpus", "none"))
     check("protocol", config.data.protocol, ("transductive", "held_out"))

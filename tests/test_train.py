@@ -202,3 +202,16 @@ def test_pretrain_stage_starts_the_run(small_data_dir, tmp_path):
         started.params["discriminator"]["Dense_0"]["kernel"],
         fresh.params["discriminator"]["Dense_0"]["kernel"],
     )
+
+
+def test_bfloat16_compute_keeps_float32_params_and_loss(tmp_path):
+    logs = {}
+    for dtype in ("float32", "bfloat16"):
+        config, method, tx, state = build("emodna", tmp_path, f"model.compute_dtype={dtype}")
+        state, logs[dtype] = jax.jit(trainer.make_train_step(method, tx, config, 5))(
+            state, fake_batch()
+        )
+        assert {x.dtype for x in jax.tree.leaves(state.params)} == {jnp.dtype("float32")}
+        assert logs[dtype]["loss"].dtype == jnp.float32
+    np.testing.assert_allclose(logs["bfloat16"]["loss"], logs["float32"]["loss"], rtol=2e-2)
+    assert float(logs["bfloat16"]["loss"]) != float(logs["float32"]["loss"])  # really bf16

@@ -16,27 +16,32 @@ import jax
 import jax.numpy as jnp
 
 
-def _causal_conv(x: jax.Array, features: int, dilation: int, name: str) -> jax.Array:
+def _causal_conv(x: jax.Array, features: int, dilation: int, name: str, dtype) -> jax.Array:
     pad = dilation  # kernel 2: one step back, `dilation` frames away
     x = jnp.pad(x, ((0, 0), (pad, 0), (0, 0)))
-    return nn.Conv(features, (2,), kernel_dilation=(dilation,), padding="VALID", name=name)(x)
+    return nn.Conv(
+        features, (2,), kernel_dilation=(dilation,), padding="VALID", name=name, dtype=dtype
+    )(x)
 
 
 class TemporalAwareBlock(nn.Module):
     features: int
     dilation: int
     dropout: float
+    dtype: jnp.dtype = jnp.float32
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
         h = x
         for i in range(2):
-            h = _causal_conv(h, self.features, self.dilation, f"conv{i}")
-            h = nn.BatchNorm(use_running_average=not train, momentum=0.9, name=f"bn{i}")(h)
+            h = _causal_conv(h, self.features, self.dilation, f"conv{i}", self.dtype)
+            h = nn.BatchNorm(
+                use_running_average=not train, momentum=0.9, name=f"bn{i}", dtype=self.dtype
+            )(h)
             h = nn.relu(h)
             h = nn.Dropout(self.dropout, broadcast_dims=(1,), deterministic=not train)(h)
         if x.shape[-1] != self.features:
-            x = nn.Conv(self.features, (1,), name="match")(x)
+            x = nn.Conv(self.features, (1,), name="match", dtype=self.dtype)(x)
         return x * nn.sigmoid(h)
 
 
@@ -44,11 +49,13 @@ class TIMNet(nn.Module):
     features: int = 64
     num_blocks: int = 8
     dropout: float = 0.1
+    dtype: jnp.dtype = jnp.float32
 
     @nn.compact
     def __call__(self, x_BxTxF: jax.Array, mask_BxT: jax.Array, *, train: bool) -> jax.Array:
-        fwd = nn.Conv(self.features, (1,), name="in_fwd")(x_BxTxF)
-        bwd = nn.Conv(self.features, (1,), name="in_bwd")(x_BxTxF[:, ::-1])
+        x = x_BxTxF.astype(self.dtype)
+        fwd = nn.Conv(self.features, (1,), name="in_fwd", dtype=self.dtype)(x)
+        bwd = nn.Conv(self.features, (1,), name="in_bwd", dtype=self.dtype)(x[:, ::-1])
         w = mask_BxT[..., None].astype(jnp.float32)
         pooled = []
         for j in range(self.num_blocks):
@@ -59,6 +66,7 @@ class TIMNet(nn.Module):
                 bwd, train=train
             )
             both = fwd + bwd[:, ::-1]  # back to forward time order
+            both = both.astype(jnp.float32)
             pooled.append(jnp.sum(both * w, 1) / jnp.maximum(jnp.sum(w, 1), 1.0))
         stack = jnp.stack(pooled, axis=1)  # [B, blocks, features]
         weights = self.param(

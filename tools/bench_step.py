@@ -1,0 +1,200 @@
+"""Train-step benchmark: compile time, throughput, memory, FLOPs, per method config.
+
+    python tools/bench_step.py                       # every method config, this machine
+    python tools/bench_step.py --configs source_only --torch   # + the PyTorch twin
+    python tools/bench_step.py --pipeline            # + through the real tf.data pipeline
+    python tools/bench_step.py --dtype bfloat16      # mixed precision
+
+In-memory batches (random arrays of the real shapes; no TensorFlow needed, so
+it runs on a GPU box): compile time (lower + compile), steady-state step time
+(median of --steps timed steps after --warmup, each ended by
+block_until_ready), utterances/s (source + target), XLA's FLOP estimate per
+step (cost_analysis) and the achieved FLOP/s, peak memory (device peak on an
+accelerator, process peak RSS on CPU). --pipeline also times the same step fed
+by the real pipeline and reports the input-bound share (1 - real / in-memory).
+"""
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from jaxser import config as config_lib
+from jaxser import methods, models, parallel, trainer
+
+CONFIGS = ["source_only", "dann", "mmd", "coral", "dsan", "emodna"]
+
+
+def fake_batch(b: int, t: int, f: int, classes: int, seed: int = 0) -> dict:
+    r = np.random.default_rng(seed)
+
+    def side():
+        return {
+            "x": r.normal(size=(b, t, f)).astype(np.float32),
+            "mask": np.ones((b, t), bool),
+            "index": np.arange(b, dtype=np.int32),
+        }
+
+    src = side() | {
+        "label": (np.arange(b) % classes).astype(np.int32),
+        "speaker": np.zeros(b, np.int32),
+        "gender": np.zeros(b, np.int32),
+    }
+    return {"source": src, "target": side()}
+
+
+def _flops(compiled) -> float:
+    cost = compiled.cost_analysis()
+    cost = cost[0] if isinstance(cost, list | tuple) else cost
+    return float(cost.get("flops", float("nan"))) if cost else float("nan")
+
+
+def _peak_memory_mb() -> tuple[float, str]:
+    stats = jax.devices()[0].memory_stats() or {}
+    if "peak_bytes_in_use" in stats:
+        return stats["peak_bytes_in_use"] / 2**20, "device peak"
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "process peak RSS"
+
+
+def _time(fn, steps: int, warmup: int) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def bench(name: str, overrides: list[str], steps: int, warmup: int, pipeline: bool) -> dict:
+    config = config_lib.load(f"configs/{name}.py", overrides)
+    classes, b = 5, config.train.batch_size
+    t = trainer.crop_frames(config)
+    f = trainer.feature_config(config).dim
+    method = methods.build(config, classes, 1000)
+    tx = trainer.make_optimizer(config)
+    mesh = parallel.make_mesh()
+    repl, shard = parallel.replicated(mesh), parallel.data_sharding(mesh)
+    batch = parallel.shard_batch(fake_batch(b, t, f, classes), mesh)
+    state = jax.device_put(trainer.init_state(method, tx, fake_batch(b, t, f, classes), 0), repl)
+    step = jax.jit(
+        trainer.make_train_step(method, tx, config, classes),
+        in_shardings=(repl, shard),
+        out_shardings=(repl, repl),
+        donate_argnums=0,
+    )
+    t0 = time.perf_counter()
+    compiled = step.lower(state, batch).compile()
+    compile_s = time.perf_counter() - t0
+    box = {"state": state}
+
+    def run(batch=batch):
+        box["state"], logs = compiled(box["state"], batch)
+        jax.block_until_ready(logs["loss"])
+
+    step_s = _time(run, steps, warmup)
+    flops = _flops(compiled)
+    mem, mem_kind = _peak_memory_mb()
+    r = {
+        "config": name,
+        "batch": f"{b}+{b}x{t}x{f}",
+        "dtype": config.model.compute_dtype,
+        "compile_s": compile_s,
+        "step_ms": 1000 * step_s,
+        "utt_per_s": 2 * b / step_s,
+        "gflop_per_step": flops / 1e9,
+        "gflop_per_s": flops / step_s / 1e9,
+        "peak_mem_mb": mem,
+        "mem_kind": mem_kind,
+    }
+    if pipeline:
+        from jaxser.data import pipeline as pl
+
+        data = trainer.load_task_data(config)
+        it = pl.as_numpy(pl.train_dataset(data, b, t, config.data.balanced, 0))
+        real_s = _time(lambda: run(parallel.shard_batch(next(it), mesh)), steps, warmup)
+        r |= {"pipeline_utt_per_s": 2 * b / real_s, "input_bound_share": 1 - step_s / real_s}
+    return r
+
+
+def bench_torch(steps: int, warmup: int, b: int = 32, t: int = 300, f: int = 64) -> dict:
+    import torch
+    from torch_twin import TwinCNN, make_step
+
+    torch.manual_seed(0)
+    model = TwinCNN()
+    step = make_step(model)
+    d = fake_batch(b, t, f, 5)
+    xs, xt = torch.from_numpy(d["source"]["x"]), torch.from_numpy(d["target"]["x"])
+    ys = torch.from_numpy(d["source"]["label"]).long()
+    step_s = _time(lambda: step(xs, ys, xt).item(), steps, warmup)
+    return {
+        "config": "torch_twin(source_only)",
+        "batch": f"{b}+{b}x{t}x{f}",
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "step_ms": 1000 * step_s,
+        "utt_per_s": 2 * b / step_s,
+        "params": sum(p.numel() for p in model.parameters()),
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--configs", nargs="+", default=CONFIGS)
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--dtype", default="auto", choices=models.DTYPES)
+    p.add_argument("--pipeline", action="store_true", help="also time the real pipeline")
+    p.add_argument("--torch", action="store_true", help="also time the PyTorch twin")
+    p.add_argument(
+        "--set", nargs="*", default=[], help="config overrides, e.g. train.batch_size=64"
+    )
+    p.add_argument("--json", help="write the results here")
+    args = p.parse_args()
+    dev = jax.devices()[0]
+    print(
+        f"# {platform.node()} {dev.platform} {dev.device_kind} x{len(jax.devices())}, "
+        f"jax {jax.__version__}, python {platform.python_version()}"
+    )
+    overrides = [f"model.compute_dtype={args.dtype}", *args.set]
+    rows = [bench(c, overrides, args.steps, args.warmup, args.pipeline) for c in args.configs]
+    for r in rows:
+        extra = (
+            f"  pipeline {r['pipeline_utt_per_s']:.0f} utt/s (input-bound "
+            f"{100 * r['input_bound_share']:.1f}%)"
+            if "pipeline_utt_per_s" in r
+            else ""
+        )
+        print(
+            f"{r['config']:12s} {r['dtype']:8s} compile {r['compile_s']:5.1f} s  step "
+            f"{r['step_ms']:7.1f} ms  {r['utt_per_s']:7.0f} utt/s  "
+            f"{r['gflop_per_step']:6.1f} GFLOP/step  {r['gflop_per_s']:7.1f} GFLOP/s  "
+            f"{r['mem_kind']} {r['peak_mem_mb']:.0f} MB{extra}"
+        )
+    if args.torch:
+        tw = bench_torch(args.steps, args.warmup)
+        rows.append(tw)
+        jx = next((r for r in rows if r["config"] == "source_only"), None)
+        ratio = f"  JAX/PyTorch speed: {jx['utt_per_s'] / tw['utt_per_s']:.2f}x" if jx else ""
+        print(
+            f"{tw['config']} torch {tw['torch']} ({tw['threads']} threads): step "
+            f"{tw['step_ms']:.1f} ms  {tw['utt_per_s']:.0f} utt/s{ratio}"
+        )
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).parent))
+    main()

@@ -15,11 +15,15 @@ from jax.sharding import PartitionSpec as P
 def initialize_distributed() -> None:
     """Starts JAX's multi-host runtime when the environment names a coordinator.
 
-    Set JAX_COORDINATOR_ADDRESS (host:port), JAX_NUM_PROCESSES and JAX_PROCESS_ID
-    (or run under a cluster JAX auto-detects: SLURM, Open MPI, Cloud TPU).
+    Set JAX_COORDINATOR_ADDRESS (host:port) and, unless a scheduler JAX
+    auto-detects (SLURM, Open MPI, Cloud TPU) provides them, JAX_NUM_PROCESSES and
+    JAX_PROCESS_ID (jaxser passes these two on; JAX itself does not read them).
     """
-    if os.environ.get("JAX_COORDINATOR_ADDRESS") and not jax.distributed.is_initialized():
-        jax.distributed.initialize()
+    if not os.environ.get("JAX_COORDINATOR_ADDRESS") or jax.distributed.is_initialized():
+        return
+    n, i = os.environ.get("JAX_NUM_PROCESSES"), os.environ.get("JAX_PROCESS_ID")
+    jax.distributed.initialize(num_processes=int(n) if n else None,
+                               process_id=int(i) if i else None)
 
 
 def make_mesh() -> Mesh:

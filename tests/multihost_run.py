@@ -1,6 +1,7 @@
 """One process of a multi-host run on this machine (CPU devices, gloo collectives).
 
-    python tests/multihost_run.py PROCESS_ID NUM_PROCESSES PORT DATA_DIR OUT
+    JAX_COORDINATOR_ADDRESS=127.0.0.1:PORT JAX_NUM_PROCESSES=2 JAX_PROCESS_ID=0 \
+        python tests/multihost_run.py DATA_DIR OUT
 
 Every process reads only its own slice of each batch from the real pipeline,
 builds the global batch with make_array_from_process_local_data, and runs 3
@@ -15,9 +16,7 @@ import jax
 jax.config.update("jax_cpu_collectives_implementation", "gloo")
 
 
-def main(pid: int, n: int, port: int, data_dir: str, out: str) -> None:
-    if n > 1:
-        jax.distributed.initialize(f"127.0.0.1:{port}", num_processes=n, process_id=pid)
+def main(data_dir: str, out: str) -> None:
     import numpy as np
 
     sys.path.insert(0, str(Path(__file__).parent))
@@ -25,6 +24,11 @@ def main(pid: int, n: int, port: int, data_dir: str, out: str) -> None:
 
     from jaxser import methods, parallel, trainer
     from jaxser.data import pipeline
+
+    # The launch path users take: JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES and
+    # JAX_PROCESS_ID in the environment (set by the test for 2 processes).
+    parallel.initialize_distributed()
+    pid, n = jax.process_index(), jax.process_count()
 
     config = tiny_config("dann", data_dir)
     data = trainer.load_task_data(config)
@@ -58,4 +62,4 @@ def main(pid: int, n: int, port: int, data_dir: str, out: str) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5])
+    main(sys.argv[1], sys.argv[2])

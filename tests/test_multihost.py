@@ -21,18 +21,21 @@ def run(n: int, data_dir: Path, out: Path) -> dict:
     env = dict(os.environ, JAX_PLATFORMS="cpu")
     env.pop("XLA_FLAGS", None)  # one CPU device per process
     port = _free_port()
+
+    def process_env(i):
+        if n == 1:
+            return env
+        return env | {
+            "JAX_COORDINATOR_ADDRESS": f"127.0.0.1:{port}",
+            "JAX_NUM_PROCESSES": str(n),
+            "JAX_PROCESS_ID": str(i),
+        }
+
+    script = str(HERE / "multihost_run.py")
     procs = [
         subprocess.Popen(
-            [
-                sys.executable,
-                str(HERE / "multihost_run.py"),
-                str(i),
-                str(n),
-                str(port),
-                str(data_dir),
-                str(out),
-            ],
-            env=env,
+            [sys.executable, script, str(data_dir), str(out)],
+            env=process_env(i),
             cwd=HERE.parent,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

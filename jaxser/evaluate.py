@@ -15,6 +15,13 @@ from pathlib import Path
 import numpy as np
 
 
+def summary_line(r: dict) -> str:
+    return (
+        f"{r['method']} {r['source']}->{r['target']} seed {r['seed']} step {r['steps']}: "
+        f"UAR {r['uar']:.4f}  WAR {r['war']:.4f}  macro-F1 {r['macro_f1']:.4f}"
+    )
+
+
 def write_results(workdir: Path, config, summary: dict, steps: int) -> dict:
     """Writes `<workdir>/results.json` and `confusion.png`; returns the results."""
     from jaxser import plots
@@ -83,11 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     if not (workdir / "config.json").is_file():
         sys.exit(f"error: {workdir} holds no run (no config.json)")
     r = evaluate(workdir)
-    print(
-        f"{r['method']} {r['source']}->{r['target']} seed {r['seed']} step {r['steps']}: "
-        f"UAR {r['uar']:.4f}  WAR {r['war']:.4f}  macro-F1 {r['macro_f1']:.4f}",
-        file=sys.stderr,
-    )
+    print(summary_line(r), file=sys.stderr)
     print(workdir / "results.json")
 
 

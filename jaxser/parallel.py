@@ -22,8 +22,9 @@ def initialize_distributed() -> None:
     if not os.environ.get("JAX_COORDINATOR_ADDRESS") or jax.distributed.is_initialized():
         return
     n, i = os.environ.get("JAX_NUM_PROCESSES"), os.environ.get("JAX_PROCESS_ID")
-    jax.distributed.initialize(num_processes=int(n) if n else None,
-                               process_id=int(i) if i else None)
+    jax.distributed.initialize(
+        num_processes=int(n) if n else None, process_id=int(i) if i else None
+    )
 
 
 def make_mesh() -> Mesh:

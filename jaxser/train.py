@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> None:
     except config_lib.ConfigError as e:
         sys.exit(f"error: {e}")
 
-    from jaxser import trainer
+    from jaxser import evaluate, trainer
 
     workdir = Path(args.workdir) if args.workdir else default_workdir(config)
     try:
@@ -57,11 +57,7 @@ def main(argv: list[str] | None = None) -> None:
             file=sys.stderr,
         )
         return
-    print(
-        f"{r['method']} {r['source']}->{r['target']} seed {r['seed']}: UAR {r['uar']:.4f}  "
-        f"WAR {r['war']:.4f}  macro-F1 {r['macro_f1']:.4f}",
-        file=sys.stderr,
-    )
+    print(evaluate.summary_line(r), file=sys.stderr)
     print(workdir / "results.json")
 
 

@@ -11,6 +11,7 @@ from tiny import tiny_config
 
 from jaxser import config as config_lib
 from jaxser import methods, trainer
+from jaxser.data import batch as batch_lib
 from jaxser.losses import terms
 
 RESULT_KEYS = {
@@ -31,21 +32,7 @@ RESULT_KEYS = {
 
 
 def fake_batch(b=8, t=100, f=64, classes=5, seed=0):
-    r = np.random.default_rng(seed)
-
-    def side():
-        return {
-            "x": r.normal(size=(b, t, f)).astype(np.float32),
-            "mask": np.ones((b, t), bool),
-            "index": np.arange(b, dtype=np.int32),
-        }
-
-    src = side() | {
-        "label": np.arange(b, dtype=np.int32) % classes,
-        "speaker": np.zeros(b, np.int32),
-        "gender": np.zeros(b, np.int32),
-    }
-    return {"source": src, "target": side()}
+    return batch_lib.random(b, t, f, classes, seed)
 
 
 def build(name, data_dir, *overrides):

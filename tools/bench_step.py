@@ -24,30 +24,12 @@ import time
 from pathlib import Path
 
 import jax
-import numpy as np
 
 from jaxser import config as config_lib
 from jaxser import methods, models, parallel, trainer
+from jaxser.data import batch as batch_lib
 
 CONFIGS = ["source_only", "dann", "mmd", "coral", "dsan", "emodna"]
-
-
-def fake_batch(b: int, t: int, f: int, classes: int, seed: int = 0) -> dict:
-    r = np.random.default_rng(seed)
-
-    def side():
-        return {
-            "x": r.normal(size=(b, t, f)).astype(np.float32),
-            "mask": np.ones((b, t), bool),
-            "index": np.arange(b, dtype=np.int32),
-        }
-
-    src = side() | {
-        "label": (np.arange(b) % classes).astype(np.int32),
-        "speaker": np.zeros(b, np.int32),
-        "gender": np.zeros(b, np.int32),
-    }
-    return {"source": src, "target": side()}
 
 
 def _flops(compiled) -> float:
@@ -83,8 +65,10 @@ def bench(name: str, overrides: list[str], steps: int, warmup: int, pipeline: bo
     tx = trainer.make_optimizer(config)
     mesh = parallel.make_mesh()
     repl, shard = parallel.replicated(mesh), parallel.data_sharding(mesh)
-    batch = parallel.shard_batch(fake_batch(b, t, f, classes), mesh)
-    state = jax.device_put(trainer.init_state(method, tx, fake_batch(b, t, f, classes), 0), repl)
+    batch = parallel.shard_batch(batch_lib.random(b, t, f, classes), mesh)
+    state = jax.device_put(
+        trainer.init_state(method, tx, batch_lib.random(b, t, f, classes), 0), repl
+    )
     step = jax.jit(
         trainer.make_train_step(method, tx, config, classes),
         in_shardings=(repl, shard),
@@ -132,7 +116,7 @@ def bench_torch(steps: int, warmup: int, b: int = 32, t: int = 300, f: int = 64)
     torch.manual_seed(0)
     model = TwinCNN()
     step = make_step(model)
-    d = fake_batch(b, t, f, 5)
+    d = batch_lib.random(b, t, f, 5)
     xs, xt = torch.from_numpy(d["source"]["x"]), torch.from_numpy(d["target"]["x"])
     ys = torch.from_numpy(d["source"]["label"]).long()
     step_s = _time(lambda: step(xs, ys, xt).item(), steps, warmup)

@@ -12,7 +12,6 @@ This module imports without TensorFlow: the data pipeline is imported inside
 """
 
 import dataclasses
-import json
 import math
 import time
 from pathlib import Path
@@ -408,11 +407,3 @@ def load_for_eval(workdir: Path):
     if step is None:
         raise FileNotFoundError(f"no checkpoint in {workdir / 'checkpoints'}")
     return config, method, _restore(mngr, state, step), data, mesh
-
-
-def results_path(workdir) -> Path:
-    return Path(workdir) / "results.json"
-
-
-def read_results(workdir) -> dict:
-    return json.loads(results_path(workdir).read_text())

@@ -122,6 +122,18 @@ def test_tiny_end_to_end_run(small_data_dir, tmp_path, name):
     assert (tmp_path / name / "confusion.png").stat().st_size > 0
 
 
+def test_evaluate_reproduces_the_run_from_its_checkpoint(small_data_dir, tmp_path):
+    from jaxser import evaluate
+
+    trained = trainer.train(tiny_config("coral", small_data_dir), tmp_path, progress=False)
+    (tmp_path / "results.json").unlink()
+    again = evaluate.evaluate(tmp_path)
+    assert again == trained
+    assert json.loads((tmp_path / "results.json").read_text()) == json.loads(json.dumps(again))
+    for png in ("confusion.png", "features.png"):
+        assert (tmp_path / png).read_bytes()[:4] == b"\x89PNG"
+
+
 def _params(workdir):
     mngr = ocp.CheckpointManager((workdir / "checkpoints").resolve())
     return mngr.latest_step(), mngr.restore(mngr.latest_step(), args=ocp.args.StandardRestore())[

@@ -214,3 +214,25 @@ def test_bfloat16_compute_keeps_float32_params_and_loss(tmp_path):
         assert logs[dtype]["loss"].dtype == jnp.float32
     np.testing.assert_allclose(logs["bfloat16"]["loss"], logs["float32"]["loss"], rtol=2e-2)
     assert float(logs["bfloat16"]["loss"]) != float(logs["float32"]["loss"])  # really bf16
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_optimizers_reduce_the_loss_on_a_fixed_batch(tmp_path, optimizer):
+    config, method, tx, state = build(
+        "source_only",
+        tmp_path,
+        f"train.optimizer={optimizer}",
+        "train.learning_rate=0.05",
+        "train.steps=20",
+        "train.warmup_steps=1",
+        "model.dropout=0.0",
+    )
+    step = jax.jit(trainer.make_train_step(method, tx, config, 5))
+    batch = fake_batch()
+    losses = []
+    for _ in range(12):
+        state, logs = step(state, batch)
+        losses.append(float(logs["loss/cls"]))
+    # step 0 runs at learning rate 0 (warm-up); after it the loss must fall steadily
+    assert losses[1] == losses[0]
+    assert losses[-1] < losses[1] - 0.1 and all(np.diff(losses[1:]) < 1e-6), losses

@@ -86,19 +86,32 @@ def test_step_refuses_target_labels(tmp_path):
 
 
 def test_every_term_runs_without_target_labels():
+    from jaxser.methods import thresholds  # importing jaxser.methods registers every term
+
     rng = np.random.default_rng(0)
+
+    def unit(x):
+        return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
     out = {
         side: {
             "features": jnp.array(rng.normal(size=(6, 4))),
             "logits": jnp.array(rng.normal(size=(6, 3))),
             "domain_logits": jnp.array(rng.normal(size=(6, 1))),
+            "corpus_logits": jnp.array(rng.normal(size=(6, 1))),
+            "z_e": jnp.array(unit(rng.normal(size=(6, 4)))),
+            "z_c": jnp.array(unit(rng.normal(size=(6, 4)))),
         }
         for side in ("source", "target")
     }
-    batch = {"source": {"label": jnp.array([0, 1, 2, 0, 1, 2])}, "target": {}}
-    options = config_lib.load("configs/base.py").loss
-    ctx = terms.Context(jnp.array(0), jnp.array(0.5), {}, options, 3)
+    batch = {"source": {"label": jnp.array([0, 1, 2, 0, 1, 2])}, "target": {"index": jnp.arange(6)}}
+    options = config_lib.load("configs/emodna.py").loss  # a superset of the base options
+    state = thresholds.init("freematch", 3, 6)
+    ctx = terms.Context(jnp.array(0), jnp.array(0.5), state, options, 3)
+    assert len(terms.TERMS) >= 10
     for name, fn in terms.TERMS.items():
+        if name.startswith("test_"):
+            continue  # terms registered by other tests
         value, _ = terms.as_scalar_and_aux(fn(out, batch, ctx))
         assert np.isfinite(float(value)), name
 

@@ -69,7 +69,7 @@ def make_optimizer(config) -> optax.GradientTransformation:
 
 
 def init_state(method: Method, tx, batch, seed: int) -> TrainState:
-    """Parameters from the model's init on one source batch."""
+    """Parameters from the model's init on one source batch (only its shapes matter)."""
     x, mask = batch["source"]["x"], batch["source"]["mask"]
     variables = method.model.init(jax.random.key(seed), x, mask, train=False)
     params = variables["params"]
@@ -196,6 +196,15 @@ def feature_config(config):
     )
 
 
+def shape_batch(config, num_classes: int) -> dict:
+    """An in-memory batch of the run's shapes, for `init_state` (no pipeline needed)."""
+    from jaxser.data import batch as batch_lib
+
+    return batch_lib.random(
+        config.train.batch_size, crop_frames(config), feature_config(config).dim, num_classes
+    )
+
+
 def load_task_data(config):
     from jaxser.data import pipeline
 
@@ -316,8 +325,7 @@ def train(config, workdir, *, max_steps: int | None = None, progress: bool = Tru
         )
         return pipeline.as_numpy(ds)
 
-    first = next(batches(0))
-    state = init_state(method, tx, first, config.seed)
+    state = init_state(method, tx, shape_batch(config, num_classes), config.seed)
     mngr = _checkpoint_manager(workdir, config)
     start = mngr.latest_step() or 0
     if start:
@@ -394,14 +402,8 @@ def load_for_eval(workdir: Path):
     data = load_task_data(config)
     method = methods.build(config, len(data.classes), len(data.target_adapt))
     tx = make_optimizer(config)
-    from jaxser.data import pipeline
 
-    first = next(
-        pipeline.as_numpy(
-            pipeline.train_dataset(data, config.train.batch_size, crop_frames(config))
-        )
-    )
-    state = init_state(method, tx, first, config.seed)
+    state = init_state(method, tx, shape_batch(config, len(data.classes)), config.seed)
     mngr = _checkpoint_manager(workdir, config)
     step = mngr.latest_step()
     if step is None:

@@ -41,7 +41,8 @@ def get_config():
     c.loss_weights.pl = 1.0
     c.loss.cd_temperature = 0.1
     c.loss.threshold = "freematch"  # or "flexmatch", "fixed"
-    c.loss.threshold_momentum = 0.999
+    c.loss.threshold_momentum = 0.0  # 0: 1 - 1 / (threshold_horizon * steps); or e.g. 0.999
+    c.loss.threshold_horizon = 0.1  # the thresholds' EMA time constant, as a share of the run
     c.loss.fixed_threshold = 0.95
     c.loss.pl_warmup = 0.1  # share of steps without pseudo-labels
     return c

@@ -177,7 +177,8 @@ def predict_split(eval_step, state: TrainState, split, config, mesh) -> dict:
         logits, f = eval_step(state.params, state.batch_stats, x, mask)
         idx_w = parallel.shard_batch((batch["index"], w), mesh)
         logits, f, idx, w = multihost_utils.process_allgather((logits, f, *idx_w), tiled=True)
-        for key, value in (("probs", jax.nn.softmax(logits, -1)), ("features", f)):
+        outputs = {"probs": jax.nn.softmax(logits, -1), "logits": logits, "features": f}
+        for key, value in outputs.items():
             sums.setdefault(key, np.zeros((n, value.shape[1])))
             np.add.at(sums[key], idx, w[:, None] * np.asarray(value))
         np.add.at(weight, idx, w)
@@ -280,7 +281,7 @@ def evaluate_state(method, state, data, config, mesh, eval_step=None) -> dict:
     summary = metrics.summarize(pred["labels"], pred["probs"].argmax(1), data.classes)
     monitor = {}
     if method.monitor is not None:
-        monitor = method.monitor(jax.device_get(state.method_state), pred["probs"], pred["labels"])
+        monitor = method.monitor(jax.device_get(state.method_state), pred)
     return {"summary": summary, "target": pred, "monitor": monitor}
 
 
@@ -309,7 +310,7 @@ def train(config, workdir, *, max_steps: int | None = None, progress: bool = Tru
     parallel.check_batch_size(config.train.batch_size, mesh)
     data = load_task_data(config)
     num_classes = len(data.classes)
-    method = methods.build(config, num_classes, len(data.target_adapt))
+    method = methods.build(config, data.classes, len(data.target_adapt))
     tx = make_optimizer(config)
 
     def batches(start: int):
@@ -400,7 +401,7 @@ def load_for_eval(workdir: Path):
     config = config_lib.from_json((workdir / "config.json").read_text())
     mesh = parallel.make_mesh()
     data = load_task_data(config)
-    method = methods.build(config, len(data.classes), len(data.target_adapt))
+    method = methods.build(config, data.classes, len(data.target_adapt))
     tx = make_optimizer(config)
 
     state = init_state(method, tx, shape_batch(config, len(data.classes)), config.seed)

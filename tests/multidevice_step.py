@@ -16,7 +16,7 @@ from test_train import build, fake_batch  # noqa: E402
 
 from jaxser import parallel, trainer  # noqa: E402
 
-CONFIGS = ["source_only", "dann", "mmd", "coral", "dsan", "emodna"]
+CONFIGS = ["source_only", "dann", "mmd", "coral", "dsan", "emodna", "didan", "lidan"]
 
 
 def main(out: str) -> None:

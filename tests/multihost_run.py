@@ -32,7 +32,7 @@ def main(data_dir: str, out: str) -> None:
 
     config = tiny_config("dann", data_dir)
     data = trainer.load_task_data(config)
-    method = methods.build(config, len(data.classes), len(data.target_adapt))
+    method = methods.build(config, data.classes, len(data.target_adapt))
     tx = trainer.make_optimizer(config)
     b, t = config.train.batch_size, trainer.crop_frames(config)
     first = next(pipeline.as_numpy(pipeline.train_dataset(data, b, t)))

@@ -5,7 +5,7 @@ import pytest
 
 from jaxser import config as config_lib
 
-CONFIGS = ["source_only", "dann", "mmd", "coral", "dsan", "emodna"]
+CONFIGS = ["source_only", "dann", "mmd", "coral", "dsan", "emodna", "didan", "lidan"]
 
 
 @pytest.mark.parametrize("name", CONFIGS)
@@ -16,7 +16,8 @@ def test_configs_load_and_default_to_the_synthetic_pair(name):
         node = c
         for part in key.split("."):
             node = node[part]
-    assert c.loss_weights.cls == 1.0
+    source_term = "reg" if name in ("didan", "lidan") else "cls"  # DIDAN's regression
+    assert c.loss_weights[source_term] == 1.0
 
 
 def test_overrides_are_typed():

@@ -151,6 +151,7 @@ def test_emodna_config_lists_every_decision():
     for key in (
         "threshold",
         "threshold_momentum",
+        "threshold_horizon",
         "fixed_threshold",
         "pl_warmup",
         "cd_temperature",

@@ -4,6 +4,7 @@ import json
 
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
 import pytest
@@ -13,6 +14,9 @@ from jaxser import config as config_lib
 from jaxser import methods, trainer
 from jaxser.data import batch as batch_lib
 from jaxser.losses import terms
+
+CLASSES = ("angry", "fear", "happy", "neutral", "sad")
+CONFIGS = ["source_only", "dann", "mmd", "coral", "dsan", "emodna", "didan", "lidan"]
 
 RESULT_KEYS = {
     "uar",
@@ -37,7 +41,7 @@ def fake_batch(b=8, t=100, f=64, classes=5, seed=0):
 
 def build(name, data_dir, *overrides):
     config = tiny_config(name, data_dir, *overrides)
-    method = methods.build(config, 5, 100)
+    method = methods.build(config, CLASSES, 100)
     tx = trainer.make_optimizer(config)
     state = trainer.init_state(method, tx, fake_batch(), config.seed)
     return config, method, tx, state
@@ -101,11 +105,15 @@ def test_every_term_runs_without_target_labels():
             "corpus_logits": jnp.array(rng.normal(size=(6, 1))),
             "z_e": jnp.array(unit(rng.normal(size=(6, 4)))),
             "z_c": jnp.array(unit(rng.normal(size=(6, 4)))),
+            **{f"fc{i}": jnp.array(rng.normal(size=(6, 4))) for i in (1, 2, 3)},
         }
         for side in ("source", "target")
     }
     batch = {"source": {"label": jnp.array([0, 1, 2, 0, 1, 2])}, "target": {"index": jnp.arange(6)}}
-    options = config_lib.load("configs/emodna.py").loss  # a superset of the base options
+    # every option any term reads: Emo-DNA's and LIDAN's are supersets of the base options
+    options = config_lib.load("configs/emodna.py").loss.to_dict()
+    options |= config_lib.load("configs/lidan.py").loss.to_dict()
+    options = ml_collections.FrozenConfigDict(options)
     state = thresholds.init("freematch", 3, 6)
     ctx = terms.Context(jnp.array(0), jnp.array(0.5), state, options, 3)
     assert len(terms.TERMS) >= 10
@@ -116,7 +124,7 @@ def test_every_term_runs_without_target_labels():
         assert np.isfinite(float(value)), name
 
 
-@pytest.mark.parametrize("name", ["source_only", "dann", "mmd", "coral", "dsan", "emodna"])
+@pytest.mark.parametrize("name", CONFIGS)
 def test_tiny_end_to_end_run(small_data_dir, tmp_path, name):
     config = tiny_config(name, small_data_dir)
     r = trainer.train(config, tmp_path / name, progress=False)

@@ -58,10 +58,11 @@ def _time(fn, steps: int, warmup: int) -> float:
 
 def bench(name: str, overrides: list[str], steps: int, warmup: int, pipeline: bool) -> dict:
     config = config_lib.load(f"configs/{name}.py", overrides)
-    classes, b = 5, config.train.batch_size
+    names = ("angry", "fear", "happy", "neutral", "sad")  # synth_emodb <-> synth_casia
+    classes, b = len(names), config.train.batch_size
     t = trainer.crop_frames(config)
     f = trainer.feature_config(config).dim
-    method = methods.build(config, classes, 1000)
+    method = methods.build(config, names, 1000)
     tx = trainer.make_optimizer(config)
     mesh = parallel.make_mesh()
     repl, shard = parallel.replicated(mesh), parallel.data_sharding(mesh)

@@ -27,9 +27,10 @@ class Method:
     ramped: frozenset[str] = frozenset()  # terms whose weight ramps up with the GRL schedule
     init_state: Callable[[], Any] = dict  # -> the method state pytree
     update_state: StateUpdate | None = None
-    # (method state, target probs [N, C], target labels [N]) -> scalars logged at each
+    # (method state, target predictions: a dict of "probs" and "logits" [N, C],
+    # "features" [N, D] and the evaluation "labels" [N]) -> scalars logged at each
     # evaluation, for monitoring only (never for model selection).
-    monitor: Callable[[Any, Any, Any], dict] | None = None
+    monitor: Callable[[Any, dict], dict] | None = None
 
 
 def terms_from_config(config) -> dict[str, tuple[loss_terms.Term, float]]:

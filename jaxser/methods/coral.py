@@ -6,5 +6,5 @@ Loss: CE + coral, its weight ramped up with the GRL schedule.
 from jaxser.methods.base import Method, baseline
 
 
-def build(config, num_classes: int, num_target: int) -> Method:
-    return baseline("coral", config, num_classes)
+def build(config, classes: tuple[str, ...], num_target: int) -> Method:
+    return baseline("coral", config, len(classes))

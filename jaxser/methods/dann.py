@@ -8,5 +8,5 @@ lambda(p) = 2 / (1 + exp(-10 p)) - 1 (times `loss.grl_max`).
 from jaxser.methods.base import Method, baseline
 
 
-def build(config, num_classes: int, num_target: int) -> Method:
-    return baseline("dann", config, num_classes, discriminator=True)
+def build(config, classes: tuple[str, ...], num_target: int) -> Method:
+    return baseline("dann", config, len(classes), discriminator=True)

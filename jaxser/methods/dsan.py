@@ -8,5 +8,5 @@ weight ramps up with the GRL schedule.
 from jaxser.methods.base import Method, baseline
 
 
-def build(config, num_classes: int, num_target: int) -> Method:
-    return baseline("dsan", config, num_classes)
+def build(config, classes: tuple[str, ...], num_target: int) -> Method:
+    return baseline("dsan", config, len(classes))

@@ -28,10 +28,18 @@ Loss terms (`config.losses` names the function of each term,
   confidence passes their class's threshold, averaged over the target batch.
   Thresholds [decision] `loss.threshold`: "freematch" (self-adaptive; global
   EMA of mean max confidence times class-wise EMA of mean predictions
-  normalised by its max; momentum `loss.threshold_momentum`=0.999; both start
-  at 1/C), "flexmatch" (class-wise learning status, base `loss.fixed_threshold`)
-  or "fixed" (`loss.fixed_threshold`=0.95 for every class). Thresholds are
-  method state, updated inside the step from the target batch's predictions.
+  normalised by its max; both start at 1/C), "flexmatch" (class-wise learning
+  status, base `loss.fixed_threshold`) or "fixed" (`loss.fixed_threshold`=0.95
+  for every class). Thresholds are method state, updated inside the step from the target batch's predictions.
+  EMA momentum [decision] `loss.threshold_momentum`: METHODS.md (after
+  FreeMatch) says 0.999, an EMA time constant of ~1000 steps, made for runs
+  of ~10^6 steps. In a 300-step run the thresholds would never leave 1/C and
+  every target utterance would be accepted from the end of warm-up (measured:
+  thresholds 0.21-0.39, 100% accepted). So the default `0` derives the
+  momentum from the run length: the time constant is
+  `loss.threshold_horizon`=0.1 of the steps (the warm-up's length),
+  m = 1 - 1 / (horizon * steps) (0.967 for 300 steps), at most 0.999; a
+  positive value (e.g. 0.999, the paper's) is used as given.
   Warm-up [decision] `loss.pl_warmup`=0.1: no pseudo-label (in `pl` or `cd`)
   during the first 10% of steps.
 
@@ -102,12 +110,25 @@ for _name, _fn in (
     loss_terms.register(_name, _fn)
 
 
-def build(config, num_classes: int, num_target: int) -> Method:
+def threshold_momentum(config) -> float:
+    """The thresholds' EMA momentum: `loss.threshold_momentum` when positive, else
+    derived from the run length so the EMA's time constant is `loss.threshold_horizon`
+    of the steps: m = 1 - 1 / (horizon * steps), at most 0.999."""
+    opts = config.loss
+    if opts.threshold_momentum > 0:
+        return float(opts.threshold_momentum)
+    steps = max(1.0, opts.threshold_horizon * config.train.steps)
+    return min(0.999, 1.0 - 1.0 / steps)
+
+
+def build(config, classes: tuple[str, ...], num_target: int) -> Method:
+    num_classes = len(classes)
     m, opts = config.model, config.loss
     model = models.EmoDNAModel(
         models.backbone(config), num_classes, m.proj_dim, m.proj_hidden, m.discriminator_hidden
     )
     kind = opts.threshold
+    momentum = threshold_momentum(config)
 
     def update_state(state, out, batch, ctx):
         probs = jax.nn.softmax(out["target"]["logits"])
@@ -116,11 +137,12 @@ def build(config, num_classes: int, num_target: int) -> Method:
             probs,
             batch["target"]["index"],
             kind,
-            opts.threshold_momentum,
+            momentum,
             opts.fixed_threshold,
         )
 
-    def monitor(state, probs: np.ndarray, labels: np.ndarray) -> dict:
+    def monitor(state, target: dict) -> dict:
+        probs, labels = target["probs"], target["labels"]
         th = np.asarray(thresholds.thresholds(state, kind, num_classes, opts.fixed_threshold))
         pred, conf = probs.argmax(1), probs.max(1)
         accepted = conf >= th[pred]

@@ -7,5 +7,5 @@ around the mean pairwise distance), its weight ramped up with the GRL schedule.
 from jaxser.methods.base import Method, baseline
 
 
-def build(config, num_classes: int, num_target: int) -> Method:
-    return baseline("mmd", config, num_classes)
+def build(config, classes: tuple[str, ...], num_target: int) -> Method:
+    return baseline("mmd", config, len(classes))

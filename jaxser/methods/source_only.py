@@ -6,5 +6,5 @@ Loss: cross-entropy with label smoothing on source labels.
 from jaxser.methods.base import Method, baseline
 
 
-def build(config, num_classes: int, num_target: int) -> Method:
-    return baseline("source_only", config, num_classes)
+def build(config, classes: tuple[str, ...], num_target: int) -> Method:
+    return baseline("source_only", config, len(classes))

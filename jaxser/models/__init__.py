@@ -5,6 +5,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxser.models.cnn import CNN
+from jaxser.models.didan import RegressionModel
 from jaxser.models.emodna import EmoDNAModel
 from jaxser.models.ser import SERModel
 from jaxser.models.timnet import TIMNet
@@ -46,6 +47,7 @@ __all__ = [
     "DTYPES",
     "compute_dtype",
     "EmoDNAModel",
+    "RegressionModel",
     "SERModel",
     "TIMNet",
     "backbone",

@@ -1,0 +1,202 @@
+"""DIDAN (Zhao et al., ICASSP 2023) and LIDAN (the journal extension): a regression
+CNN with implicit distribution alignment (IDA). See METHODS.md.
+
+    python -m jaxser.train --config configs/didan.py
+    python -m jaxser.train --config configs/lidan.py
+
+Model (`models.RegressionModel`): the backbone, then FC1 and FC2
+(`model.fc_dims`=(256, 128), ReLU, dropout) and FC3, the output with one unit
+per emotion.
+
+Loss terms (`config.losses` names the function of each term,
+`config.loss_weights` its weight; 0 removes it):
+- `reg` = "mse" [decision]: mean squared error of FC3 against one-hot source
+  labels; switch "cross_entropy" (then FC3 are logits; set
+  `loss.ida_scores=softmax`).
+- `ida` = "ida_marginal": all source rows of layer `loss.ida_marginal_layer`
+  reconstruct all target rows (jaxser/losses/ida.py).
+- `ida_class` = "ida_class": per emotion, source rows of that emotion
+  reconstruct the target rows pseudo-labelled with it, at layer
+  `loss.ida_class_layer`.
+- `ida_group` = "ida_group" (LIDAN): the same per coarse group of emotions
+  (`loss.ida_groups`), at layer `loss.ida_group_layer`.
+
+IDA [decision] (jaxser/losses/ida.py): closed-form ridge coefficients per batch,
+Z = H_t H_s^T (H_s H_s^T + mu I)^-1, `loss.ida_mu`=0.1; loss = the ridge
+objective (residual + mu ||Z||^2) relative to ||H_t||^2 with the gradient
+through `stop_gradient(Z)`, exact by the envelope theorem (the penalty is
+part of the loss so that it is exact). Switches: `loss.ida_sparse`=True
+(ISTA, `loss.ida_ista_steps`=50, L1 weight mu), `loss.ida_relative`=False
+(absolute: per target row).
+
+Target pseudo-labels [decision] (conditional forms only; no gradient through
+them): `loss.ida_scores`="output" reads the regression outputs of FC3 (clipped
+to [0, 1]) as class scores, "softmax" their softmax (for CE). A target row
+joins the class (group) with the highest (summed) score if that score is at
+least `loss.ida_confidence`=0.5, and only after the first `loss.ida_warmup`=0.1
+of the steps. Classes (groups) absent from either side of a batch are left
+out. Source batches are class-balanced (`data.balanced`=True) so every class
+is there.
+
+DIDAN = reg + marginal and class-conditional IDA on the output layer (FC3;
+switch `loss.ida_marginal_layer=fc2 loss.ida_class_layer=fc2`, the last hidden
+layer). LIDAN = reg + marginal IDA at FC1 + coarse-group IDA at FC2 + fine
+(class) IDA at FC3. Groups [decision] `loss.ida_groups`: "/"-separated groups
+of ","-separated emotions, default high vs low arousal,
+"angry,fear,happy,surprise/boredom,calm,disgust,neutral,sad"; emotions the
+task lacks are dropped, and every task emotion must be in exactly one group.
+
+Monitoring (logged at each evaluation, never for selection): the share of
+target utterances past the confidence floor and their accuracy.
+"""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxser import models
+from jaxser.losses import ida as ida_lib
+from jaxser.losses import terms as loss_terms
+from jaxser.methods.base import Method, ramped_terms, terms_from_config
+
+LAYERS = ("fc1", "fc2", "fc3")
+SCORES = ("output", "softmax")
+
+
+def mse(out, batch, ctx):
+    """Regression of the outputs onto one-hot source labels (mean squared error)."""
+    y = jax.nn.one_hot(batch["source"]["label"], ctx.num_classes)
+    return jnp.mean((out["source"]["logits"].astype(jnp.float32) - y) ** 2)
+
+
+def class_scores(logits_BxC: jax.Array, scores: str) -> jax.Array:
+    """Per-class scores of target rows: regression outputs clipped to [0, 1], or softmax."""
+    logits = jax.lax.stop_gradient(logits_BxC).astype(jnp.float32)
+    return jnp.clip(logits, 0.0, 1.0) if scores == "output" else jax.nn.softmax(logits)
+
+
+def target_membership(out, ctx, groups_CxG: jax.Array) -> jax.Array:
+    """[M, G] one-hot group of each confident target row (zero rows: not confident or
+    still in warm-up). A group's score is the sum of its classes' scores."""
+    g = class_scores(out["target"]["logits"], ctx.options.ida_scores) @ groups_CxG
+    confident = (g.max(-1) >= ctx.options.ida_confidence) & (
+        ctx.progress >= ctx.options.ida_warmup
+    )
+    return jax.nn.one_hot(g.argmax(-1), groups_CxG.shape[1]) * confident[:, None]
+
+
+def _ida_options(ctx) -> dict:
+    o = ctx.options
+    return {"relative": o.ida_relative, "sparse": o.ida_sparse, "ista_steps": o.ida_ista_steps}
+
+
+def ida_marginal(out, batch, ctx):
+    layer = ctx.options.ida_marginal_layer
+    return ida_lib.ida(
+        out["source"][layer], out["target"][layer], ctx.options.ida_mu, **_ida_options(ctx)
+    )
+
+
+def _conditional(out, batch, ctx, layer: str, groups_CxG: jax.Array):
+    source = jax.nn.one_hot(batch["source"]["label"], ctx.num_classes) @ groups_CxG
+    target = target_membership(out, ctx, groups_CxG)
+    loss = ida_lib.conditional_ida(
+        out["source"][layer],
+        out["target"][layer],
+        source,
+        target,
+        ctx.options.ida_mu,
+        **_ida_options(ctx),
+    )
+    return loss, {"confident": target.sum(-1).mean()}
+
+
+def ida_class(out, batch, ctx):
+    """Class-conditional IDA: source rows of class c reconstruct target rows
+    pseudo-labelled c."""
+    groups = jnp.eye(ctx.num_classes, dtype=jnp.float32)
+    return _conditional(out, batch, ctx, ctx.options.ida_class_layer, groups)
+
+
+def ida_group(out, batch, ctx, groups_CxG=None):
+    """Coarse-group IDA. The method binds `groups_CxG` (class -> group, one-hot rows)
+    from `loss.ida_groups` and the task's classes; unbound, each class is a group."""
+    if groups_CxG is None:
+        groups_CxG = jnp.eye(ctx.num_classes, dtype=jnp.float32)
+    return _conditional(out, batch, ctx, ctx.options.ida_group_layer, groups_CxG)
+
+
+for _name, _fn in (
+    ("mse", mse),
+    ("ida_marginal", ida_marginal),
+    ("ida_class", ida_class),
+    ("ida_group", ida_group),
+):
+    loss_terms.register(_name, _fn)
+
+
+def group_matrix(spec: str, classes: tuple[str, ...]) -> np.ndarray:
+    """[C, G] class -> group one-hot matrix from "a,b/c,d" (groups without any of the
+    task's classes are dropped). Every class must be in exactly one group."""
+    groups = [[e.strip() for e in g.split(",") if e.strip()] for g in spec.split("/")]
+    groups = [[e for e in g if e in classes] for g in groups]
+    groups = [g for g in groups if g]
+    for c in classes:
+        n = sum(c in g for g in groups)
+        if n != 1:
+            raise ValueError(
+                f"loss.ida_groups={spec!r} puts the task's emotion {c!r} in {n} groups; "
+                f"each of {list(classes)} must be in exactly one"
+            )
+    if len(groups) < 2:
+        raise ValueError(
+            f"loss.ida_groups={spec!r} leaves {len(groups)} group(s) of the task's emotions "
+            f"{list(classes)}; coarse-group IDA needs at least 2"
+        )
+    m = np.zeros((len(classes), len(groups)), np.float32)
+    for j, g in enumerate(groups):
+        for c in g:
+            m[classes.index(c), j] = 1.0
+    return m
+
+
+def _validate(config) -> None:
+    o = config.loss
+    for key in ("ida_marginal_layer", "ida_class_layer", "ida_group_layer"):
+        if o[key] not in LAYERS:
+            raise ValueError(f"unknown loss.{key} {o[key]!r}; known: {list(LAYERS)}")
+    if o.ida_scores not in SCORES:
+        raise ValueError(f"unknown loss.ida_scores {o.ida_scores!r}; known: {list(SCORES)}")
+    if config.losses.get("reg") == "cross_entropy" and o.ida_scores == "output":
+        raise ValueError(
+            "losses.reg=cross_entropy makes FC3 logits, not regression outputs: "
+            "set --config.loss.ida_scores=softmax"
+        )
+
+
+def build(config, classes: tuple[str, ...], num_target: int) -> Method:
+    _validate(config)
+    m, opts = config.model, config.loss
+    model = models.RegressionModel(
+        models.backbone(config), len(classes), tuple(m.fc_dims), m.dropout
+    )
+    terms = terms_from_config(config)
+    if any(fn is ida_group for fn, _ in terms.values()):
+        groups = jnp.asarray(group_matrix(opts.ida_groups, classes))
+        terms = {
+            name: (functools.partial(fn, groups_CxG=groups) if fn is ida_group else fn, w)
+            for name, (fn, w) in terms.items()
+        }
+
+    def monitor(state, target: dict) -> dict:
+        scores = np.asarray(class_scores(jnp.asarray(target["logits"]), opts.ida_scores))
+        confident = scores.max(1) >= opts.ida_confidence
+        correct = scores.argmax(1) == target["labels"]
+        return {
+            "pseudo/confident_share": float(confident.mean()),
+            "pseudo/accuracy": float(correct[confident].mean()) if confident.any() else np.nan,
+        }
+
+    return Method(config.method, model, terms, ramped_terms(config), monitor=monitor)

@@ -81,9 +81,7 @@ def target_membership(out, ctx, groups_CxG: jax.Array) -> jax.Array:
     """[M, G] one-hot group of each confident target row (zero rows: not confident or
     still in warm-up). A group's score is the sum of its classes' scores."""
     g = class_scores(out["target"]["logits"], ctx.options.ida_scores) @ groups_CxG
-    confident = (g.max(-1) >= ctx.options.ida_confidence) & (
-        ctx.progress >= ctx.options.ida_warmup
-    )
+    confident = (g.max(-1) >= ctx.options.ida_confidence) & (ctx.progress >= ctx.options.ida_warmup)
     return jax.nn.one_hot(g.argmax(-1), groups_CxG.shape[1]) * confident[:, None]
 
 

@@ -30,7 +30,8 @@ Loss terms (`config.losses` names the function of each term,
   EMA of mean max confidence times class-wise EMA of mean predictions
   normalised by its max; both start at 1/C), "flexmatch" (class-wise learning
   status, base `loss.fixed_threshold`) or "fixed" (`loss.fixed_threshold`=0.95
-  for every class). Thresholds are method state, updated inside the step from the target batch's predictions.
+  for every class). Thresholds are method state, updated inside the step from
+  the target batch's predictions.
   EMA momentum [decision] `loss.threshold_momentum`: METHODS.md (after
   FreeMatch) says 0.999, an EMA time constant of ~1000 steps, made for runs
   of ~10^6 steps. In a 300-step run the thresholds would never leave 1/C and

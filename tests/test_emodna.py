@@ -168,3 +168,20 @@ def test_emodna_config_lists_every_decision():
         )
     with pytest.raises(config_lib.ConfigError, match="known: .*freematch"):
         config_lib.load("configs/emodna.py", ["loss.threshold=softmatch"])
+
+
+def test_threshold_momentum_follows_the_run_length():
+    c = config_lib.load("configs/emodna.py")  # momentum 0: derived from 0.1 * steps
+    assert emodna.threshold_momentum(c) == pytest.approx(1 - 1 / 30)
+    c = config_lib.load("configs/emodna.py", ["train.steps=100000"])
+    assert emodna.threshold_momentum(c) == 0.999  # capped at the paper's value
+    c = config_lib.load("configs/emodna.py", ["loss.threshold_momentum=0.99"])
+    assert emodna.threshold_momentum(c) == 0.99  # a positive value is used as given
+    # after horizon * steps steps of constant confidence the EMA has moved 1 - 1/e of the way
+    m = emodna.threshold_momentum(config_lib.load("configs/emodna.py"))
+    state = thresholds.init("freematch", 4, 1)
+    probs = jnp.tile(jnp.array([[0.7, 0.1, 0.1, 0.1]]), (8, 1))
+    for _ in range(30):
+        state = thresholds.update(state, probs, jnp.zeros(8, jnp.int32), "freematch", m, 0.95)
+    moved = (float(state["tau"]) - 0.25) / (0.7 - 0.25)
+    assert moved == pytest.approx(1 - np.exp(-1), abs=0.01)

@@ -14,9 +14,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from test_train import build, fake_batch  # noqa: E402
 
-from jaxser import parallel, trainer  # noqa: E402
+from jaxser import methods, parallel, trainer  # noqa: E402
 
-CONFIGS = ["source_only", "dann", "mmd", "coral", "dsan", "emodna", "didan", "lidan"]
+CONFIGS = list(methods.METHODS)  # every method has configs/<name>.py
 
 
 def main(out: str) -> None:

@@ -4,8 +4,9 @@ import sys
 import pytest
 
 from jaxser import config as config_lib
+from jaxser import methods
 
-CONFIGS = ["source_only", "dann", "mmd", "coral", "dsan", "emodna", "didan", "lidan"]
+CONFIGS = list(methods.METHODS)  # every method has configs/<name>.py
 
 
 @pytest.mark.parametrize("name", CONFIGS)
@@ -76,3 +77,10 @@ def test_cli_fails_before_any_work(tmp_path):
 def test_unknown_config_file_lists_configs():
     with pytest.raises(config_lib.ConfigError, match="dann.py"):
         config_lib.load("configs/nope.py")
+
+
+def test_every_config_file_is_a_method_and_every_method_has_one():
+    from pathlib import Path
+
+    files = {p.stem for p in Path("configs").glob("*.py")} - {"base", "__init__"}
+    assert files == set(CONFIGS)

@@ -16,7 +16,7 @@ from jaxser.data import batch as batch_lib
 from jaxser.losses import terms
 
 CLASSES = ("angry", "fear", "happy", "neutral", "sad")
-CONFIGS = ["source_only", "dann", "mmd", "coral", "dsan", "emodna", "didan", "lidan"]
+CONFIGS = list(methods.METHODS)  # every method has configs/<name>.py
 
 RESULT_KEYS = {
     "uar",

@@ -29,7 +29,7 @@ from jaxser import config as config_lib
 from jaxser import methods, models, parallel, trainer
 from jaxser.data import batch as batch_lib
 
-CONFIGS = ["source_only", "dann", "mmd", "coral", "dsan", "emodna"]
+CONFIGS = list(methods.METHODS)  # every method has configs/<name>.py
 
 
 def _flops(compiled) -> float:

@@ -32,4 +32,16 @@ def summarize(y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str]) ->
         },
         "confusion": m.tolist(),
         "classes": list(classes),
+        "pred_balance": prediction_balance(predicted),
     }
+
+
+def prediction_balance(counts_C: np.ndarray) -> float:
+    """Normalised entropy of how many utterances are predicted as each class: 1 when
+    every class is predicted equally often, 0 when all go to one class. Needs no
+    labels, so it can flag a collapse on an unlabelled target."""
+    counts = np.asarray(counts_C, np.float64)
+    if counts.size < 2 or counts.sum() == 0:
+        return 0.0
+    p = counts[counts > 0] / counts.sum()
+    return float(-(p * np.log(p)).sum() / np.log(counts.size))

@@ -286,7 +286,8 @@ def evaluate_state(method, state, data, config, mesh, eval_step=None) -> dict:
 
 
 def _eval_scalars(r: dict) -> dict:
-    return {k: r["summary"][k] for k in ("uar", "war", "macro_f1")} | r["monitor"]
+    keys = ("uar", "war", "macro_f1", "pred_balance")
+    return {k: r["summary"][k] for k in keys} | r["monitor"]
 
 
 def train(config, workdir, *, max_steps: int | None = None, progress: bool = True) -> dict:

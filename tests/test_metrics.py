@@ -20,3 +20,16 @@ def test_uar_ignores_classes_absent_from_the_labels():
     r = metrics.summarize(np.array([0, 0, 1, 1]), np.array([0, 2, 1, 1]), ["a", "b", "c"])
     assert r["uar"] == 0.75 and set(r["per_class_recall"]) == {"a", "b"}
     assert r["war"] == 0.75
+
+
+def test_prediction_balance_flags_a_collapse_without_labels():
+    assert metrics.prediction_balance(np.array([10, 10, 10, 10])) == 1.0
+    assert metrics.prediction_balance(np.array([0, 40, 0, 0])) == 0.0
+    # two of four classes used equally: log 2 / log 4
+    np.testing.assert_allclose(metrics.prediction_balance(np.array([0, 20, 20, 0])), 0.5)
+    p = np.array([5, 202, 89, 484, 220]) / 1000
+    want = -(p * np.log(p)).sum() / np.log(5)
+    np.testing.assert_allclose(metrics.prediction_balance(np.array([5, 202, 89, 484, 220])), want)
+    y_pred = np.array([1, 1, 1, 2])
+    s = metrics.summarize(np.array([0, 1, 2, 2]), y_pred, ["a", "b", "c"])
+    np.testing.assert_allclose(s["pred_balance"], metrics.prediction_balance(np.array([0, 3, 1])))

@@ -25,6 +25,7 @@ RESULT_KEYS = {
     "per_class_recall",
     "confusion",
     "classes",
+    "pred_balance",
     "method",
     "source",
     "target",

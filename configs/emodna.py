@@ -16,6 +16,8 @@ decision is an option, documented in jaxser/methods/emodna.py. Ablations
     python -m jaxser.train --config configs/emodna.py --config.loss.threshold=fixed
     # orthogonality instead of contrastive decoupling
     python -m jaxser.train --config configs/emodna.py --config.losses.cd=orthogonality
+    # + a diversity term against a collapse onto few classes (not in the paper)
+    python -m jaxser.train --config configs/emodna.py --config.loss_weights.div=1
     # TIM-Net backbone on 39 MFCC
     python -m jaxser.train --config configs/emodna.py --config.model.backbone=timnet \\
         --config.data.features=mfcc
@@ -35,10 +37,12 @@ def get_config():
     c.losses.adv = "adversarial"
     c.losses.corpus = "corpus_classification"
     c.losses.pl = "pseudo_label"
+    c.losses.div = "diversity"  # off by default (not in METHODS.md); see below
     c.loss_weights.cd = 0.1
     c.loss_weights.adv = 1.0
     c.loss_weights.corpus = 0.1
     c.loss_weights.pl = 1.0
+    c.loss_weights.div = 0.0
     c.loss.cd_temperature = 0.1
     c.loss.threshold = "freematch"  # or "flexmatch", "fixed"
     c.loss.threshold_momentum = 0.0  # 0: 1 - 1 / (threshold_horizon * steps); or e.g. 0.999

@@ -157,9 +157,15 @@ def test_emodna_config_lists_every_decision():
         "cd_temperature",
     ):
         assert f"loss.{key}" in doc and key in c.loss
-    for fn in ("contrastive_decoupling", "orthogonality", "corpus_classification", "pseudo_label"):
+    for fn in (
+        "contrastive_decoupling",
+        "orthogonality",
+        "corpus_classification",
+        "pseudo_label",
+        "diversity",
+    ):
         assert fn in doc
-    assert set(c.losses) == {"cls", "cd", "adv", "corpus", "pl"}
+    assert set(c.losses) == {"cls", "cd", "adv", "corpus", "pl", "div"}
     for variant in itertools.product(
         ("freematch", "flexmatch", "fixed"), ("contrastive_decoupling", "orthogonality")
     ):

@@ -24,6 +24,16 @@ def test_entropy_by_hand():
     assert losses.entropy(jnp.array([[50.0, 0.0]])) == pytest.approx(0.0, abs=1e-6)
 
 
+def test_diversity_by_hand():
+    # uniform batch mean: -log C; one class for every row: 0
+    assert losses.diversity(jnp.zeros((3, 4))) == pytest.approx(-np.log(4), 1e-6)
+    assert losses.diversity(jnp.array([[50.0, 0.0], [60.0, 0.0]])) == pytest.approx(0, abs=1e-6)
+    logits = np.array([[1.0, 0.0, 0.0], [0.0, 2.0, -1.0]])
+    p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    pbar = p.mean(0)
+    assert losses.diversity(jnp.array(logits)) == pytest.approx((pbar * np.log(pbar)).sum(), 1e-5)
+
+
 def test_grad_reverse():
     x = jnp.array([1.0, -2.0, 3.0])
     assert jnp.array_equal(losses.grad_reverse(x, 0.7), x)

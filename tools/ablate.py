@@ -5,7 +5,8 @@
 Variants (config overrides of configs/emodna.py, as listed in its docstring):
 full; without contrastive decoupling; without corpus alignment; without
 class-level alignment; fixed threshold; FlexMatch threshold; orthogonality
-instead of decoupling. Finished runs are reused (the table resumes).
+instead of decoupling; with the diversity term (not in the paper). Finished
+runs are reused (the table resumes).
 """
 
 import argparse
@@ -21,6 +22,7 @@ VARIANTS = [
     ("fixed_threshold", ["loss.threshold=fixed"]),
     ("flexmatch_threshold", ["loss.threshold=flexmatch"]),
     ("orthogonality", ["losses.cd=orthogonality"]),
+    ("plus_diversity", ["loss_weights.div=1"]),
 ]
 
 

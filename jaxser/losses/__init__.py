@@ -1,7 +1,7 @@
 """Pure loss functions, and the registry of loss terms configs pick by name."""
 
 from jaxser.losses.adversarial import domain_adversarial, grad_reverse, grl_schedule
-from jaxser.losses.classification import cross_entropy, entropy
+from jaxser.losses.classification import cross_entropy, diversity, entropy
 from jaxser.losses.discrepancy import coral, lmmd, mk_mmd, multi_kernel
 from jaxser.losses.terms import TERMS, Context, get, register
 
@@ -10,6 +10,7 @@ __all__ = [
     "Context",
     "coral",
     "cross_entropy",
+    "diversity",
     "domain_adversarial",
     "entropy",
     "get",

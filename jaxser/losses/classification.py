@@ -21,3 +21,10 @@ def entropy(logits_BxC: jax.Array) -> jax.Array:
     """Mean Shannon entropy of the softmax predictions (minimised: confident predictions)."""
     logp = jax.nn.log_softmax(logits_BxC)
     return -jnp.mean(jnp.sum(jnp.exp(logp) * logp, axis=-1))
+
+
+def diversity(logits_BxC: jax.Array) -> jax.Array:
+    """sum_c pbar_c log pbar_c of the batch-mean prediction pbar (minimised: the batch
+    spreads over the classes; -log C when it is uniform, 0 when one class takes all)."""
+    pbar = jnp.mean(jax.nn.softmax(logits_BxC), axis=0)
+    return jnp.sum(pbar * jnp.log(pbar + 1e-8))

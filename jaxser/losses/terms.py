@@ -77,6 +77,12 @@ def target_entropy(out, batch, ctx):
     return classification.entropy(out["target"]["logits"])
 
 
+def target_diversity(out, batch, ctx):
+    """Diversity of target predictions: negative entropy of their batch mean
+    (minimised: counters a collapse onto few classes)."""
+    return classification.diversity(out["target"]["logits"])
+
+
 TERMS: dict[str, Term] = {
     "cross_entropy": cross_entropy,
     "adversarial": adversarial_corpus,
@@ -84,6 +90,7 @@ TERMS: dict[str, Term] = {
     "coral": coral,
     "lmmd": lmmd,
     "entropy": target_entropy,
+    "diversity": target_diversity,
 }
 
 

@@ -44,6 +44,11 @@ Loss terms (`config.losses` names the function of each term,
   Warm-up [decision] `loss.pl_warmup`=0.1: no pseudo-label (in `pl` or `cd`)
   during the first 10% of steps.
 
+- `div` = "diversity" [decision, not in the paper; weight 0 = off]:
+  sum_c pbar_c log pbar_c of the target batch's mean prediction, against a
+  collapse onto few classes (the role of FreeMatch's fairness loss, which
+  METHODS.md's Emo-DNA does not have).
+
 Monitoring (logged at each evaluation, never used for selection): the share
 of target utterances accepted as pseudo-labels, their accuracy against the
 evaluation labels, and the per-class thresholds.

@@ -151,3 +151,16 @@ def test_config_errors_are_actionable():
     c = config_lib.load("configs/didan.py", ["loss.ida_class_layer=fc4"])
     with pytest.raises(ValueError, match="known: \\['fc1', 'fc2', 'fc3'\\]"):
         methods.build(c, classes, 10)
+
+
+def test_a_layer_narrower_than_the_source_batch_reconstructs_anything():
+    """Why the layer matters: 32 source rows span any 5-d row (DIDAN's output layer
+    for 5 emotions), so even unrelated, shifted target rows reconstruct almost
+    exactly; at 128-d (FC2) they do not."""
+    rng = np.random.default_rng(0)
+    losses = {}
+    for d in (5, 128):
+        hs = np.abs(rng.normal(size=(32, d)))
+        ht = np.abs(rng.normal(size=(32, d))) + 0.5
+        losses[d] = float(ida.ida(jnp.asarray(hs, jnp.float32), jnp.asarray(ht, jnp.float32)))
+    assert losses[5] < 0.01 and losses[128] > 0.1

@@ -46,6 +46,12 @@ of ","-separated emotions, default high vs low arousal,
 "angry,fear,happy,surprise/boredom,calm,disgust,neutral,sad"; emotions the
 task lacks are dropped, and every task emotion must be in exactly one group.
 
+Caveat on the output layer (measured, tests/test_ida.py): FC3 has one unit per
+emotion, so a source batch of b_s >= C rows spans it and reconstructs any target
+row almost exactly (32 rows, 5 units: relative loss 0.003 for unrelated rows,
+0.14 at 128 units). Output-layer IDA then acts mostly through the ridge
+penalty; IDA at FC2 or FC1 (LIDAN's marginal term) has b_s < width.
+
 Monitoring (logged at each evaluation, never for selection): the share of
 target utterances past the confidence floor and their accuracy.
 """

@@ -79,9 +79,17 @@ def ida(
     relative: objective / (||H_t||^2 + eps); else objective / M (per target row).
     """
     hs, ht = _at_least_f32(hs_NxD), _at_least_f32(ht_MxD)
+    return _ida(hs, ht, ht.shape[0], mu, relative, sparse, ista_steps, eps)
+
+
+def _ida(hs, ht, num_rows, mu, relative, sparse, ista_steps, eps) -> jax.Array:
+    """The IDA value of float32-or-wider rows; `num_rows`: the target rows that count
+    (the denominator of the absolute form)."""
     z = jax.lax.stop_gradient(coefficients(hs, ht, mu, sparse, ista_steps))
     value = objective(hs, ht, z, mu, sparse)
-    return value / (jnp.sum(ht**2) + eps) if relative else value / ht.shape[0]
+    if relative:
+        return value / (jnp.sum(ht**2) + eps)
+    return value / jnp.maximum(num_rows, 1.0)
 
 
 def conditional_ida(
@@ -108,11 +116,7 @@ def conditional_ida(
 
     def one_group(ms_N, mt_M):
         hs_g, ht_g = hs * ms_N[:, None], ht * mt_M[:, None]
-        z = jax.lax.stop_gradient(coefficients(hs_g, ht_g, mu, sparse, ista_steps))
-        value = objective(hs_g, ht_g, z, mu, sparse)
-        if relative:
-            return value / (jnp.sum(ht_g**2) + eps)
-        return value / jnp.maximum(jnp.sum(mt_M), 1.0)
+        return _ida(hs_g, ht_g, jnp.sum(mt_M), mu, relative, sparse, ista_steps, eps)
 
     values = jax.vmap(one_group, in_axes=(1, 1))(ms, mt)
     present = (ms.sum(0) > 0) & (mt.sum(0) > 0)

@@ -86,8 +86,9 @@ def _split(tree, b: int):
     return jax.tree.map(lambda a: a[:b], tree), jax.tree.map(lambda a: a[b:], tree)
 
 
-def make_train_step(method: Method, tx, config, num_classes: int):
-    """The pure step: (state, batch) -> (state, metrics)."""
+def make_train_step(method: Method, tx, config, classes: tuple[str, ...]):
+    """The pure step: (state, batch) -> (state, metrics). `classes`: the task's emotion
+    names in label order (the loss terms see them in their `Context`)."""
     total_steps = config.train.steps
     options = ml_collections.FrozenConfigDict(config.loss)
     seed_key = jax.random.key(config.seed)
@@ -101,7 +102,7 @@ def make_train_step(method: Method, tx, config, num_classes: int):
         b = batch["source"]["x"].shape[0]
         x = jnp.concatenate([batch["source"]["x"], batch["target"]["x"]])
         mask = jnp.concatenate([batch["source"]["mask"], batch["target"]["mask"]])
-        ctx = Context(state.step, progress, state.method_state, options, num_classes)
+        ctx = Context(state.step, progress, state.method_state, options, tuple(classes))
 
         def loss_fn(params):
             out, updates = method.model.apply(
@@ -338,7 +339,7 @@ def train(config, workdir, *, max_steps: int | None = None, progress: bool = Tru
 
     repl, shard = parallel.replicated(mesh), parallel.data_sharding(mesh)
     step_fn = jax.jit(
-        make_train_step(method, tx, config, num_classes),
+        make_train_step(method, tx, config, data.classes),
         in_shardings=(repl, shard),
         out_shardings=(repl, repl),
         donate_argnums=0,

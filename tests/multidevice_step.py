@@ -12,7 +12,7 @@ import jax
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_train import build, fake_batch  # noqa: E402
+from test_train import CLASSES, build, fake_batch  # noqa: E402
 
 from jaxser import methods, parallel, trainer  # noqa: E402
 
@@ -26,7 +26,7 @@ def main(out: str) -> None:
     for name in CONFIGS:
         config, method, tx, state = build(name, "/nonexistent")
         step = jax.jit(
-            trainer.make_train_step(method, tx, config, 5),
+            trainer.make_train_step(method, tx, config, CLASSES),
             in_shardings=(repl, shard),
             out_shardings=(repl, repl),
         )

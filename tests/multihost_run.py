@@ -40,7 +40,7 @@ def main(data_dir: str, out: str) -> None:
     repl, shard = parallel.replicated(mesh), parallel.data_sharding(mesh)
     state = jax.device_put(trainer.init_state(method, tx, first, config.seed), repl)
     step = jax.jit(
-        trainer.make_train_step(method, tx, config, len(data.classes)),
+        trainer.make_train_step(method, tx, config, data.classes),
         in_shardings=(repl, shard),
         out_shardings=(repl, repl),
     )

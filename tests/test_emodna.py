@@ -121,7 +121,7 @@ def test_no_pseudo_label_before_warmup():
     state = thresholds.init("freematch", 3, 10)
     out = {"target": {"logits": jnp.array([[9.0, 0.0, 0.0], [0.0, 9.0, 0.0]])}}
     for progress, expected in ((0.0, False), (0.09, False), (0.1, True), (0.5, True)):
-        ctx = Context(jnp.array(0), jnp.array(progress), state, options, 3)
+        ctx = Context(jnp.array(0), jnp.array(progress), state, options, ("angry", "happy", "sad"))
         label, accepted = emodna.pseudo_labels(out, ctx)
         np.testing.assert_array_equal(label, [0, 1])
         assert bool(accepted.all()) is expected and bool(accepted.any()) is expected

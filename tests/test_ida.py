@@ -103,9 +103,9 @@ def test_sparse_coefficients_match_the_lasso_optimum():
     assert (~on).any()  # some coefficients are exactly zero
 
 
-def _ctx(progress, config="configs/didan.py", num_classes=3):
+def _ctx(progress, config="configs/didan.py", classes=("angry", "happy", "sad")):
     options = config_lib.load(config).loss
-    return loss_terms.Context(jnp.array(0), jnp.array(progress), {}, options, num_classes)
+    return loss_terms.Context(jnp.array(0), jnp.array(progress), {}, options, classes)
 
 
 def test_pseudo_labels_floor_and_warmup():
@@ -164,3 +164,26 @@ def test_a_layer_narrower_than_the_source_batch_reconstructs_anything():
         ht = np.abs(rng.normal(size=(32, d))) + 0.5
         losses[d] = float(ida.ida(jnp.asarray(hs, jnp.float32), jnp.asarray(ht, jnp.float32)))
     assert losses[5] < 0.01 and losses[128] > 0.1
+
+
+def test_group_term_maps_the_config_groups_onto_the_context_classes():
+    rng = np.random.default_rng(12)
+    out = {
+        side: {
+            "fc2": jnp.asarray(rng.normal(size=(6, 8)), jnp.float32),
+            "logits": jnp.asarray(rng.uniform(size=(6, 3)), jnp.float32),
+        }
+        for side in ("source", "target")
+    }
+    batch = {"source": {"label": jnp.array([0, 1, 2, 0, 1, 2])}}
+    ctx = _ctx(0.5, "configs/lidan.py")  # angry, happy: high arousal; sad: low
+    groups = jnp.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    want = ida.conditional_ida(
+        out["source"]["fc2"],
+        out["target"]["fc2"],
+        jax.nn.one_hot(batch["source"]["label"], 3) @ groups,
+        didan.target_membership(out, ctx, groups),
+        0.1,
+    )
+    got, _ = didan.ida_group(out, batch, ctx)
+    np.testing.assert_allclose(got, want, rtol=1e-6)

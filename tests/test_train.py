@@ -50,7 +50,7 @@ def build(name, data_dir, *overrides):
 
 def test_golden_first_step(tmp_path):
     config, method, tx, state = build("dann", tmp_path)
-    step = jax.jit(trainer.make_train_step(method, tx, config, 5))
+    step = jax.jit(trainer.make_train_step(method, tx, config, CLASSES))
     state, logs = step(state, fake_batch())
     # At initialisation the classifier is near-uniform over 5 classes and the
     # discriminator near 0.5: the first losses are log(5) and log(2).
@@ -70,7 +70,7 @@ def test_golden_first_step(tmp_path):
 def test_compiles_once(tmp_path):
     config, method, tx, state = build("dsan", tmp_path)
     traces = []
-    inner = trainer.make_train_step(method, tx, config, 5)
+    inner = trainer.make_train_step(method, tx, config, CLASSES)
 
     def counted(s, b):
         traces.append(1)
@@ -87,7 +87,7 @@ def test_step_refuses_target_labels(tmp_path):
     batch = fake_batch()
     batch["target"]["label"] = batch["source"]["label"]
     with pytest.raises(ValueError, match="target labels"):
-        jax.jit(trainer.make_train_step(method, tx, config, 5))(state, batch)
+        jax.jit(trainer.make_train_step(method, tx, config, CLASSES))(state, batch)
 
 
 def test_every_term_runs_without_target_labels():
@@ -116,7 +116,7 @@ def test_every_term_runs_without_target_labels():
     options |= config_lib.load("configs/lidan.py").loss.to_dict()
     options = ml_collections.FrozenConfigDict(options)
     state = thresholds.init("freematch", 3, 6)
-    ctx = terms.Context(jnp.array(0), jnp.array(0.5), state, options, 3)
+    ctx = terms.Context(jnp.array(0), jnp.array(0.5), state, options, ("angry", "happy", "sad"))
     assert len(terms.TERMS) >= 10
     for name, fn in terms.TERMS.items():
         if name.startswith("test_"):
@@ -229,7 +229,7 @@ def test_bfloat16_compute_keeps_float32_params_and_loss(tmp_path):
     logs = {}
     for dtype in ("float32", "bfloat16"):
         config, method, tx, state = build("emodna", tmp_path, f"model.compute_dtype={dtype}")
-        state, logs[dtype] = jax.jit(trainer.make_train_step(method, tx, config, 5))(
+        state, logs[dtype] = jax.jit(trainer.make_train_step(method, tx, config, CLASSES))(
             state, fake_batch()
         )
         assert {x.dtype for x in jax.tree.leaves(state.params)} == {jnp.dtype("float32")}
@@ -249,7 +249,7 @@ def test_optimizers_reduce_the_loss_on_a_fixed_batch(tmp_path, optimizer):
         "train.warmup_steps=1",
         "model.dropout=0.0",
     )
-    step = jax.jit(trainer.make_train_step(method, tx, config, 5))
+    step = jax.jit(trainer.make_train_step(method, tx, config, CLASSES))
     batch = fake_batch()
     losses = []
     for _ in range(12):

@@ -71,7 +71,7 @@ def bench(name: str, overrides: list[str], steps: int, warmup: int, pipeline: bo
         trainer.init_state(method, tx, batch_lib.random(b, t, f, classes), 0), repl
     )
     step = jax.jit(
-        trainer.make_train_step(method, tx, config, classes),
+        trainer.make_train_step(method, tx, config, names),
         in_shardings=(repl, shard),
         out_shardings=(repl, repl),
         donate_argnums=0,

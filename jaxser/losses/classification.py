@@ -17,6 +17,12 @@ def cross_entropy(
     return jnp.mean(optax.softmax_cross_entropy(logits_BxC, targets))
 
 
+def one_hot_mse(outputs_BxC: jax.Array, labels_B: jax.Array) -> jax.Array:
+    """Mean squared error of outputs regressed onto one-hot labels (DIDAN's `reg`)."""
+    y = jax.nn.one_hot(labels_B, outputs_BxC.shape[-1])
+    return jnp.mean((outputs_BxC.astype(jnp.float32) - y) ** 2)
+
+
 def entropy(logits_BxC: jax.Array) -> jax.Array:
     """Mean Shannon entropy of the softmax predictions (minimised: confident predictions)."""
     logp = jax.nn.log_softmax(logits_BxC)

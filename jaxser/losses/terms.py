@@ -4,7 +4,8 @@ A term is a pure function `term(out, batch, ctx) -> scalar` or `(scalar, aux)`:
 - `out["source"]`, `out["target"]`: the model's outputs on the two halves of the
   batch (dicts of arrays: "features", "logits", "domain_logits", ...);
 - `batch`: the training batch pytree (the target half has no label);
-- `ctx`: a `Context` (step, progress in [0, 1], method state, options).
+- `ctx`: a `Context` (step, progress in [0, 1], method state, options, the
+  task's class names).
 Terms adapt model outputs to the primitives of classification.py,
 adversarial.py and discrepancy.py, which are the tested maths.
 """
@@ -23,7 +24,11 @@ class Context(NamedTuple):
     progress: jax.Array  # step / total steps, in [0, 1]
     state: Any  # the method's state pytree
     options: Any  # the config's `loss` section (static Python values)
-    num_classes: int
+    classes: tuple[str, ...]  # the task's emotion names, in label order
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
 
 
 Term = Callable[[dict, dict, Context], Any]

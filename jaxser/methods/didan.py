@@ -19,7 +19,8 @@ Loss terms (`config.losses` names the function of each term,
   reconstruct the target rows pseudo-labelled with it, at layer
   `loss.ida_class_layer`.
 - `ida_group` = "ida_group" (LIDAN): the same per coarse group of emotions
-  (`loss.ida_groups`), at layer `loss.ida_group_layer`.
+  (`loss.ida_groups`, mapped onto the task's classes from the term's
+  `Context`), at layer `loss.ida_group_layer`.
 
 IDA [decision] (jaxser/losses/ida.py): closed-form ridge coefficients per batch,
 Z = H_t H_s^T (H_s H_s^T + mu I)^-1, `loss.ida_mu`=0.1; loss = the ridge
@@ -56,13 +57,12 @@ Monitoring (logged at each evaluation, never for selection): the share of
 target utterances past the confidence floor and their accuracy.
 """
 
-import functools
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from jaxser import models
+from jaxser.losses import classification
 from jaxser.losses import ida as ida_lib
 from jaxser.losses import terms as loss_terms
 from jaxser.methods.base import Method, ramped_terms, terms_from_config
@@ -73,8 +73,7 @@ SCORES = ("output", "softmax")
 
 def mse(out, batch, ctx):
     """Regression of the outputs onto one-hot source labels (mean squared error)."""
-    y = jax.nn.one_hot(batch["source"]["label"], ctx.num_classes)
-    return jnp.mean((out["source"]["logits"].astype(jnp.float32) - y) ** 2)
+    return classification.one_hot_mse(out["source"]["logits"], batch["source"]["label"])
 
 
 def class_scores(logits_BxC: jax.Array, scores: str) -> jax.Array:
@@ -124,12 +123,11 @@ def ida_class(out, batch, ctx):
     return _conditional(out, batch, ctx, ctx.options.ida_class_layer, groups)
 
 
-def ida_group(out, batch, ctx, groups_CxG=None):
-    """Coarse-group IDA. The method binds `groups_CxG` (class -> group, one-hot rows)
-    from `loss.ida_groups` and the task's classes; unbound, each class is a group."""
-    if groups_CxG is None:
-        groups_CxG = jnp.eye(ctx.num_classes, dtype=jnp.float32)
-    return _conditional(out, batch, ctx, ctx.options.ida_group_layer, groups_CxG)
+def ida_group(out, batch, ctx):
+    """Coarse-group IDA: the groups of `loss.ida_groups` over the task's classes
+    (a constant, built when the step is traced)."""
+    groups = jnp.asarray(group_matrix(ctx.options.ida_groups, ctx.classes))
+    return _conditional(out, batch, ctx, ctx.options.ida_group_layer, groups)
 
 
 for _name, _fn in (
@@ -188,11 +186,7 @@ def build(config, classes: tuple[str, ...], num_target: int) -> Method:
     )
     terms = terms_from_config(config)
     if any(fn is ida_group for fn, _ in terms.values()):
-        groups = jnp.asarray(group_matrix(opts.ida_groups, classes))
-        terms = {
-            name: (functools.partial(fn, groups_CxG=groups) if fn is ida_group else fn, w)
-            for name, (fn, w) in terms.items()
-        }
+        group_matrix(opts.ida_groups, classes)  # bad groups fail here, before any work
 
     def monitor(state, target: dict) -> dict:
         scores = np.asarray(class_scores(jnp.asarray(target["logits"]), opts.ida_scores))

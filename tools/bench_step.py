@@ -4,6 +4,7 @@
     python tools/bench_step.py --configs source_only --torch   # + the PyTorch twin
     python tools/bench_step.py --pipeline            # + through the real tf.data pipeline
     python tools/bench_step.py --dtype bfloat16      # mixed precision
+    python tools/bench_step.py --configs source_only --profile runs/prof   # where the time goes
 
 In-memory batches (random arrays of the real shapes; no TensorFlow needed, so
 it runs on a GPU box): compile time (lower + compile), steady-state step time
@@ -12,11 +13,18 @@ block_until_ready), utterances/s (source + target), XLA's FLOP estimate per
 step (cost_analysis) and the achieved FLOP/s, peak memory (device peak on an
 accelerator, process peak RSS on CPU). --pipeline also times the same step fed
 by the real pipeline and reports the input-bound share (1 - real / in-memory).
+--profile DIR records a JAX profiler trace of 5 steps per config under DIR
+(open it in TensorBoard or Perfetto) and prints the XLA operations that took
+the most time, each with its output shape and, for a convolution or a dot,
+what it computes.
 """
 
 import argparse
+import collections
+import gzip
 import json
 import platform
+import re
 import resource
 import statistics
 import sys
@@ -56,7 +64,62 @@ def _time(fn, steps: int, warmup: int) -> float:
     return statistics.median(times)
 
 
-def bench(name: str, overrides: list[str], steps: int, warmup: int, pipeline: bool) -> dict:
+_INSTR = re.compile(r"^\s+(?:ROOT )?%([\w.-]+) = (\S+) ([\w-]+)\((.*?)\)(.*)$")
+_SHAPE = re.compile(r"[a-z]+\d*\[[\d,]*\]")
+
+
+def _op_table(hlo_text: str) -> dict[str, str]:
+    """Instruction name -> its output shape, and for a convolution or a dot, or
+    a fusion that wraps one, "shape = convolution(operand shapes)", read from
+    the optimised HLO text (instruction names are unique in a module)."""
+    computation, inner, shapes, calls = None, {}, {}, {}
+    for line in hlo_text.splitlines():
+        if line.startswith(("%", "ENTRY")):
+            computation = line.removeprefix("ENTRY ").split(" ", 1)[0].lstrip("%")
+        m = _INSTR.match(line)
+        if not m:
+            continue
+        name, shape, opcode, operands, attrs = m.groups()
+        shapes[name] = (_SHAPE.match(shape) or m).group(0)
+        if called := re.search(r"calls=%([\w.-]+)", attrs):
+            calls[name] = called.group(1)
+        if opcode in ("convolution", "dot"):
+            names = [o.strip().lstrip("%") for o in operands.split(",")]
+            inner[computation] = inner[name] = (opcode, names)
+    out = {}
+    for name, shape in shapes.items():
+        opcode, names = inner.get(name) or inner.get(calls.get(name), (None, []))
+        args = ", ".join(shapes.get(n, "?") for n in names)
+        out[name] = f"{shape} = {opcode}({args})" if opcode else shape
+    return out
+
+
+def profile(compiled, run, out: Path, name: str, steps: int = 5, top: int = 15) -> list[dict]:
+    """Traces `steps` calls of `run` into out/<name> and returns the `top` XLA
+    operations by total time per step (the step's ops run as thunks on CPU,
+    as kernels on a GPU)."""
+    trace_dir = out / name
+    with jax.profiler.trace(str(trace_dir)):
+        for _ in range(steps):
+            run()
+    events = json.load(gzip.open(sorted(trace_dir.rglob("*.trace.json.gz"))[-1]))["traceEvents"]
+    ops = _op_table(compiled.as_text())
+    total = collections.Counter()
+    for e in events:
+        op = e.get("args", {}).get("hlo_op", e.get("name"))  # GPU kernels name their op
+        if e.get("ph") == "X" and op in ops:
+            total[op] += e["dur"] / 1000 / steps
+    return [{"op": k, "ms": v, "what": ops[k]} for k, v in total.most_common(top)]
+
+
+def bench(
+    name: str,
+    overrides: list[str],
+    steps: int,
+    warmup: int,
+    pipeline: bool,
+    profile_dir: Path | None = None,
+) -> dict:
     config = config_lib.load(f"configs/{name}.py", overrides)
     names = ("angry", "fear", "happy", "neutral", "sad")  # synth_emodb <-> synth_casia
     classes, b = len(names), config.train.batch_size
@@ -100,6 +163,8 @@ def bench(name: str, overrides: list[str], steps: int, warmup: int, pipeline: bo
         "peak_mem_mb": mem,
         "mem_kind": mem_kind,
     }
+    if profile_dir:
+        r["profile"] = profile(compiled, run, profile_dir, name)
     if pipeline:
         from jaxser.data import pipeline as pl
 
@@ -145,6 +210,7 @@ def main() -> None:
     p.add_argument(
         "--set", nargs="*", default=[], help="config overrides, e.g. train.batch_size=64"
     )
+    p.add_argument("--profile", type=Path, help="trace 5 steps per config here, print top ops")
     p.add_argument("--json", help="write the results here")
     args = p.parse_args()
     dev = jax.devices()[0]
@@ -153,7 +219,10 @@ def main() -> None:
         f"jax {jax.__version__}, python {platform.python_version()}"
     )
     overrides = [f"model.compute_dtype={args.dtype}", *args.set]
-    rows = [bench(c, overrides, args.steps, args.warmup, args.pipeline) for c in args.configs]
+    rows = [
+        bench(c, overrides, args.steps, args.warmup, args.pipeline, args.profile)
+        for c in args.configs
+    ]
     for r in rows:
         extra = (
             f"  pipeline {r['pipeline_utt_per_s']:.0f} utt/s (input-bound "
@@ -167,6 +236,8 @@ def main() -> None:
             f"{r['gflop_per_step']:6.1f} GFLOP/step  {r['gflop_per_s']:7.1f} GFLOP/s  "
             f"{r['mem_kind']} {r['peak_mem_mb']:.0f} MB{extra}"
         )
+        for op in r.get("profile", []):
+            print(f"    {op['ms']:7.1f} ms/step  {op['op']:32s} {op['what']}")
     if args.torch:
         tw = bench_torch(args.steps, args.warmup)
         rows.append(tw)

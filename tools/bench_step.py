@@ -13,6 +13,9 @@ block_until_ready), utterances/s (source + target), XLA's FLOP estimate per
 step (cost_analysis) and the achieved FLOP/s, peak memory (device peak on an
 accelerator, process peak RSS on CPU). --pipeline also times the same step fed
 by the real pipeline and reports the input-bound share (1 - real / in-memory).
+--torch times the PyTorch twin (tools/torch_twin.py) and JAX's source_only
+step in turn, one step each, so that both see the same load on a shared
+machine, and reports the ratio of their speeds.
 --profile DIR records a JAX profiler trace of 5 steps per config under DIR
 (open it in TensorBoard or Perfetto) and prints the XLA operations that took
 the most time, each with its output shape and, for a convolution or a dot,
@@ -54,14 +57,22 @@ def _peak_memory_mb() -> tuple[float, str]:
 
 
 def _time(fn, steps: int, warmup: int) -> float:
+    return _interleaved({"fn": fn}, steps, warmup)["fn"]
+
+
+def _interleaved(fns: dict, steps: int, warmup: int) -> dict[str, float]:
+    """Median seconds per call of each function, the functions called in
+    turn, so that on a shared machine they see the same load."""
     for _ in range(warmup):
-        fn()
-    times = []
+        for fn in fns.values():
+            fn()
+    times = {k: [] for k in fns}
     for _ in range(steps):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        for k, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t0)
+    return {k: statistics.median(v) for k, v in times.items()}
 
 
 _INSTR = re.compile(r"^\s+(?:ROOT )?%([\w.-]+) = (\S+) ([\w-]+)\((.*?)\)(.*)$")
@@ -163,6 +174,7 @@ def bench(
         "peak_mem_mb": mem,
         "mem_kind": mem_kind,
     }
+    r["run"] = run  # for --torch's interleaved comparison; not written to --json
     if profile_dir:
         r["profile"] = profile(compiled, run, profile_dir, name)
     if pipeline:
@@ -175,7 +187,8 @@ def bench(
     return r
 
 
-def bench_torch(steps: int, warmup: int, b: int = 32, t: int = 300, f: int = 64) -> dict:
+def torch_twin(b: int = 32, t: int = 300, f: int = 64):
+    """The PyTorch twin's step on a fixed in-memory batch, and its description."""
     import torch
     from torch_twin import TwinCNN, make_step
 
@@ -185,15 +198,28 @@ def bench_torch(steps: int, warmup: int, b: int = 32, t: int = 300, f: int = 64)
     d = batch_lib.random(b, t, f, 5)
     xs, xt = torch.from_numpy(d["source"]["x"]), torch.from_numpy(d["target"]["x"])
     ys = torch.from_numpy(d["source"]["label"]).long()
-    step_s = _time(lambda: step(xs, ys, xt).item(), steps, warmup)
-    return {
+    info = {
         "config": "torch_twin(source_only)",
         "batch": f"{b}+{b}x{t}x{f}",
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
-        "step_ms": 1000 * step_s,
-        "utt_per_s": 2 * b / step_s,
         "params": sum(p.numel() for p in model.parameters()),
+    }
+    return lambda: step(xs, ys, xt).item(), info
+
+
+def compare_torch(jax_row: dict, steps: int, warmup: int) -> dict:
+    """JAX's source_only step against the PyTorch twin, the two stepped in
+    turn (JAX, PyTorch, JAX, ...) so that both see the same machine load."""
+    b = jax_row["batch"].split("+")[0]
+    run_torch, info = torch_twin(int(b))
+    med = _interleaved({"jax": jax_row["run"], "torch": run_torch}, steps, warmup)
+    n = 2 * int(b)
+    return info | {
+        "step_ms": 1000 * med["torch"],
+        "utt_per_s": n / med["torch"],
+        "jax_step_ms_interleaved": 1000 * med["jax"],
+        "jax_over_torch_speed": med["torch"] / med["jax"],
     }
 
 
@@ -206,7 +232,11 @@ def main() -> None:
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--dtype", default="auto", choices=models.DTYPES)
     p.add_argument("--pipeline", action="store_true", help="also time the real pipeline")
-    p.add_argument("--torch", action="store_true", help="also time the PyTorch twin")
+    p.add_argument(
+        "--torch",
+        action="store_true",
+        help="also time the PyTorch twin, stepped in turn with JAX's source_only step",
+    )
     p.add_argument(
         "--set", nargs="*", default=[], help="config overrides, e.g. train.batch_size=64"
     )
@@ -238,16 +268,20 @@ def main() -> None:
         )
         for op in r.get("profile", []):
             print(f"    {op['ms']:7.1f} ms/step  {op['op']:32s} {op['what']}")
+    jx = next((r for r in rows if r["config"] == "source_only"), None)
+    if args.torch and jx is None:
+        sys.exit("--torch compares with the source_only step: add source_only to --configs")
     if args.torch:
-        tw = bench_torch(args.steps, args.warmup)
+        tw = compare_torch(jx, args.steps, args.warmup)
         rows.append(tw)
-        jx = next((r for r in rows if r["config"] == "source_only"), None)
-        ratio = f"  JAX/PyTorch speed: {jx['utt_per_s'] / tw['utt_per_s']:.2f}x" if jx else ""
         print(
-            f"{tw['config']} torch {tw['torch']} ({tw['threads']} threads): step "
-            f"{tw['step_ms']:.1f} ms  {tw['utt_per_s']:.0f} utt/s{ratio}"
+            f"{tw['config']} torch {tw['torch']} ({tw['threads']} threads), stepped in turn "
+            f"with JAX source_only: torch {tw['step_ms']:.1f} ms, JAX "
+            f"{tw['jax_step_ms_interleaved']:.1f} ms  JAX/PyTorch speed: "
+            f"{tw['jax_over_torch_speed']:.2f}x"
         )
     if args.json:
+        rows = [{k: v for k, v in r.items() if k != "run"} for r in rows]
         Path(args.json).write_text(json.dumps(rows, indent=1))
 
 

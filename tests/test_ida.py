@@ -187,3 +187,28 @@ def test_group_term_maps_the_config_groups_onto_the_context_classes():
     )
     got, _ = didan.ida_group(out, batch, ctx)
     np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_ida_probe_tells_a_vacuous_layer_from_a_gap():
+    import ida_probe
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(4), 40)
+    basis = rng.normal(size=(6, 64))  # wide layer: the source spans 6 directions
+    wide_src = rng.normal(size=(160, 6)) @ basis
+    narrow_src = rng.normal(size=(160, 3))  # narrow layer: 3 units
+    source = {"fc1": wide_src, "fc2": wide_src, "fc3": narrow_src}
+    # target: fc1 inside the source span, fc2 off it, fc3 unrelated (but only 3 wide)
+    target = {
+        "fc1": rng.normal(size=(100, 6)) @ basis,
+        "fc2": rng.normal(size=(100, 64)),
+        "fc3": rng.normal(size=(100, 3)) + 5.0,
+    }
+    rows = ida_probe.probe(source, labels, target, mu=1e-3, batch=32, draws=3)
+    assert rows["fc1"]["source_rank99"] <= 6 and rows["fc1"]["width"] == 64
+    assert rows["fc1"]["target"] < 1e-3 and rows["fc1"]["source"] < 1e-3
+    assert rows["fc2"]["target"] > 0.8  # a gap IDA can see
+    assert rows["fc2"]["gaussian"] > 0.5
+    # 32 source rows span a 3-wide layer: anything is reconstructed, even noise
+    assert max(rows["fc3"]["target"], rows["fc3"]["gaussian"]) < 1e-3
+    assert ida_probe.effective_rank(np.outer(np.ones(5), np.arange(1.0, 4.0))) == 1

@@ -52,6 +52,8 @@ emotion, so a source batch of b_s >= C rows spans it and reconstructs any target
 row almost exactly (32 rows, 5 units: relative loss 0.003 for unrelated rows,
 0.14 at 128 units). Output-layer IDA then acts mostly through the ridge
 penalty; IDA at FC2 or FC1 (LIDAN's marginal term) has b_s < width.
+`python tools/ida_probe.py <workdir>` measures this on a trained run, layer by
+layer (docs/results.md).
 
 Monitoring (logged at each evaluation, never for selection): the share of
 target utterances past the confidence floor and their accuracy.

@@ -47,3 +47,11 @@ ENTRY %main (p0: f32[1,4,4,2], p1: f32[3,3,2,6]) -> f32[1,4,4,6] {
     assert table["my_fusion.3"] == "f32[1,4,4,6] = convolution(f32[1,4,4,2], f32[3,3,2,6])"
     assert table["add"] == "f32[1,4,4,2]"
     assert np.all([k in table for k in ("p0", "p1", "param_0", "convolution.1")])
+
+
+def test_profile_kinds_group_convolutions_and_strip_instance_numbers():
+    conv = "f32[64,3,3,64] = convolution(f32[64,37,8,64], f32[37,8,64,64])"
+    assert bench_step._kind("ynn_fusion.9", conv) == "convolution"
+    assert bench_step._kind("dot.2", "f32[4,5] = dot(f32[4,3], f32[3,5])") == "dot"
+    assert bench_step._kind("wrapped_iota.3", "s32[64,150,32,16]") == "wrapped_iota"
+    assert bench_step._kind("ynn_fusion.81", "f32[64,75,16,16]") == "ynn_fusion"

@@ -19,9 +19,10 @@ see the same load), and reports the input-bound share (1 - in-memory step time
 step in turn, one step each, so that both see the same load on a shared
 machine, and reports the ratio of their speeds.
 --profile DIR records a JAX profiler trace of 5 steps per config under DIR
-(open it in TensorBoard or Perfetto) and prints the XLA operations that took
-the most time, each with its output shape and, for a convolution or a dot,
-what it computes.
+(open it in TensorBoard or Perfetto) and prints the op time per step by kind
+of op (convolution, dot, or the fusion's name) and the XLA operations that
+took the most time, each with its output shape and, for a convolution or a
+dot, what it computes.
 """
 
 import argparse
@@ -107,10 +108,19 @@ def _op_table(hlo_text: str) -> dict[str, str]:
     return out
 
 
-def profile(compiled, run, out: Path, name: str, steps: int = 5, top: int = 15) -> list[dict]:
-    """Traces `steps` calls of `run` into out/<name> and returns the `top` XLA
-    operations by total time per step (the step's ops run as thunks on CPU,
-    as kernels on a GPU)."""
+def _kind(op: str, what: str) -> str:
+    """An op's kind for the per-kind totals: convolution or dot (fused or not),
+    else its name without the ".N" suffix (e.g. "wrapped_iota", "ynn_fusion")."""
+    for opcode in ("convolution", "dot"):
+        if f"= {opcode}(" in what:
+            return opcode
+    return re.sub(r"\.\d+$", "", op)
+
+
+def profile(compiled, run, out: Path, name: str, steps: int = 5, top: int = 15) -> dict:
+    """Traces `steps` calls of `run` into out/<name>. Returns the `top` XLA
+    operations by time per step and the time per step of each kind of op
+    (on CPU the step's ops run as thunks, on a GPU as kernels)."""
     trace_dir = out / name
     with jax.profiler.trace(str(trace_dir)):
         for _ in range(steps):
@@ -122,7 +132,13 @@ def profile(compiled, run, out: Path, name: str, steps: int = 5, top: int = 15) 
         op = e.get("args", {}).get("hlo_op", e.get("name"))  # GPU kernels name their op
         if e.get("ph") == "X" and op in ops:
             total[op] += e["dur"] / 1000 / steps
-    return [{"op": k, "ms": v, "what": ops[k]} for k, v in total.most_common(top)]
+    kinds = collections.Counter()
+    for op, ms in total.items():
+        kinds[_kind(op, ops[op])] += ms
+    return {
+        "top": [{"op": k, "ms": v, "what": ops[k]} for k, v in total.most_common(top)],
+        "by_kind": dict(kinds.most_common()),
+    }
 
 
 def bench(
@@ -167,6 +183,7 @@ def bench(
     r = {
         "config": name,
         "batch": f"{b}+{b}x{t}x{f}",
+        "batch_shape": (b, t, f),  # per corpus: utterances, frames, mel bins
         "dtype": config.model.compute_dtype,
         "compile_s": compile_s,
         "step_ms": 1000 * step_s,
@@ -221,13 +238,12 @@ def torch_twin(b: int = 32, t: int = 300, f: int = 64):
 def compare_torch(jax_row: dict, steps: int, warmup: int) -> dict:
     """JAX's source_only step against the PyTorch twin, the two stepped in
     turn (JAX, PyTorch, JAX, ...) so that both see the same machine load."""
-    b = jax_row["batch"].split("+")[0]
-    run_torch, info = torch_twin(int(b))
+    b, t, f = jax_row["batch_shape"]
+    run_torch, info = torch_twin(b, t, f)
     med = _interleaved({"jax": jax_row["run"], "torch": run_torch}, steps, warmup)
-    n = 2 * int(b)
     return info | {
         "step_ms": 1000 * med["torch"],
-        "utt_per_s": n / med["torch"],
+        "utt_per_s": 2 * b / med["torch"],
         "jax_step_ms_interleaved": 1000 * med["jax"],
         "jax_over_torch_speed": med["torch"] / med["jax"],
     }
@@ -258,6 +274,8 @@ def main() -> None:
         f"# {platform.node()} {dev.platform} {dev.device_kind} x{len(jax.devices())}, "
         f"jax {jax.__version__}, python {platform.python_version()}"
     )
+    if args.torch and "source_only" not in args.configs:
+        sys.exit("--torch compares with the source_only step: add source_only to --configs")
     overrides = [f"model.compute_dtype={args.dtype}", *args.set]
     rows = [
         bench(c, overrides, args.steps, args.warmup, args.pipeline, args.profile)
@@ -276,12 +294,16 @@ def main() -> None:
             f"{r['gflop_per_step']:6.1f} GFLOP/step  {r['gflop_per_s']:7.1f} GFLOP/s  "
             f"{r['mem_kind']} {r['peak_mem_mb']:.0f} MB{extra}"
         )
-        for op in r.get("profile", []):
-            print(f"    {op['ms']:7.1f} ms/step  {op['op']:32s} {op['what']}")
-    jx = next((r for r in rows if r["config"] == "source_only"), None)
-    if args.torch and jx is None:
-        sys.exit("--torch compares with the source_only step: add source_only to --configs")
+        if "profile" in r:
+            by_kind, op_ms = r["profile"]["by_kind"], sum(r["profile"]["by_kind"].values())
+            print(f"  op time {op_ms:.1f} ms/step; by kind (top 8):")
+            for kind, ms in list(by_kind.items())[:8]:
+                print(f"    {ms:7.1f} ms/step  {100 * ms / op_ms:5.1f}%  {kind}")
+            print("  top ops:")
+            for op in r["profile"]["top"]:
+                print(f"    {op['ms']:7.1f} ms/step  {op['op']:32s} {op['what']}")
     if args.torch:
+        jx = next(r for r in rows if r["config"] == "source_only")
         tw = compare_torch(jx, args.steps, args.warmup)
         rows.append(tw)
         print(

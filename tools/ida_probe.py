@@ -20,7 +20,6 @@ are used.
 """
 
 import argparse
-import sys
 from pathlib import Path
 
 import jax
@@ -33,16 +32,13 @@ from jaxser.losses import ida as ida_lib
 LAYERS = ("fc1", "fc2", "fc3")
 
 
-def layer_features(method, state, split, config, mesh) -> tuple[dict, np.ndarray]:
+def layer_features(method, state, split, config) -> tuple[dict, np.ndarray]:
     """Per evaluation window: {layer: [W, D]} and the window's utterance label."""
-
-    @jax.jit
-    def forward(params, batch_stats, x, mask):
-        out = method.model.apply(
+    forward = jax.jit(
+        lambda params, batch_stats, x, mask: method.model.apply(
             {"params": params, "batch_stats": batch_stats}, x, mask, train=False
         )
-        return {k: out[k] for k in LAYERS}
-
+    )
     feats, labels = {k: [] for k in LAYERS}, []
     ds = pipeline.eval_dataset(split, config.train.eval_batch_size, trainer.crop_frames(config))
     for batch in pipeline.as_numpy(ds):
@@ -97,13 +93,13 @@ def main() -> None:
     p.add_argument("--init", action="store_true", help="probe the model at initialisation")
     p.add_argument("--draws", type=int, default=20)
     args = p.parse_args()
-    config, method, state, data, mesh = trainer.load_for_eval(args.workdir)
+    config, method, state, data, _ = trainer.load_for_eval(args.workdir)
     if args.init:
         tx = trainer.make_optimizer(config)
         shapes = trainer.shape_batch(config, len(data.classes))
         state = trainer.init_state(method, tx, shapes, config.seed)
-    src, src_labels = layer_features(method, state, data.source, config, mesh)
-    tgt, _ = layer_features(method, state, data.target_test, config, mesh)
+    src, src_labels = layer_features(method, state, data.source, config)
+    tgt, _ = layer_features(method, state, data.target_test, config)
     rows = probe(src, src_labels, tgt, config.loss.ida_mu, config.train.batch_size, args.draws)
     print(f"# {args.workdir} ({'initialisation' if args.init else f'step {int(state.step)}'})")
     print("| layer | width | source batch rank (99%) | IDA target | IDA source | IDA gaussian |")
@@ -116,5 +112,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).parent))
     main()

@@ -28,9 +28,10 @@ def max_pool_2x2(x_BxHxWxC: jax.Array) -> jax.Array:
 
     Written as a reshape and a max because of its gradient. XLA:CPU expands
     the gradient of a `reduce_window` max (select-and-scatter) into full-size
-    index arrays, a variadic reduce-window and a scatter: ~30% of the CPU
-    step's op time at the default shapes. A max over reshaped axes has an
-    elementwise gradient instead; the step is ~17% faster (docs/benchmarks.md).
+    index arrays, a variadic reduce-window and a scatter: about a third of
+    the CPU step's op time at the default shapes. A max over reshaped axes
+    has an elementwise gradient instead; the step is 14-17% faster
+    (docs/benchmarks.md).
     Where a window holds tied maxima the gradient is split among them, not
     given to the first; after a ReLU the only common tie is at 0, whose
     gradient the ReLU zeroes either way.

@@ -55,15 +55,16 @@ def get_config() -> ml_collections.ConfigDict:
     c.train.pretrain = ""  # a config file run first as a stage; this run starts from it
     c.train.pretrain_steps = 0
 
-    # Term name -> registered loss function, and term name -> weight (0 = off).
-    c.losses = ml_collections.ConfigDict({"cls": "cross_entropy"})
-    c.loss_weights = ml_collections.ConfigDict({"cls": 1.0})
-    # Options the loss functions read.
-    c.loss = ml_collections.ConfigDict()
-    c.loss.label_smoothing = 0.1
-    c.loss.grl_max = 1.0  # gradient reversal strength at the end of training
-    c.loss.grl_gamma = 10.0  # lambda(p) = 2 / (1 + exp(-gamma p)) - 1
-    c.loss.ramp_terms = ""  # comma-separated terms whose weight follows lambda(p)
-    c.loss.mmd_kernels = 5
-    c.loss.mmd_kernel_mul = 2.0
+    c.train.lr_multipliers = ""  # "regex=multiplier,...": over parameter paths; 0 freezes
+    c.train.evaluators = ""  # comma-separated, beside "classification" (always on): "source"
+
+    # Named schedules of training progress p in [0, 1] (jaxser/methods/schedules.py).
+    c.schedules = ml_collections.ConfigDict()
+    c.schedules.grl = dict(kind="sigmoid", gamma=10.0, scale=1.0)  # gradient reversal strength
+    c.schedules.ramp = dict(kind="sigmoid", gamma=10.0, scale=1.0)  # ramped term weights
+
+    # One entry per loss term: its function, its weight (0 = off), an optional
+    # schedule its weight follows, and the function's own options.
+    c.terms = ml_collections.ConfigDict()
+    c.terms.cls = dict(fn="cross_entropy", weight=1.0, label_smoothing=0.1)
     return c

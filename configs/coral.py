@@ -9,7 +9,5 @@ from configs import base
 def get_config():
     c = base.get_config()
     c.method = "coral"
-    c.losses.coral = "coral"
-    c.loss_weights.coral = 1.0
-    c.loss.ramp_terms = "coral"
+    c.terms.coral = dict(fn="coral", weight=1.0, schedule="ramp")
     return c

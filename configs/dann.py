@@ -9,6 +9,5 @@ from configs import base
 def get_config():
     c = base.get_config()
     c.method = "dann"
-    c.losses.adv = "adversarial"
-    c.loss_weights.adv = 1.0
+    c.terms.adv = dict(fn="adversarial", weight=1.0)  # strength: c.schedules.grl
     return c

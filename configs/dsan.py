@@ -9,7 +9,5 @@ from configs import base
 def get_config():
     c = base.get_config()
     c.method = "dsan"
-    c.losses.lmmd = "lmmd"
-    c.loss_weights.lmmd = 1.0
-    c.loss.ramp_terms = "lmmd"
+    c.terms.lmmd = dict(fn="lmmd", weight=1.0, schedule="ramp", kernels=5, kernel_mul=2.0)
     return c

@@ -7,17 +7,18 @@ decision is an option, documented in jaxser/methods/emodna.py. Ablations
 (config only):
 
     # without contrastive decoupling
-    python -m jaxser.train --config configs/emodna.py --config.loss_weights.cd=0
+    python -m jaxser.train --config configs/emodna.py --config.terms.cd.weight=0
     # without corpus-level alignment (discriminator behind gradient reversal)
-    python -m jaxser.train --config configs/emodna.py --config.loss_weights.adv=0
+    python -m jaxser.train --config configs/emodna.py --config.terms.adv.weight=0
     # without class-level alignment (pseudo-labels)
-    python -m jaxser.train --config configs/emodna.py --config.loss_weights.pl=0
+    python -m jaxser.train --config configs/emodna.py --config.terms.pl.weight=0
     # fixed instead of adaptive thresholds (or flexmatch)
-    python -m jaxser.train --config configs/emodna.py --config.loss.threshold=fixed
+    python -m jaxser.train --config configs/emodna.py --config.emodna.threshold=fixed
     # orthogonality instead of contrastive decoupling
-    python -m jaxser.train --config configs/emodna.py --config.losses.cd=orthogonality
+    python -m jaxser.train --config configs/emodna.py \\
+        --config.terms.cd.weight=0 --config.terms.orth.weight=0.1
     # + a diversity term against a collapse onto few classes (not in the paper)
-    python -m jaxser.train --config configs/emodna.py --config.loss_weights.div=1
+    python -m jaxser.train --config configs/emodna.py --config.terms.div.weight=1
     # TIM-Net backbone on 39 MFCC
     python -m jaxser.train --config configs/emodna.py --config.model.backbone=timnet \\
         --config.data.features=mfcc
@@ -33,20 +34,18 @@ def get_config():
     c.method = "emodna"
     c.model.proj_dim = 128
     c.model.proj_hidden = 256
-    c.losses.cd = "contrastive_decoupling"
-    c.losses.adv = "adversarial"
-    c.losses.corpus = "corpus_classification"
-    c.losses.pl = "pseudo_label"
-    c.losses.div = "diversity"  # off by default (not in METHODS.md); see below
-    c.loss_weights.cd = 0.1
-    c.loss_weights.adv = 1.0
-    c.loss_weights.corpus = 0.1
-    c.loss_weights.pl = 1.0
-    c.loss_weights.div = 0.0
-    c.loss.cd_temperature = 0.1
-    c.loss.threshold = "freematch"  # or "flexmatch", "fixed"
-    c.loss.threshold_momentum = 0.0  # 0: 1 - 1 / (threshold_horizon * steps); or e.g. 0.999
-    c.loss.threshold_horizon = 0.1  # the thresholds' EMA time constant, as a share of the run
-    c.loss.fixed_threshold = 0.95
-    c.loss.pl_warmup = 0.1  # share of steps without pseudo-labels
+    c.terms.cd = dict(fn="contrastive_decoupling", weight=0.1, temperature=0.1)
+    c.terms.orth = dict(fn="orthogonality", weight=0.0)  # the alternative to cd
+    c.terms.adv = dict(fn="adversarial", weight=1.0)  # strength: c.schedules.grl
+    c.terms.corpus = dict(fn="corpus_classification", weight=0.1)
+    c.terms.pl = dict(fn="pseudo_label", weight=1.0)
+    c.terms.div = dict(fn="diversity", weight=0.0)  # off: not in the paper
+    # Pseudo-labels, shared by cd, pl and the monitor.
+    c.emodna = dict(
+        threshold="freematch",  # or "flexmatch", "fixed"
+        threshold_momentum=0.0,  # 0: 1 - 1 / (threshold_horizon * steps); or e.g. 0.999
+        threshold_horizon=0.1,  # the thresholds' EMA time constant, as a share of the run
+        fixed_threshold=0.95,
+        pl_warmup=0.1,  # share of steps without pseudo-labels
+    )
     return c

@@ -8,7 +8,7 @@ Options as in configs/didan.py (documented in jaxser/methods/didan.py), e.g.
 other coarse groups ("/" between groups, "," between emotions):
 
     python -m jaxser.train --config configs/lidan.py \\
-        --config.loss.ida_groups=angry,happy,surprise/fear,disgust,sad/boredom,calm,neutral
+        --config.terms.ida_group.groups=angry,happy,surprise/fear,disgust,sad/boredom,calm,neutral
 """
 
 from configs import didan
@@ -17,14 +17,12 @@ from configs import didan
 def get_config():
     c = didan.get_config()
     c.method = "lidan"
-    c.losses = {
-        "reg": "mse",
-        "ida": "ida_marginal",
-        "ida_group": "ida_group",
-        "ida_class": "ida_class",
-    }
-    c.loss_weights = {"reg": 1.0, "ida": 1.0, "ida_group": 1.0, "ida_class": 1.0}
-    c.loss.ida_marginal_layer = "fc1"
-    c.loss.ida_group_layer = "fc2"
-    c.loss.ida_class_layer = "fc3"
+    c.terms.ida.layer = "fc1"
+    c.terms.ida_group = dict(
+        fn="ida_group",
+        weight=1.0,
+        layer="fc2",
+        groups="angry,fear,happy,surprise/boredom,calm,disgust,neutral,sad",
+    )
+    c.terms.ida_class.layer = "fc3"
     return c

@@ -9,7 +9,5 @@ from configs import base
 def get_config():
     c = base.get_config()
     c.method = "mmd"
-    c.losses.mmd = "mmd"
-    c.loss_weights.mmd = 1.0
-    c.loss.ramp_terms = "mmd"
+    c.terms.mmd = dict(fn="mmd", weight=1.0, schedule="ramp", kernels=5, kernel_mul=2.0)
     return c

@@ -1,8 +1,9 @@
-"""Configs: Python files with `get_config()`, overrides `--config.a.b=value`, validation.
+"""Configs: Python files with `get_config()`, overrides `--config.a.b=value`, JSON.
 
 Every config is locked: an override of a key the config does not have fails,
-naming the known keys at that level. `validate` checks every name a config
-holds (method, loss functions, backbone, ...) before any work starts.
+naming the known keys at that level. What the values mean (names of methods,
+loss functions, backbones, ...) is checked by `jaxser.experiment.check`,
+before any work starts.
 """
 
 import ast
@@ -84,46 +85,14 @@ def override(config: ml_collections.ConfigDict, key: str, text: str) -> None:
 
 
 def load(path: str, overrides: list[str] = ()) -> ml_collections.ConfigDict:
-    """Config from file, with `a.b=value` overrides applied, validated."""
+    """Config from file, with `a.b=value` overrides applied (keys and types checked)."""
     config = load_file(path)
     for item in overrides:
         if "=" not in item:
             raise ConfigError(f"override {item!r} is not of the form --config.key=value")
         key, text = item.split("=", 1)
         override(config, key.removeprefix("--config.").removeprefix("config."), text)
-    validate(config)
     return config
-
-
-def validate(config: ml_collections.ConfigDict) -> None:
-    """Fails before any work on a name the registries do not know."""
-    from jaxser import methods, models
-    from jaxser.losses import terms
-    from jaxser.methods import base
-
-    def check(kind, name, known):
-        if name not in known:
-            raise ConfigError(f"unknown {kind} {name!r}; known: {sorted(known)}")
-
-    check("method", config.method, methods.METHODS)
-    check("backbone", config.model.backbone, models.BACKBONES)
-    check("compute dtype (config.model.compute_dtype)", config.model.compute_dtype, models.DTYPES)
-    check("optimizer", config.train.optimizer, ("adam", "sgd"))
-    check("normalization", config.data.normalization, ("utterance", "corpus", "none"))
-    check("protocol", config.data.protocol, ("transductive", "held_out"))
-    if "threshold" in config.loss:
-        from jaxser.methods import thresholds
-
-        check("threshold (config.loss.threshold)", config.loss.threshold, thresholds.KINDS)
-    for term, fn in config.losses.items():
-        check(f"loss function (config.losses.{term})", fn, terms.TERMS)
-    try:
-        base.terms_from_config(config)
-        base.ramped_terms(config)
-    except KeyError as e:
-        raise ConfigError(e.args[0]) from e
-    if not base.terms_from_config(config):
-        raise ConfigError("every loss weight is 0: nothing to train")
 
 
 def to_json(config: ml_collections.ConfigDict) -> str:

@@ -1,9 +1,9 @@
 """Train a method: `python -m jaxser.train --config configs/emodna.py [--workdir DIR]`.
 
 Overrides: any config key, e.g. `--config.data.source=synth_casia
---config.train.steps=1000 --config.loss_weights.adv=0`. An unknown key, method
-or loss name fails before any work, listing the known ones. The run resumes
-from DIR's last checkpoint if DIR holds the same config. At the end,
+--config.train.steps=1000 --config.terms.adv.weight=0`. An unknown key, method,
+loss function or option fails before any work, listing the known ones. The run
+resumes from DIR's last checkpoint if DIR holds the same config. At the end,
 `DIR/results.json` holds the target metrics; the last line printed is its path.
 """
 
@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 
 from jaxser import config as config_lib
+from jaxser import experiment
+from jaxser.evaluation.results import summary_line
 
 
 def default_workdir(config) -> Path:
@@ -41,15 +43,18 @@ def main(argv: list[str] | None = None) -> None:
         p.error(f"unrecognised arguments {bad}; overrides look like --config.train.steps=100")
     try:
         config = config_lib.load(args.config, overrides)
+        experiment.check(config)
     except config_lib.ConfigError as e:
         sys.exit(f"error: {e}")
 
-    from jaxser import evaluate, trainer
+    from jaxser.training.loop import NonFiniteLoss
 
     workdir = Path(args.workdir) if args.workdir else default_workdir(config)
     try:
-        r = trainer.train(config, workdir, max_steps=args.max_steps, progress=not args.no_progress)
-    except (config_lib.ConfigError, FileNotFoundError, trainer.NonFiniteLoss) as e:
+        r = experiment.train(
+            config, workdir, max_steps=args.max_steps, progress=not args.no_progress
+        )
+    except (config_lib.ConfigError, FileNotFoundError, NonFiniteLoss) as e:
         sys.exit(f"error: {e}")
     if "interrupted_at" in r:
         print(
@@ -57,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
             file=sys.stderr,
         )
         return
-    print(evaluate.summary_line(r), file=sys.stderr)
+    print(summary_line(r), file=sys.stderr)
     print(workdir / "results.json")
 
 

@@ -12,28 +12,18 @@ import jax
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_train import CLASSES, build, fake_batch  # noqa: E402
+from test_train import CONFIGS, build, fake_batch  # noqa: E402
 
-from jaxser import methods, parallel, trainer  # noqa: E402
-
-CONFIGS = list(methods.METHODS)  # every method has configs/<name>.py
+from jaxser import parallel  # noqa: E402
 
 
 def main(out: str) -> None:
-    mesh = parallel.make_mesh()
-    repl, shard = parallel.replicated(mesh), parallel.data_sharding(mesh)
     arrays = {"devices": np.array(len(jax.devices()))}
     for name in CONFIGS:
-        config, method, tx, state = build(name, "/nonexistent")
-        step = jax.jit(
-            trainer.make_train_step(method, tx, config, CLASSES),
-            in_shardings=(repl, shard),
-            out_shardings=(repl, repl),
-        )
-        state = jax.device_put(state, repl)
+        exp = build(name, "/nonexistent")  # the step as runs jit it: sharded, state donated
+        state = exp.state
         for i in range(2):
-            batch = parallel.shard_batch(fake_batch(seed=i), mesh)
-            state, logs = step(state, batch)
+            state, logs = exp.step(state, parallel.shard_batch(fake_batch(seed=i), exp.mesh))
             arrays[f"{name}/loss{i}"] = np.asarray(logs["loss"])
         for path, leaf in jax.tree_util.tree_leaves_with_path(state.params):
             arrays[f"{name}/{jax.tree_util.keystr(path)}"] = np.asarray(leaf)

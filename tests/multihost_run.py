@@ -22,7 +22,7 @@ def main(data_dir: str, out: str) -> None:
     sys.path.insert(0, str(Path(__file__).parent))
     from tiny import tiny_config
 
-    from jaxser import methods, parallel, trainer
+    from jaxser import experiment, parallel
     from jaxser.data import pipeline
 
     # The launch path users take: JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES and
@@ -30,20 +30,9 @@ def main(data_dir: str, out: str) -> None:
     parallel.initialize_distributed()
     pid, n = jax.process_index(), jax.process_count()
 
-    config = tiny_config("dann", data_dir)
-    data = trainer.load_task_data(config)
-    method = methods.build(config, data.classes, len(data.target_adapt))
-    tx = trainer.make_optimizer(config)
-    b, t = config.train.batch_size, trainer.crop_frames(config)
-    first = next(pipeline.as_numpy(pipeline.train_dataset(data, b, t)))
-    mesh = parallel.make_mesh()
-    repl, shard = parallel.replicated(mesh), parallel.data_sharding(mesh)
-    state = jax.device_put(trainer.init_state(method, tx, first, config.seed), repl)
-    step = jax.jit(
-        trainer.make_train_step(method, tx, config, data.classes),
-        in_shardings=(repl, shard),
-        out_shardings=(repl, repl),
-    )
+    exp = experiment.setup(tiny_config("dann", data_dir))
+    config, data, state = exp.config, exp.data, exp.state
+    b, t = config.train.batch_size, exp.crop_frames
     local = pipeline.as_numpy(
         pipeline.train_dataset(data, b, t, seed=config.seed, process_index=pid, process_count=n)
     )
@@ -51,7 +40,7 @@ def main(data_dir: str, out: str) -> None:
     for i in range(3):
         batch = next(local)
         assert batch["source"]["x"].shape[0] == b // n  # this process's shard only
-        state, logs = step(state, parallel.shard_batch(batch, mesh))
+        state, logs = exp.step(state, parallel.shard_batch(batch, exp.mesh))
         arrays[f"loss{i}"] = np.asarray(logs["loss"].addressable_data(0))
     for path, leaf in jax.tree_util.tree_leaves_with_path(state.params):
         arrays[jax.tree_util.keystr(path)] = np.asarray(leaf.addressable_data(0))

@@ -4,7 +4,7 @@ import sys
 import pytest
 
 from jaxser import config as config_lib
-from jaxser import methods
+from jaxser import experiment, methods
 
 CONFIGS = list(methods.METHODS)  # every method has configs/<name>.py
 
@@ -17,8 +17,9 @@ def test_configs_load_and_default_to_the_synthetic_pair(name):
         node = c
         for part in key.split("."):
             node = node[part]
+    experiment.check(c)
     source_term = "reg" if name in ("didan", "lidan") else "cls"  # DIDAN's regression
-    assert c.loss_weights[source_term] == 1.0
+    assert c.terms[source_term].weight == 1.0
 
 
 def test_overrides_are_typed():
@@ -26,13 +27,13 @@ def test_overrides_are_typed():
         "configs/dann.py",
         [
             "train.steps=7",
-            "loss_weights.adv=0.5",
+            "terms.adv.weight=0.5",
             "data.balanced=true",
             "model.channels=(8,16)",
             "data.classes=angry,sad",
         ],
     )
-    assert (c.train.steps, c.loss_weights.adv, c.data.balanced) == (7, 0.5, True)
+    assert (c.train.steps, c.terms.adv.weight, c.data.balanced) == (7, 0.5, True)
     assert tuple(c.model.channels) == (8, 16) and c.data.classes == "angry,sad"
 
 
@@ -47,13 +48,74 @@ def test_unknown_key_lists_known_keys():
         config_lib.load("configs/dann.py", ["trian.steps=3"])
 
 
+def check(path, *overrides):
+    experiment.check(config_lib.load(path, list(overrides)))
+
+
 def test_unknown_method_and_loss_names_list_the_known_ones():
-    with pytest.raises(config_lib.ConfigError, match="unknown method 'danm'; known: .*'dann'"):
-        config_lib.load("configs/dann.py", ["method=danm"])
+    with pytest.raises(config_lib.ConfigError, match="config.method='danm'; known: .*'dann'"):
+        check("configs/dann.py", "method=danm")
     with pytest.raises(config_lib.ConfigError, match="unknown loss function.*known: .*'coral'"):
-        config_lib.load("configs/dann.py", ["losses.adv=adversarail"])
+        check("configs/dann.py", "terms.adv.fn=adversarail")
     with pytest.raises(config_lib.ConfigError, match="expected true/false"):
-        config_lib.load("configs/dann.py", ["data.balanced=maybe"])
+        check("configs/dann.py", "data.balanced=maybe")
+    with pytest.raises(config_lib.ConfigError, match=r"backbone='resnet'; known: \['cnn'"):
+        check("configs/dann.py", "model.backbone=resnet")
+    with pytest.raises(config_lib.ConfigError, match=r"unknown evaluator.*\['nope'\].*'source'"):
+        check("configs/dann.py", "train.evaluators=nope")
+
+
+def test_term_options_are_checked_against_their_function():
+    # a term's options are its function's keyword options; ablation = weight 0
+    c = config_lib.load("configs/emodna.py", ["terms.cd.temperature=0.2", "terms.adv.weight=0"])
+    experiment.check(c)
+    assert c.terms.cd.temperature == 0.2
+    terms = methods.build(c, ("angry", "sad"), 10).terms
+    assert "adv" not in terms and terms["cd"].options == {"temperature": 0.2}
+    # switching a term's function keeps the options it does not take: refused, listed
+    with pytest.raises(
+        config_lib.ConfigError,
+        match=r"terms.cd: 'orthogonality' has no option \['temperature'\]; its options: \[\]",
+    ):
+        check("configs/emodna.py", "terms.cd.fn=orthogonality")
+    with pytest.raises(config_lib.ConfigError, match=r"its options: \['kernel_mul', 'kernels'\]"):
+        c = config_lib.load("configs/mmd.py")
+        with c.unlocked():
+            c.terms.mmd.bandwidth = 1.0
+        experiment.check(c)
+    with pytest.raises(config_lib.ConfigError, match=r"schedule='rmp' is not a schedule.*'ramp'"):
+        check("configs/mmd.py", "terms.mmd.schedule=rmp")
+    with pytest.raises(config_lib.ConfigError, match=r"kind='sigmod' is unknown; known: .*sigmoid"):
+        check("configs/dann.py", "schedules.grl.kind=sigmod")
+    with pytest.raises(config_lib.ConfigError, match="every loss term has weight 0"):
+        check("configs/source_only.py", "terms.cls.weight=0")
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("didan.scores=bogus", r"config.didan.scores='bogus'; known: \['output', 'softmax'\]"),
+        ("terms.ida.layer=fc4", r"config.terms.ida.layer='fc4'; known: \['fc1', 'fc2', 'fc3'\]"),
+        ("terms.reg.fn=cross_entropy", "set --config.didan.scores=softmax"),
+        ("emodna.threshold=softmatch", "known: .*freematch"),
+        ("train.lr_multipliers=classifier", "regex=multiplier"),
+        ("data.protocol=loso", r"unknown config.data.protocol='loso'.*'held_out'"),
+    ],
+)
+def test_bad_values_fail_in_one_line_before_the_workdir(tmp_path, override, message):
+    path = "configs/emodna.py" if override.startswith("emodna") else "configs/didan.py"
+    with pytest.raises(config_lib.ConfigError, match=message) as e:
+        check(path, override)
+    assert "\n" not in str(e.value)
+    r = subprocess.run(
+        [sys.executable, "-m", "jaxser.train", "--config", path, f"--workdir={tmp_path / 'w'}"]
+        + [f"--config.{override}"],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert not (tmp_path / "w").exists()
 
 
 def test_cli_fails_before_any_work(tmp_path):

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from jaxser import config as config_lib
-from jaxser import models
+from jaxser import experiment, models
 from jaxser.losses import contrastive
-from jaxser.losses.terms import Context
 from jaxser.methods import emodna, thresholds
+from jaxser.methods.base import Context
 
 
 def supcon_reference(z, labels, valid, t, extra):
@@ -117,7 +117,7 @@ def test_flexmatch_and_fixed_thresholds():
 
 
 def test_no_pseudo_label_before_warmup():
-    options = config_lib.load("configs/emodna.py").loss
+    options = config_lib.load("configs/emodna.py").emodna
     state = thresholds.init("freematch", 3, 10)
     out = {"target": {"logits": jnp.array([[9.0, 0.0, 0.0], [0.0, 9.0, 0.0]])}}
     for progress, expected in ((0.0, False), (0.09, False), (0.1, True), (0.5, True)):
@@ -148,15 +148,9 @@ def test_timnet_shapes_and_masked_pooling():
 def test_emodna_config_lists_every_decision():
     doc = emodna.__doc__
     c = config_lib.load("configs/emodna.py")
-    for key in (
-        "threshold",
-        "threshold_momentum",
-        "threshold_horizon",
-        "fixed_threshold",
-        "pl_warmup",
-        "cd_temperature",
-    ):
-        assert f"loss.{key}" in doc and key in c.loss
+    for key in ("threshold", "threshold_momentum", "threshold_horizon", "pl_warmup"):
+        assert f"`{key}`" in doc and key in c.emodna
+    assert "`fixed_threshold`" in doc and "`temperature`" in doc and "temperature" in c.terms.cd
     for fn in (
         "contrastive_decoupling",
         "orthogonality",
@@ -165,15 +159,19 @@ def test_emodna_config_lists_every_decision():
         "diversity",
     ):
         assert fn in doc
-    assert set(c.losses) == {"cls", "cd", "adv", "corpus", "pl", "div"}
-    for variant in itertools.product(
-        ("freematch", "flexmatch", "fixed"), ("contrastive_decoupling", "orthogonality")
+    assert set(c.terms) == {"cls", "cd", "orth", "adv", "corpus", "pl", "div"}
+    for threshold, (cd, orth) in itertools.product(
+        ("freematch", "flexmatch", "fixed"), ((0.1, 0.0), (0.0, 0.1))
     ):
-        config_lib.load(
-            "configs/emodna.py", [f"loss.threshold={variant[0]}", f"losses.cd={variant[1]}"]
+        experiment.check(
+            config_lib.load(
+                "configs/emodna.py",
+                [f"emodna.threshold={threshold}", f"terms.cd.weight={cd}"]
+                + [f"terms.orth.weight={orth}"],
+            )
         )
     with pytest.raises(config_lib.ConfigError, match="known: .*freematch"):
-        config_lib.load("configs/emodna.py", ["loss.threshold=softmatch"])
+        experiment.check(config_lib.load("configs/emodna.py", ["emodna.threshold=softmatch"]))
 
 
 def test_threshold_momentum_follows_the_run_length():
@@ -181,7 +179,7 @@ def test_threshold_momentum_follows_the_run_length():
     assert emodna.threshold_momentum(c) == pytest.approx(1 - 1 / 30)
     c = config_lib.load("configs/emodna.py", ["train.steps=100000"])
     assert emodna.threshold_momentum(c) == 0.999  # capped at the paper's value
-    c = config_lib.load("configs/emodna.py", ["loss.threshold_momentum=0.99"])
+    c = config_lib.load("configs/emodna.py", ["emodna.threshold_momentum=0.99"])
     assert emodna.threshold_momentum(c) == 0.99  # a positive value is used as given
     # after horizon * steps steps of constant confidence the EMA has moved 1 - 1/e of the way
     m = emodna.threshold_momentum(config_lib.load("configs/emodna.py"))

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from jaxser import config as config_lib
+from jaxser import experiment
 from jaxser.losses import ida
-from jaxser.losses import terms as loss_terms
 from jaxser.methods import didan
+from jaxser.methods.base import Context
 
 
 def rows(seed, n, d=12):
@@ -104,8 +105,8 @@ def test_sparse_coefficients_match_the_lasso_optimum():
 
 
 def _ctx(progress, config="configs/didan.py", classes=("angry", "happy", "sad")):
-    options = config_lib.load(config).loss
-    return loss_terms.Context(jnp.array(0), jnp.array(progress), {}, options, classes)
+    options = config_lib.load(config).didan
+    return Context(jnp.array(0), jnp.array(progress), {}, options, classes)
 
 
 def test_pseudo_labels_floor_and_warmup():
@@ -123,10 +124,10 @@ def test_pseudo_labels_floor_and_warmup():
 
 def test_group_matrix_from_the_config():
     classes = ("angry", "fear", "happy", "neutral", "sad")
-    spec = config_lib.load("configs/lidan.py").loss.ida_groups
+    spec = config_lib.load("configs/lidan.py").terms.ida_group.groups
     m = didan.group_matrix(spec, classes)
     np.testing.assert_array_equal(m, [[1, 0], [1, 0], [1, 0], [0, 1], [0, 1]])
-    with pytest.raises(ValueError, match="'sad' in 0 groups"):
+    with pytest.raises(config_lib.ConfigError, match="'sad' in 0 groups"):
         didan.group_matrix("angry,fear,happy/neutral", classes)
     with pytest.raises(ValueError, match="'fear' in 2 groups"):
         didan.group_matrix("angry,fear,happy/fear,neutral,sad", classes)
@@ -145,11 +146,16 @@ def test_config_errors_are_actionable():
     from jaxser import methods
 
     classes = ("angry", "fear", "happy", "neutral", "sad")
-    c = config_lib.load("configs/didan.py", ["losses.reg=cross_entropy"])
-    with pytest.raises(ValueError, match="ida_scores=softmax"):
+    c = config_lib.load("configs/didan.py", ["terms.reg.fn=cross_entropy"])
+    with pytest.raises(config_lib.ConfigError, match="didan.scores=softmax"):
+        experiment.check(c)
+    c = config_lib.load("configs/didan.py", ["terms.ida_class.layer=fc4"])
+    with pytest.raises(config_lib.ConfigError, match="known: \\['fc1', 'fc2', 'fc3'\\]"):
         methods.build(c, classes, 10)
-    c = config_lib.load("configs/didan.py", ["loss.ida_class_layer=fc4"])
-    with pytest.raises(ValueError, match="known: \\['fc1', 'fc2', 'fc3'\\]"):
+    # groups that do not cover the task's classes fail when the method is built on them
+    c = config_lib.load("configs/lidan.py", ["terms.ida_group.groups=angry,fear/sad"])
+    experiment.check(c)  # the classes are not known yet
+    with pytest.raises(config_lib.ConfigError, match=r"terms.ida_group.groups=.*'happy' in 0"):
         methods.build(c, classes, 10)
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 from sklearn.metrics import balanced_accuracy_score, confusion_matrix, f1_score
 
-from jaxser import metrics
+from jaxser.evaluation import metrics
 
 
 def test_metrics_match_sklearn():

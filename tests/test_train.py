@@ -1,5 +1,6 @@
-"""The trainer: golden step, compile-once, resume, guards, one tiny run per config."""
+"""Training: golden step, compile-once, resume, guards, one tiny run per config."""
 
+import dataclasses
 import json
 
 import jax
@@ -11,9 +12,12 @@ import pytest
 from tiny import tiny_config
 
 from jaxser import config as config_lib
-from jaxser import methods, trainer
+from jaxser import experiment, methods
 from jaxser.data import batch as batch_lib
-from jaxser.losses import terms
+from jaxser.methods import terms
+from jaxser.methods.base import Context, Term
+from jaxser.training import loop
+from jaxser.training.step import make_train_step
 
 CLASSES = ("angry", "fear", "happy", "neutral", "sad")
 CONFIGS = list(methods.METHODS)  # every method has configs/<name>.py
@@ -41,16 +45,19 @@ def fake_batch(b=8, t=100, f=64, classes=5, seed=0):
 
 
 def build(name, data_dir, *overrides):
-    config = tiny_config(name, data_dir, *overrides)
-    method = methods.build(config, CLASSES, 100)
-    tx = trainer.make_optimizer(config)
-    state = trainer.init_state(method, tx, fake_batch(), config.seed)
-    return config, method, tx, state
+    """The experiment of a tiny config, built from the task's classes (no data)."""
+    return experiment.build(tiny_config(name, data_dir, *overrides), CLASSES, 100)
+
+
+def raw_step(exp):
+    """The step function before jit, for tests that probe the step itself."""
+    c = exp.config
+    return make_train_step(exp.method, exp.tx, c.train.steps, c.seed, CLASSES)
 
 
 def test_golden_first_step(tmp_path):
-    config, method, tx, state = build("dann", tmp_path)
-    step = jax.jit(trainer.make_train_step(method, tx, config, CLASSES))
+    exp = build("dann", tmp_path)
+    step, state = exp.step, exp.state
     state, logs = step(state, fake_batch())
     # At initialisation the classifier is near-uniform over 5 classes and the
     # discriminator near 0.5: the first losses are log(5) and log(2).
@@ -63,14 +70,15 @@ def test_golden_first_step(tmp_path):
     np.testing.assert_allclose(float(logs["grad_norm"]), 0.414685, rtol=1e-4)
     state, logs = step(state, fake_batch())
     np.testing.assert_allclose(float(logs["loss"]), 2.334059, rtol=1e-4)
-    np.testing.assert_allclose(float(logs["ramp"]), 2 / (1 + np.exp(-10 / 4)) - 1, rtol=1e-6)
+    ramp = 2 / (1 + np.exp(-10 / 4)) - 1
+    np.testing.assert_allclose(float(logs["schedule/grl"]), ramp, rtol=1e-6)
     assert int(state.step) == 2
 
 
 def test_compiles_once(tmp_path):
-    config, method, tx, state = build("dsan", tmp_path)
-    traces = []
-    inner = trainer.make_train_step(method, tx, config, CLASSES)
+    exp = build("dsan", tmp_path)
+    state, traces = exp.state, []
+    inner = raw_step(exp)
 
     def counted(s, b):
         traces.append(1)
@@ -83,15 +91,15 @@ def test_compiles_once(tmp_path):
 
 
 def test_step_refuses_target_labels(tmp_path):
-    config, method, tx, state = build("source_only", tmp_path)
+    exp = build("source_only", tmp_path)
     batch = fake_batch()
     batch["target"]["label"] = batch["source"]["label"]
     with pytest.raises(ValueError, match="target labels"):
-        jax.jit(trainer.make_train_step(method, tx, config, CLASSES))(state, batch)
+        exp.step(exp.state, batch)
 
 
-def test_every_term_runs_without_target_labels():
-    from jaxser.methods import thresholds  # importing jaxser.methods registers every term
+def test_every_term_of_every_method_runs_without_target_labels():
+    from jaxser.methods import thresholds
 
     rng = np.random.default_rng(0)
 
@@ -111,24 +119,24 @@ def test_every_term_runs_without_target_labels():
         for side in ("source", "target")
     }
     batch = {"source": {"label": jnp.array([0, 1, 2, 0, 1, 2])}, "target": {"index": jnp.arange(6)}}
-    # every option any term reads: Emo-DNA's and LIDAN's are supersets of the base options
-    options = config_lib.load("configs/emodna.py").loss.to_dict()
-    options |= config_lib.load("configs/lidan.py").loss.to_dict()
-    options = ml_collections.FrozenConfigDict(options)
     state = thresholds.init("freematch", 3, 6)
-    ctx = terms.Context(jnp.array(0), jnp.array(0.5), state, options, ("angry", "happy", "sad"))
-    assert len(terms.TERMS) >= 10
-    for name, fn in terms.TERMS.items():
-        if name.startswith("test_"):
-            continue  # terms registered by other tests
-        value, _ = terms.as_scalar_and_aux(fn(out, batch, ctx))
-        assert np.isfinite(float(value)), name
+    seen = set()
+    for name in CONFIGS:
+        config = config_lib.load(f"configs/{name}.py")
+        section = methods.module(name).SECTION
+        options = ml_collections.FrozenConfigDict(config[section]) if section else None
+        ctx = Context(jnp.array(0), jnp.array(0.5), state, options, ("angry", "happy", "sad"))
+        for fn_name, fn in methods.term_registry(name).items():
+            value, _ = Term(fn)(out, batch, ctx)
+            assert np.isfinite(float(value)), (name, fn_name)
+            seen.add(fn_name)
+    assert len(seen) == 7 + 4 + 4 and set(terms.TERMS) <= seen  # shared, Emo-DNA, DIDAN
 
 
 @pytest.mark.parametrize("name", CONFIGS)
 def test_tiny_end_to_end_run(small_data_dir, tmp_path, name):
     config = tiny_config(name, small_data_dir)
-    r = trainer.train(config, tmp_path / name, progress=False)
+    r = experiment.train(config, tmp_path / name, progress=False)
     saved = json.loads((tmp_path / name / "results.json").read_text())
     assert RESULT_KEYS <= set(saved) and saved == json.loads(json.dumps(r))
     assert saved["method"] == name and saved["steps"] == 4 and saved["selection"] == "last"
@@ -147,7 +155,12 @@ def test_tiny_end_to_end_run(small_data_dir, tmp_path, name):
 def test_evaluate_reproduces_the_run_from_its_checkpoint(small_data_dir, tmp_path):
     from jaxser import evaluate
 
-    trained = trainer.train(tiny_config("coral", small_data_dir), tmp_path, progress=False)
+    config = tiny_config("coral", small_data_dir, "train.evaluators=source")
+    trained = experiment.train(config, tmp_path, progress=False)
+    assert set(trained["source"]) >= {"uar", "war", "confusion"}  # the added evaluator
+    assert (
+        sum(map(sum, trained["source"]["confusion"])) == 150
+    )  # every source utterance (5 classes x 30)
     (tmp_path / "results.json").unlink()
     again = evaluate.evaluate(tmp_path)
     assert again == trained
@@ -165,10 +178,10 @@ def _params(workdir):
 
 def test_killed_and_resumed_equals_uninterrupted(small_data_dir, tmp_path):
     config = tiny_config("dann", small_data_dir)
-    trainer.train(config, tmp_path / "whole", progress=False)
-    r = trainer.train(config, tmp_path / "split", max_steps=2, progress=False)
+    experiment.train(config, tmp_path / "whole", progress=False)
+    r = experiment.train(config, tmp_path / "split", max_steps=2, progress=False)
     assert r == {"interrupted_at": 2}
-    trainer.train(config, tmp_path / "split", progress=False)
+    experiment.train(config, tmp_path / "split", progress=False)
     (sa, a), (sb, b) = _params(tmp_path / "whole"), _params(tmp_path / "split")
     assert sa == sb == 4
     for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
@@ -176,9 +189,10 @@ def test_killed_and_resumed_equals_uninterrupted(small_data_dir, tmp_path):
 
 
 def test_workdir_of_another_config_is_refused(small_data_dir, tmp_path):
-    trainer.train(tiny_config("source_only", small_data_dir), tmp_path, max_steps=1, progress=False)
+    config = tiny_config("source_only", small_data_dir)
+    experiment.train(config, tmp_path, max_steps=1, progress=False)
     with pytest.raises(config_lib.ConfigError, match=r"different config.*train.learning_rate"):
-        trainer.train(
+        experiment.train(
             tiny_config("source_only", small_data_dir, "train.learning_rate=0.5"),
             tmp_path,
             progress=False,
@@ -190,28 +204,27 @@ def nan_from_step_3(out, batch, ctx):
 
 
 def test_nan_stops_with_step_and_terms_keeping_last_good_checkpoint(small_data_dir, tmp_path):
-    terms.register("test_nan_from_step_3", nan_from_step_3)
-    config = tiny_config("source_only", small_data_dir)
-    with config.unlocked():
-        config.losses.bad = "test_nan_from_step_3"
-        config.loss_weights.bad = 1.0
-        config.train.steps = 6
-    with pytest.raises(trainer.NonFiniteLoss, match=r"step 4.*loss/bad.*nan.*step 2"):
-        trainer.train(config, tmp_path, progress=False)
+    config = tiny_config("source_only", small_data_dir, "train.steps=6")
+    base = methods.build(config, CLASSES, 100)
+    method = dataclasses.replace(base, terms={**base.terms, "bad": Term(nan_from_step_3)})
+    with pytest.raises(loop.NonFiniteLoss, match=r"step 4.*loss/bad.*nan.*step 2"):
+        experiment.train(config, tmp_path, method=method, progress=False)
     step, params = _params(tmp_path)
     assert step == 2 and all(np.isfinite(x).all() for x in jax.tree.leaves(params))
 
 
 def test_pretrain_stage_starts_the_run(small_data_dir, tmp_path):
+    from jaxser.training import checkpoints
+
     config = tiny_config(
         "dann", small_data_dir, "train.pretrain=configs/source_only.py", "train.pretrain_steps=2"
     )
-    trainer.train(config, tmp_path, progress=False)
+    experiment.train(config, tmp_path, progress=False)
     pre = json.loads((tmp_path / "pretrain" / "results.json").read_text())
     assert (pre["method"], pre["steps"]) == ("source_only", 2)
     _, pre_params = _params(tmp_path / "pretrain")
-    _, _, _, fresh = build("dann", small_data_dir)
-    started = trainer._start_from(fresh, tmp_path / "pretrain")
+    fresh = build("dann", small_data_dir).state
+    started = checkpoints.start_from(fresh, tmp_path / "pretrain")
     # shared parts come from the stage; the discriminator (not in the stage) stays fresh
     np.testing.assert_array_equal(
         started.params["backbone"]["Conv_0"]["kernel"], pre_params["backbone"]["Conv_0"]["kernel"]
@@ -228,10 +241,8 @@ def test_pretrain_stage_starts_the_run(small_data_dir, tmp_path):
 def test_bfloat16_compute_keeps_float32_params_and_loss(tmp_path):
     logs = {}
     for dtype in ("float32", "bfloat16"):
-        config, method, tx, state = build("emodna", tmp_path, f"model.compute_dtype={dtype}")
-        state, logs[dtype] = jax.jit(trainer.make_train_step(method, tx, config, CLASSES))(
-            state, fake_batch()
-        )
+        exp = build("emodna", tmp_path, f"model.compute_dtype={dtype}")
+        state, logs[dtype] = exp.step(exp.state, fake_batch())
         assert {x.dtype for x in jax.tree.leaves(state.params)} == {jnp.dtype("float32")}
         assert logs[dtype]["loss"].dtype == jnp.float32
     np.testing.assert_allclose(logs["bfloat16"]["loss"], logs["float32"]["loss"], rtol=2e-2)
@@ -240,7 +251,7 @@ def test_bfloat16_compute_keeps_float32_params_and_loss(tmp_path):
 
 @pytest.mark.parametrize("optimizer", ["adam", "sgd"])
 def test_optimizers_reduce_the_loss_on_a_fixed_batch(tmp_path, optimizer):
-    config, method, tx, state = build(
+    exp = build(
         "source_only",
         tmp_path,
         f"train.optimizer={optimizer}",
@@ -249,11 +260,10 @@ def test_optimizers_reduce_the_loss_on_a_fixed_batch(tmp_path, optimizer):
         "train.warmup_steps=1",
         "model.dropout=0.0",
     )
-    step = jax.jit(trainer.make_train_step(method, tx, config, CLASSES))
-    batch = fake_batch()
+    state, batch = exp.state, fake_batch()
     losses = []
     for _ in range(12):
-        state, logs = step(state, batch)
+        state, logs = exp.step(state, batch)
         losses.append(float(logs["loss/cls"]))
     # step 0 runs at learning rate 0 (warm-up); after it the loss must fall steadily
     assert losses[1] == losses[0]

@@ -16,13 +16,13 @@ from grid import run_grid, table
 
 VARIANTS = [
     ("emodna", []),
-    ("no_decoupling", ["loss_weights.cd=0"]),
-    ("no_corpus_alignment", ["loss_weights.adv=0"]),
-    ("no_class_alignment", ["loss_weights.pl=0"]),
-    ("fixed_threshold", ["loss.threshold=fixed"]),
-    ("flexmatch_threshold", ["loss.threshold=flexmatch"]),
-    ("orthogonality", ["losses.cd=orthogonality"]),
-    ("plus_diversity", ["loss_weights.div=1"]),
+    ("no_decoupling", ["terms.cd.weight=0"]),
+    ("no_corpus_alignment", ["terms.adv.weight=0"]),
+    ("no_class_alignment", ["terms.pl.weight=0"]),
+    ("fixed_threshold", ["emodna.threshold=fixed"]),
+    ("flexmatch_threshold", ["emodna.threshold=flexmatch"]),
+    ("orthogonality", ["terms.cd.weight=0", "terms.orth.weight=0.1"]),
+    ("plus_diversity", ["terms.div.weight=1"]),
 ]
 
 

@@ -40,7 +40,7 @@ from pathlib import Path
 import jax
 
 from jaxser import config as config_lib
-from jaxser import methods, models, parallel, trainer
+from jaxser import experiment, methods, models, parallel
 from jaxser.data import batch as batch_lib
 
 CONFIGS = list(methods.METHODS)  # every method has configs/<name>.py
@@ -150,24 +150,12 @@ def bench(
     profile_dir: Path | None = None,
 ) -> dict:
     config = config_lib.load(f"configs/{name}.py", overrides)
+    experiment.check(config)
     names = ("angry", "fear", "happy", "neutral", "sad")  # synth_emodb <-> synth_casia
     classes, b = len(names), config.train.batch_size
-    t = trainer.crop_frames(config)
-    f = trainer.feature_config(config).dim
-    method = methods.build(config, names, 1000)
-    tx = trainer.make_optimizer(config)
-    mesh = parallel.make_mesh()
-    repl, shard = parallel.replicated(mesh), parallel.data_sharding(mesh)
+    exp = experiment.build(config, names, 1000)  # the run's jitted step, sharded, donated
+    t, f, mesh, state, step = exp.crop_frames, exp.features.dim, exp.mesh, exp.state, exp.step
     batch = parallel.shard_batch(batch_lib.random(b, t, f, classes), mesh)
-    state = jax.device_put(
-        trainer.init_state(method, tx, batch_lib.random(b, t, f, classes), 0), repl
-    )
-    step = jax.jit(
-        trainer.make_train_step(method, tx, config, names),
-        in_shardings=(repl, shard),
-        out_shardings=(repl, repl),
-        donate_argnums=0,
-    )
     t0 = time.perf_counter()
     compiled = step.lower(state, batch).compile()
     compile_s = time.perf_counter() - t0
@@ -199,7 +187,7 @@ def bench(
     if pipeline:
         from jaxser.data import pipeline as pl
 
-        data = trainer.load_task_data(config)
+        data = experiment.load_data(config)
         it = pl.as_numpy(pl.train_dataset(data, b, t, config.data.balanced, 0))
         med = _interleaved(
             {"memory": run, "pipeline": lambda: run(parallel.shard_batch(next(it), mesh))},

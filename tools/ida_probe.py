@@ -5,7 +5,7 @@
 
 For each layer IDA can align (fc1, fc2, fc3) it draws `--draws` pairs of a
 class-balanced source batch and a batch of the same size from a reference set,
-and reports the mean relative IDA value (the run's `loss.ida_mu`, ridge) of
+and reports the mean relative IDA value (the run's `didan.mu`, ridge) of
 reconstructing the reference rows from the source rows:
 
 - target: rows of the unlabelled target corpus (what IDA aligns);
@@ -25,14 +25,14 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from jaxser import trainer
+from jaxser import experiment
 from jaxser.data import pipeline
 from jaxser.losses import ida as ida_lib
 
 LAYERS = ("fc1", "fc2", "fc3")
 
 
-def layer_features(method, state, split, config) -> tuple[dict, np.ndarray]:
+def layer_features(method, state, split, config, crop_frames: int) -> tuple[dict, np.ndarray]:
     """Per evaluation window: {layer: [W, D]} and the window's utterance label."""
     forward = jax.jit(
         lambda params, batch_stats, x, mask: method.model.apply(
@@ -40,7 +40,7 @@ def layer_features(method, state, split, config) -> tuple[dict, np.ndarray]:
         )
     )
     feats, labels = {k: [] for k in LAYERS}, []
-    ds = pipeline.eval_dataset(split, config.train.eval_batch_size, trainer.crop_frames(config))
+    ds = pipeline.eval_dataset(split, config.train.eval_batch_size, crop_frames)
     for batch in pipeline.as_numpy(ds):
         keep = batch["valid"]
         out = forward(state.params, state.batch_stats, batch["x"], batch["mask"])
@@ -93,14 +93,13 @@ def main() -> None:
     p.add_argument("--init", action="store_true", help="probe the model at initialisation")
     p.add_argument("--draws", type=int, default=20)
     args = p.parse_args()
-    config, method, state, data, _ = trainer.load_for_eval(args.workdir)
-    if args.init:
-        tx = trainer.make_optimizer(config)
-        shapes = trainer.shape_batch(config, len(data.classes))
-        state = trainer.init_state(method, tx, shapes, config.seed)
-    src, src_labels = layer_features(method, state, data.source, config)
-    tgt, _ = layer_features(method, state, data.target_test, config)
-    rows = probe(src, src_labels, tgt, config.loss.ida_mu, config.train.batch_size, args.draws)
+    exp = experiment.restore(args.workdir)
+    if args.init:  # the run's model as `setup` initialises it
+        exp.state = experiment.setup(exp.config).state
+    config, method, state, data = exp.config, exp.method, exp.state, exp.data
+    src, src_labels = layer_features(method, state, data.source, config, exp.crop_frames)
+    tgt, _ = layer_features(method, state, data.target_test, config, exp.crop_frames)
+    rows = probe(src, src_labels, tgt, config.didan.mu, config.train.batch_size, args.draws)
     print(f"# {args.workdir} ({'initialisation' if args.init else f'step {int(state.step)}'})")
     print("| layer | width | source batch rank (99%) | IDA target | IDA source | IDA gaussian |")
     print("|---|---|---|---|---|---|")

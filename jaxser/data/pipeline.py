@@ -231,9 +231,12 @@ def train_dataset(
     process_index: int = 0,
     process_count: int = 1,
     start_step: int = 0,
+    source: bool = True,
 ) -> tf.data.Dataset:
     """Infinite stream of paired training batches (this process's slice of each),
-    from batch `start_step` on (a resumed run continues the same stream)."""
+    from batch `start_step` on (a resumed run continues the same stream).
+    `source=False`: target halves only (source-free adaptation); the target
+    halves are the same either way."""
     if batch_size % process_count:
         raise ValueError(f"batch_size {batch_size} is not divisible by {process_count} processes")
     local = batch_size // process_count
@@ -246,16 +249,20 @@ def train_dataset(
     seed = np.int64(seed)
 
     def make(step):
+        t_idx = _shuffled_indices(len(tgt), batch_size, step, seed * 4 + 2)
+        t_start = tgt_crop.random_starts(t_idx, tf.stack([seed * 4 + 4, step]))[lo:hi]
+        t_idx = t_idx[lo:hi]
+        t_x, t_mask = tgt_crop(t_idx, t_start)
+        target = {"x": t_x, "mask": t_mask, "index": tf.cast(t_idx, tf.int32)}
+        if not source:
+            return {"target": target}
         if balanced:
             s_idx = _balanced_indices(src.label, len(data.classes), batch_size, step, seed * 4 + 1)
         else:
             s_idx = _shuffled_indices(len(src), batch_size, step, seed * 4 + 1)
-        t_idx = _shuffled_indices(len(tgt), batch_size, step, seed * 4 + 2)
         s_start = src_crop.random_starts(s_idx, tf.stack([seed * 4 + 3, step]))[lo:hi]
-        t_start = tgt_crop.random_starts(t_idx, tf.stack([seed * 4 + 4, step]))[lo:hi]
-        s_idx, t_idx = s_idx[lo:hi], t_idx[lo:hi]
+        s_idx = s_idx[lo:hi]
         s_x, s_mask = src_crop(s_idx, s_start)
-        t_x, t_mask = tgt_crop(t_idx, t_start)
         return {
             "source": {
                 "x": s_x,
@@ -265,7 +272,7 @@ def train_dataset(
                 "gender": tf.gather(src_gender, s_idx),
                 "index": tf.cast(s_idx, tf.int32),
             },
-            "target": {"x": t_x, "mask": t_mask, "index": tf.cast(t_idx, tf.int32)},
+            "target": target,
         }
 
     ds = tf.data.Dataset.counter(start=start_step).map(

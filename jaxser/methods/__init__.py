@@ -1,25 +1,54 @@
-"""Methods by name: `build(config, classes, num_target) -> Method` (classes: the
-task's emotion names, in label order; num_target: the target utterances to adapt on)."""
+"""Methods by name. `METHODS` maps a method name to the module that builds it;
+each such module has
 
-from jaxser.methods import coral, dann, didan, dsan, emodna, mmd, source_only
-from jaxser.methods.base import Method
+- `TERMS`: its own loss terms (name -> function), beside the shared
+  `jaxser.methods.terms.TERMS`;
+- `SECTION`: the name of its own config section (`config.<SECTION>`, handed
+  to its terms as `ctx.options`), or None;
+- `validate(config)`: checks its options, without data, raising ConfigError;
+- `build(config, classes, num_target) -> Method` (classes: the task's emotion
+  names in label order; num_target: the target utterances to adapt on).
+"""
+
+from jaxser.config import ConfigError
+from jaxser.methods import baselines, didan, emodna, schedules, terms
+from jaxser.methods.base import Method, check_terms
 
 METHODS = {
-    "source_only": source_only.build,
-    "dann": dann.build,
-    "mmd": mmd.build,
-    "coral": coral.build,
-    "dsan": dsan.build,
-    "emodna": emodna.build,
-    "didan": didan.build,
-    "lidan": didan.build,
+    "source_only": baselines,
+    "dann": baselines,
+    "mmd": baselines,
+    "coral": baselines,
+    "dsan": baselines,
+    "emodna": emodna,
+    "didan": didan,
+    "lidan": didan,
 }
 
 
+def module(name: str):
+    if name not in METHODS:
+        raise ConfigError(f"unknown method {name!r}; known: {sorted(METHODS)}")
+    return METHODS[name]
+
+
+def term_registry(name: str) -> dict:
+    """The loss functions a method's terms may name."""
+    return terms.TERMS | module(name).TERMS
+
+
+def validate(config) -> None:
+    """The method's name, schedules, terms and own options, before any data or work."""
+    m = module(config.method)
+    schedules.check(config.schedules)
+    check_terms(config, term_registry(config.method))
+    if m.SECTION is not None and m.SECTION not in config:
+        raise ConfigError(f"method {config.method!r} needs the config section {m.SECTION!r}")
+    m.validate(config)
+
+
 def build(config, classes: tuple[str, ...], num_target: int) -> Method:
-    if config.method not in METHODS:
-        raise KeyError(f"unknown method {config.method!r}; known: {sorted(METHODS)}")
-    return METHODS[config.method](config, tuple(classes), num_target)
+    return module(config.method).build(config, tuple(classes), num_target)
 
 
-__all__ = ["METHODS", "Method", "build"]
+__all__ = ["METHODS", "Method", "build", "module", "term_registry", "validate"]

@@ -1,5 +1,5 @@
 """DIDAN (Zhao et al., ICASSP 2023) and LIDAN (the journal extension): a regression
-CNN with implicit distribution alignment (IDA). See METHODS.md.
+CNN with implicit distribution alignment (IDA).
 
     python -m jaxser.train --config configs/didan.py
     python -m jaxser.train --config configs/lidan.py
@@ -8,44 +8,43 @@ Model (`models.RegressionModel`): the backbone, then FC1 and FC2
 (`model.fc_dims`=(256, 128), ReLU, dropout) and FC3, the output with one unit
 per emotion.
 
-Loss terms (`config.losses` names the function of each term,
-`config.loss_weights` its weight; 0 removes it):
+Loss terms (`config.terms.<name> = dict(fn=..., weight=..., options)`; weight 0
+removes a term):
 - `reg` = "mse" [decision]: mean squared error of FC3 against one-hot source
-  labels; switch "cross_entropy" (then FC3 are logits; set
-  `loss.ida_scores=softmax`).
-- `ida` = "ida_marginal": all source rows of layer `loss.ida_marginal_layer`
-  reconstruct all target rows (jaxser/losses/ida.py).
+  labels; switch `fn="cross_entropy"` (then FC3 are logits; set
+  `didan.scores=softmax`).
+- `ida` = "ida_marginal": all source rows of layer `layer` reconstruct all
+  target rows (jaxser/losses/ida.py).
 - `ida_class` = "ida_class": per emotion, source rows of that emotion
-  reconstruct the target rows pseudo-labelled with it, at layer
-  `loss.ida_class_layer`.
+  reconstruct the target rows pseudo-labelled with it, at layer `layer`.
 - `ida_group` = "ida_group" (LIDAN): the same per coarse group of emotions
-  (`loss.ida_groups`, mapped onto the task's classes from the term's
-  `Context`), at layer `loss.ida_group_layer`.
+  (`groups`, mapped onto the task's classes from the term's `Context`), at
+  layer `layer`. Groups [decision]: "/"-separated groups of ","-separated
+  emotions, default high vs low arousal,
+  "angry,fear,happy,surprise/boredom,calm,disgust,neutral,sad"; emotions the
+  task lacks are dropped, and every task emotion must be in exactly one group.
 
-IDA [decision] (jaxser/losses/ida.py): closed-form ridge coefficients per batch,
-Z = H_t H_s^T (H_s H_s^T + mu I)^-1, `loss.ida_mu`=0.1; loss = the ridge
-objective (residual + mu ||Z||^2) relative to ||H_t||^2 with the gradient
-through `stop_gradient(Z)`, exact by the envelope theorem (the penalty is
-part of the loss so that it is exact). Switches: `loss.ida_sparse`=True
-(ISTA, `loss.ida_ista_steps`=50, L1 weight mu), `loss.ida_relative`=False
-(absolute: per target row).
+IDA options shared by the terms (`config.didan`) [decision]
+(jaxser/losses/ida.py): closed-form ridge coefficients per batch,
+Z = H_t H_s^T (H_s H_s^T + mu I)^-1, `mu`=0.1; loss = the ridge objective
+(residual + mu ||Z||^2) relative to ||H_t||^2 with the gradient through
+`stop_gradient(Z)`, exact by the envelope theorem (the penalty is part of the
+loss so that it is exact). Switches: `sparse`=True (ISTA, `ista_steps`=50, L1
+weight mu), `relative`=False (absolute: per target row).
 
 Target pseudo-labels [decision] (conditional forms only; no gradient through
-them): `loss.ida_scores`="output" reads the regression outputs of FC3 (clipped
-to [0, 1]) as class scores, "softmax" their softmax (for CE). A target row
-joins the class (group) with the highest (summed) score if that score is at
-least `loss.ida_confidence`=0.5, and only after the first `loss.ida_warmup`=0.1
-of the steps. Classes (groups) absent from either side of a batch are left
-out. Source batches are class-balanced (`data.balanced`=True) so every class
-is there.
+them): `didan.scores`="output" reads the regression outputs of FC3 (clipped to
+[0, 1]) as class scores, "softmax" their softmax (for CE). A target row joins
+the class (group) with the highest (summed) score if that score is at least
+`didan.confidence`=0.5, and only after the first `didan.warmup`=0.1 of the
+steps. Classes (groups) absent from either side of a batch are left out.
+Source batches are class-balanced (`data.balanced`=True) so every class is
+there.
 
 DIDAN = reg + marginal and class-conditional IDA on the output layer (FC3;
-switch `loss.ida_marginal_layer=fc2 loss.ida_class_layer=fc2`, the last hidden
+switch `terms.ida.layer=fc2 terms.ida_class.layer=fc2`, the last hidden
 layer). LIDAN = reg + marginal IDA at FC1 + coarse-group IDA at FC2 + fine
-(class) IDA at FC3. Groups [decision] `loss.ida_groups`: "/"-separated groups
-of ","-separated emotions, default high vs low arousal,
-"angry,fear,happy,surprise/boredom,calm,disgust,neutral,sad"; emotions the
-task lacks are dropped, and every task emotion must be in exactly one group.
+(class) IDA at FC3.
 
 Caveat on the output layer (measured, tests/test_ida.py): FC3 has one unit per
 emotion, so a source batch of b_s >= C rows spans it and reconstructs any target
@@ -61,16 +60,20 @@ target utterances past the confidence floor and their accuracy.
 
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 
 from jaxser import models
+from jaxser.config import ConfigError
 from jaxser.losses import classification
 from jaxser.losses import ida as ida_lib
-from jaxser.losses import terms as loss_terms
-from jaxser.methods.base import Method, ramped_terms, terms_from_config
+from jaxser.methods import schedules, terms
+from jaxser.methods.base import Method, terms_from_config
 
+SECTION = "didan"
 LAYERS = ("fc1", "fc2", "fc3")
 SCORES = ("output", "softmax")
+AROUSAL_GROUPS = "angry,fear,happy,surprise/boredom,calm,disgust,neutral,sad"
 
 
 def mse(out, batch, ctx):
@@ -87,20 +90,20 @@ def class_scores(logits_BxC: jax.Array, scores: str) -> jax.Array:
 def target_membership(out, ctx, groups_CxG: jax.Array) -> jax.Array:
     """[M, G] one-hot group of each confident target row (zero rows: not confident or
     still in warm-up). A group's score is the sum of its classes' scores."""
-    g = class_scores(out["target"]["logits"], ctx.options.ida_scores) @ groups_CxG
-    confident = (g.max(-1) >= ctx.options.ida_confidence) & (ctx.progress >= ctx.options.ida_warmup)
+    g = class_scores(out["target"]["logits"], ctx.options.scores) @ groups_CxG
+    confident = (g.max(-1) >= ctx.options.confidence) & (ctx.progress >= ctx.options.warmup)
     return jax.nn.one_hot(g.argmax(-1), groups_CxG.shape[1]) * confident[:, None]
 
 
 def _ida_options(ctx) -> dict:
     o = ctx.options
-    return {"relative": o.ida_relative, "sparse": o.ida_sparse, "ista_steps": o.ida_ista_steps}
+    return {"relative": o.relative, "sparse": o.sparse, "ista_steps": o.ista_steps}
 
 
-def ida_marginal(out, batch, ctx):
-    layer = ctx.options.ida_marginal_layer
+def ida_marginal(out, batch, ctx, *, layer: str = "fc3"):
+    """Marginal IDA: all source rows of `layer` reconstruct all target rows."""
     return ida_lib.ida(
-        out["source"][layer], out["target"][layer], ctx.options.ida_mu, **_ida_options(ctx)
+        out["source"][layer], out["target"][layer], ctx.options.mu, **_ida_options(ctx)
     )
 
 
@@ -112,33 +115,31 @@ def _conditional(out, batch, ctx, layer: str, groups_CxG: jax.Array):
         out["target"][layer],
         source,
         target,
-        ctx.options.ida_mu,
+        ctx.options.mu,
         **_ida_options(ctx),
     )
     return loss, {"confident": target.sum(-1).mean()}
 
 
-def ida_class(out, batch, ctx):
+def ida_class(out, batch, ctx, *, layer: str = "fc3"):
     """Class-conditional IDA: source rows of class c reconstruct target rows
     pseudo-labelled c."""
     groups = jnp.eye(ctx.num_classes, dtype=jnp.float32)
-    return _conditional(out, batch, ctx, ctx.options.ida_class_layer, groups)
+    return _conditional(out, batch, ctx, layer, groups)
 
 
-def ida_group(out, batch, ctx):
-    """Coarse-group IDA: the groups of `loss.ida_groups` over the task's classes
-    (a constant, built when the step is traced)."""
-    groups = jnp.asarray(group_matrix(ctx.options.ida_groups, ctx.classes))
-    return _conditional(out, batch, ctx, ctx.options.ida_group_layer, groups)
+def ida_group(out, batch, ctx, *, layer: str = "fc2", groups: str = AROUSAL_GROUPS):
+    """Coarse-group IDA: the `groups` over the task's classes (a constant, built
+    when the step is traced)."""
+    return _conditional(out, batch, ctx, layer, jnp.asarray(group_matrix(groups, ctx.classes)))
 
 
-for _name, _fn in (
-    ("mse", mse),
-    ("ida_marginal", ida_marginal),
-    ("ida_class", ida_class),
-    ("ida_group", ida_group),
-):
-    loss_terms.register(_name, _fn)
+TERMS = {
+    "mse": mse,
+    "ida_marginal": ida_marginal,
+    "ida_class": ida_class,
+    "ida_group": ida_group,
+}
 
 
 def group_matrix(spec: str, classes: tuple[str, ...]) -> np.ndarray:
@@ -150,13 +151,13 @@ def group_matrix(spec: str, classes: tuple[str, ...]) -> np.ndarray:
     for c in classes:
         n = sum(c in g for g in groups)
         if n != 1:
-            raise ValueError(
-                f"loss.ida_groups={spec!r} puts the task's emotion {c!r} in {n} groups; "
+            raise ConfigError(
+                f"groups={spec!r} puts the task's emotion {c!r} in {n} groups; "
                 f"each of {list(classes)} must be in exactly one"
             )
     if len(groups) < 2:
-        raise ValueError(
-            f"loss.ida_groups={spec!r} leaves {len(groups)} group(s) of the task's emotions "
+        raise ConfigError(
+            f"groups={spec!r} leaves {len(groups)} group(s) of the task's emotions "
             f"{list(classes)}; coarse-group IDA needs at least 2"
         )
     m = np.zeros((len(classes), len(groups)), np.float32)
@@ -166,37 +167,51 @@ def group_matrix(spec: str, classes: tuple[str, ...]) -> np.ndarray:
     return m
 
 
-def _validate(config) -> None:
-    o = config.loss
-    for key in ("ida_marginal_layer", "ida_class_layer", "ida_group_layer"):
-        if o[key] not in LAYERS:
-            raise ValueError(f"unknown loss.{key} {o[key]!r}; known: {list(LAYERS)}")
-    if o.ida_scores not in SCORES:
-        raise ValueError(f"unknown loss.ida_scores {o.ida_scores!r}; known: {list(SCORES)}")
-    if config.losses.get("reg") == "cross_entropy" and o.ida_scores == "output":
-        raise ValueError(
-            "losses.reg=cross_entropy makes FC3 logits, not regression outputs: "
-            "set --config.loss.ida_scores=softmax"
+def validate(config) -> None:
+    o = config.didan
+    for name, entry in config.terms.items():
+        if entry.fn in ("ida_marginal", "ida_class", "ida_group") and "layer" in entry:
+            if entry.layer not in LAYERS:
+                raise ConfigError(
+                    f"unknown config.terms.{name}.layer={entry.layer!r}; known: {list(LAYERS)}"
+                )
+    if o.scores not in SCORES:
+        raise ConfigError(f"unknown config.didan.scores={o.scores!r}; known: {list(SCORES)}")
+    if "reg" in config.terms and config.terms.reg.fn == "cross_entropy" and o.scores == "output":
+        raise ConfigError(
+            "config.terms.reg.fn=cross_entropy makes FC3 logits, not regression outputs: "
+            "set --config.didan.scores=softmax"
         )
 
 
 def build(config, classes: tuple[str, ...], num_target: int) -> Method:
-    _validate(config)
-    m, opts = config.model, config.loss
+    validate(config)
+    m, opts = config.model, config.didan
     model = models.RegressionModel(
         models.backbone(config), len(classes), tuple(m.fc_dims), m.dropout
     )
-    terms = terms_from_config(config)
-    if any(fn is ida_group for fn, _ in terms.values()):
-        group_matrix(opts.ida_groups, classes)  # bad groups fail here, before any work
+    method_terms = terms_from_config(config, terms.TERMS | TERMS)
+    for name, term in method_terms.items():
+        if term.fn is ida_group:  # bad groups fail here, before any work
+            try:
+                group_matrix(term.options.get("groups", AROUSAL_GROUPS), classes)
+            except ConfigError as e:
+                raise ConfigError(f"config.terms.{name}.{e}") from None
 
     def monitor(state, target: dict) -> dict:
-        scores = np.asarray(class_scores(jnp.asarray(target["logits"]), opts.ida_scores))
-        confident = scores.max(1) >= opts.ida_confidence
+        scores = np.asarray(class_scores(jnp.asarray(target["logits"]), opts.scores))
+        confident = scores.max(1) >= opts.confidence
         correct = scores.argmax(1) == target["labels"]
         return {
             "pseudo/confident_share": float(confident.mean()),
             "pseudo/accuracy": float(correct[confident].mean()) if confident.any() else np.nan,
         }
 
-    return Method(config.method, model, terms, ramped_terms(config), monitor=monitor)
+    return Method(
+        config.method,
+        model,
+        method_terms,
+        schedules=schedules.build(config.schedules),
+        options=ml_collections.FrozenConfigDict(opts),
+        monitor=monitor,
+    )

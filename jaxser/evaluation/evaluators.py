@@ -1,0 +1,61 @@
+"""Evaluators: functions of a run's `Predictions` -> a dict for results.json.
+
+`classification` always runs: its metrics on the target test utterances are
+the top level of results.json. Others are added by name (`config.train.evaluators`)
+or by a method (`Method.evaluators`) and land under their name. Scalars of every
+evaluator are logged at each evaluation as `<name>/<key>` (classification's
+without prefix).
+"""
+
+from collections.abc import Callable
+
+from jaxser.config import ConfigError
+from jaxser.evaluation import metrics
+
+# (predictions: jaxser.evaluation.predict.Predictions) -> dict
+Evaluator = Callable[..., dict]
+
+
+def classification(predictions) -> dict:
+    """UAR, WAR, macro-F1, per-class recall, confusion, pred_balance on the target
+    test utterances (model selection: none; the caller's step)."""
+    pred = predictions("target_test")
+    return metrics.summarize(pred["labels"], pred["probs"].argmax(1), predictions.classes)
+
+
+def source(predictions) -> dict:
+    """The same metrics on the source corpus: how well the model fits what it
+    learned from (a run that fits the source but not the target has a gap; one
+    that fits neither has a training problem)."""
+    pred = predictions("source")
+    return metrics.summarize(pred["labels"], pred["probs"].argmax(1), predictions.classes)
+
+
+EVALUATORS: dict[str, Evaluator] = {"classification": classification, "source": source}
+
+
+def from_config(spec: str) -> dict[str, Evaluator]:
+    """Classification, then the comma-separated names of `spec`."""
+    names = [n.strip() for n in spec.split(",") if n.strip()]
+    unknown = [n for n in names if n not in EVALUATORS]
+    if unknown:
+        raise ConfigError(
+            f"unknown evaluator(s) {unknown} in config.train.evaluators; "
+            f"known: {sorted(EVALUATORS)}"
+        )
+    return {"classification": classification} | {n: EVALUATORS[n] for n in names}
+
+
+def run(evaluators: dict[str, Evaluator], predictions) -> dict[str, dict]:
+    return {name: fn(predictions) for name, fn in evaluators.items()}
+
+
+def scalars(results: dict[str, dict]) -> dict[str, float]:
+    """The scalars to log: classification's UAR, WAR, macro-F1 and pred_balance,
+    and every other evaluator's top-level numbers as `<name>/<key>`."""
+    keys = ("uar", "war", "macro_f1", "pred_balance")
+    out = {k: results["classification"][k] for k in keys}
+    for name, r in results.items():
+        if name != "classification":
+            out |= {f"{name}/{k}": v for k, v in r.items() if isinstance(v, int | float)}
+    return out

@@ -1,0 +1,58 @@
+"""results.json and the figures of a run's evaluation."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from jaxser.evaluation import plots
+
+
+def summary_line(r: dict) -> str:
+    return (
+        f"{r['method']} {r['source']}->{r['target']} seed {r['seed']} step {r['steps']}: "
+        f"UAR {r['uar']:.4f}  WAR {r['war']:.4f}  macro-F1 {r['macro_f1']:.4f}"
+    )
+
+
+def write_results(workdir: Path, config, evaluations: dict[str, dict], steps: int) -> dict:
+    """Writes `<workdir>/results.json` and `confusion.png`; returns the results:
+    the classification metrics on the target test utterances, the run's identity
+    (method, task, seed, steps, protocol; model selection: the last step, never
+    target labels), then every other evaluator's results under its name."""
+    summary = evaluations["classification"]
+    results = {
+        **summary,
+        "method": config.method,
+        "source": config.data.source,
+        "target": config.data.target,
+        "seed": int(config.seed),
+        "steps": int(steps),
+        "protocol": config.data.protocol,
+        "selection": "last",
+    }
+    results |= {k: v for k, v in evaluations.items() if k != "classification"}
+    workdir = Path(workdir)
+    (workdir / "results.json").write_text(json.dumps(results, indent=1))
+    plots.confusion_png(
+        np.array(summary["confusion"]),
+        summary["classes"],
+        workdir / "confusion.png",
+        f"{config.method} {config.data.source}->{config.data.target} UAR {summary['uar']:.3f}",
+    )
+    return results
+
+
+def features_png(predictions, workdir: Path, title: str, max_points: int = 1500) -> None:
+    """A 2-D map of source and target features (`features.png`), at most
+    `max_points` utterances, half from each corpus, drawn with a fixed seed."""
+    rng = np.random.default_rng(0)
+
+    def subset(pred):
+        n = len(pred["labels"])
+        keep = np.sort(rng.choice(n, min(n, max_points // 2), replace=False))
+        return pred["features"][keep], pred["labels"][keep]
+
+    src, tgt = predictions("source"), predictions("target_test")
+    (fs, ys), (ft, yt) = subset(src), subset(tgt)
+    plots.features_png(fs, ys, ft, yt, predictions.classes, Path(workdir) / "features.png", title)

@@ -1,0 +1,230 @@
+"""One run, built in one place: `check(config)`, `setup(config)`, `restore(workdir)`,
+`train(config, workdir)`.
+
+- `check` validates every name and option of a config without data or disk.
+- `build` makes what a step needs from the task's classes alone (method,
+  optimizer, mesh, replicated initial state, and the train step jit-compiled
+  once with the batch sharded on the mesh's "data" axis, the state replicated
+  and donated); benchmarks and multi-device tests call it on in-memory batches.
+- `setup` loads the task's data first, then calls `build`: an `Experiment`.
+- `restore` rebuilds the experiment of a run folder with its last checkpoint.
+- `train` checks everything, builds the experiment (so a bad option fails
+  before the workdir is touched), then writes config.json, runs a pretraining
+  stage if the config names one, fits (jaxser/training/loop.py) and writes
+  results.json.
+
+This is the only place that jits the train step. Importing it needs no
+TensorFlow: the data pipeline is imported when a run reads data, so the step
+can be benchmarked on an accelerator box without it.
+"""
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jax
+import ml_collections
+from jax.sharding import Mesh
+
+from jaxser import config as config_lib
+from jaxser import methods, models, parallel
+from jaxser.config import ConfigError
+from jaxser.data import batch as batch_lib
+from jaxser.data.features import FeatureConfig
+from jaxser.evaluation import evaluators
+from jaxser.evaluation import results as results_lib
+from jaxser.evaluation.forward import make_forward
+from jaxser.methods.base import Method
+from jaxser.training import checkpoints, optim
+from jaxser.training.state import TrainState, init_state
+from jaxser.training.step import make_train_step
+
+OPTIMIZERS = ("adam", "sgd")
+NORMALIZATIONS = ("utterance", "corpus", "none")
+PROTOCOLS = ("transductive", "held_out")
+
+
+@dataclasses.dataclass
+class Experiment:
+    config: ml_collections.ConfigDict
+    classes: tuple[str, ...]
+    features: FeatureConfig
+    crop_frames: int
+    method: Method
+    tx: Any  # optax.GradientTransformation
+    mesh: Mesh
+    state: TrainState  # replicated; the step donates it
+    step: Callable  # jitted (state, sharded batch) -> (state, logs)
+    forward: Callable  # jitted (variables, x, mask) -> (logits, features), for evaluation
+    evaluators: dict  # name -> evaluator (jaxser/evaluation/evaluators.py)
+    data: Any = None  # pipeline.TaskData; None when built from classes alone
+
+
+def feature_config(config) -> FeatureConfig:
+    d = config.data
+    return FeatureConfig(kind=d.features, sample_rate=d.sample_rate, n_mels=d.n_mels)
+
+
+def crop_frames(config) -> int:
+    return round(config.data.crop_seconds * feature_config(config).frames_per_second)
+
+
+def shape_batch(config, num_classes: int) -> dict:
+    """An in-memory batch of the run's shapes (the model's init needs only shapes)."""
+    return batch_lib.random(
+        config.train.batch_size, crop_frames(config), feature_config(config).dim, num_classes
+    )
+
+
+def _known(key: str, value, known) -> None:
+    if value not in known:
+        raise ConfigError(f"unknown config.{key}={value!r}; known: {sorted(known)}")
+
+
+def check(config) -> None:
+    """Every name and option of `config` (method, terms, schedules, backbone, ...),
+    before any data is read or any file written. Raises ConfigError."""
+    _known("method", config.method, methods.METHODS)
+    _known("model.backbone", config.model.backbone, models.BACKBONES)
+    _known("model.compute_dtype", config.model.compute_dtype, models.DTYPES)
+    _known("train.optimizer", config.train.optimizer, OPTIMIZERS)
+    _known("data.normalization", config.data.normalization, NORMALIZATIONS)
+    _known("data.protocol", config.data.protocol, PROTOCOLS)
+    methods.validate(config)
+    optim.parse_multipliers(config.train.lr_multipliers)
+    evaluators.from_config(config.train.evaluators)
+    if config.train.pretrain:
+        check(stage_config(config))
+
+
+def stage_config(config) -> ml_collections.ConfigDict:
+    """The config of `config.train.pretrain` with this run's data, model and seed,
+    for `train.pretrain_steps` steps."""
+    stage = config_lib.load_file(config.train.pretrain)
+    with stage.unlocked():
+        stage.seed = config.seed
+        stage.data = config.data
+        stage.model = config.model
+        stage.train.steps = config.train.pretrain_steps
+        stage.train.eval_every = config.train.pretrain_steps
+        stage.train.checkpoint_every = config.train.pretrain_steps
+    return stage
+
+
+def build(
+    config,
+    classes: tuple[str, ...],
+    num_target: int,
+    *,
+    method: Method | None = None,
+    mesh: Mesh | None = None,
+) -> Experiment:
+    """Everything a step needs, from the task's classes alone. `method`: a method
+    of the caller's instead of the config's (tests bring tiny ones)."""
+    classes = tuple(classes)
+    mesh = mesh or parallel.make_mesh()
+    parallel.check_batch_size(config.train.batch_size, mesh)
+    method = method or methods.build(config, classes, num_target)
+    rules = optim.parse_multipliers(config.train.lr_multipliers) + tuple(method.lr_multipliers)
+    tx = optim.make_optimizer(config.train, rules)
+    state = init_state(method, tx, shape_batch(config, len(classes)), config.seed)
+    repl, shard = parallel.replicated(mesh), parallel.data_sharding(mesh)
+    step = jax.jit(
+        make_train_step(method, tx, config.train.steps, config.seed, classes),
+        in_shardings=(repl, shard),
+        out_shardings=(repl, repl),
+        donate_argnums=0,
+    )
+    return Experiment(
+        config=config,
+        classes=classes,
+        features=feature_config(config),
+        crop_frames=crop_frames(config),
+        method=method,
+        tx=tx,
+        mesh=mesh,
+        state=jax.device_put(state, repl),
+        step=step,
+        forward=make_forward(method.model),
+        evaluators=evaluators.from_config(config.train.evaluators) | dict(method.evaluators),
+    )
+
+
+def load_data(config):
+    """The task's data (preparing the synthetic corpora on first use)."""
+    from jaxser.data import pipeline  # TensorFlow: only when a run reads data
+
+    d = config.data
+    classes = tuple(c.strip() for c in d.classes.split(",") if c.strip())
+    task = pipeline.Task(d.source, d.target, classes, d.protocol)
+    return pipeline.load_task(task, d.data_dir or None, feature_config(config), d.normalization)
+
+
+def setup(config, *, method: Method | None = None) -> Experiment:
+    """The experiment of `config`: its data, then `build` on the task's classes."""
+    check(config)
+    parallel.initialize_distributed()
+    data = load_data(config)
+    exp = build(config, data.classes, len(data.target_adapt), method=method)
+    exp.data = data
+    return exp
+
+
+def restore(workdir: Path, *, method: Method | None = None) -> Experiment:
+    """The experiment of the run in `workdir`, its state from the last checkpoint."""
+    workdir = Path(workdir)
+    saved = workdir / "config.json"
+    if not saved.is_file():
+        raise FileNotFoundError(f"{workdir} holds no run (no config.json)")
+    exp = setup(config_lib.from_json(saved.read_text()), method=method)
+    mngr = checkpoints.manager(workdir)
+    step = mngr.latest_step()
+    if step is None:
+        raise FileNotFoundError(f"no checkpoint in {workdir / 'checkpoints'}")
+    state = checkpoints.restore(mngr, exp.state, step)
+    exp.state = jax.device_put(state, parallel.replicated(exp.mesh))
+    return exp
+
+
+def _claim_workdir(workdir: Path, config) -> None:
+    """Writes config.json, or checks that the workdir holds a run of this config."""
+    saved = workdir / "config.json"
+    if saved.exists():
+        differ = config_lib.diff(config_lib.from_json(saved.read_text()), config)
+        if differ:
+            raise ConfigError(
+                f"{workdir} holds a run of a different config (keys that differ: {differ}); "
+                "use another --workdir, or delete this one to start over"
+            )
+    else:
+        workdir.mkdir(parents=True, exist_ok=True)
+        saved.write_text(config_lib.to_json(config))
+
+
+def train(
+    config,
+    workdir: Path,
+    *,
+    max_steps: int | None = None,
+    progress: bool = True,
+    method: Method | None = None,
+) -> dict:
+    """Trains `config` in `workdir` (resuming from its last checkpoint) and returns the
+    results of the final evaluation (also in `<workdir>/results.json`), or
+    `{"interrupted_at": step}` when `max_steps` stopped it first."""
+    from jaxser.training import loop  # TensorFlow: only when a run reads data
+
+    workdir = Path(workdir)
+    exp = setup(config, method=method)  # every check, before the workdir is touched
+    _claim_workdir(workdir, config)
+    init_from = None
+    if config.train.pretrain:
+        init_from = workdir / "pretrain"
+        train(stage_config(config), init_from, progress=False)
+    steps, evaluations = loop.fit(
+        exp, workdir, init_from=init_from, max_steps=max_steps, progress=progress
+    )
+    if evaluations is None:
+        return {"interrupted_at": steps}
+    return results_lib.write_results(workdir, config, evaluations, steps)

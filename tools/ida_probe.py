@@ -22,11 +22,11 @@ are used.
 import argparse
 from pathlib import Path
 
-import jax
 import numpy as np
 
 from jaxser import experiment
 from jaxser.data import pipeline
+from jaxser.evaluation.forward import make_forward
 from jaxser.losses import ida as ida_lib
 
 LAYERS = ("fc1", "fc2", "fc3")
@@ -34,18 +34,15 @@ LAYERS = ("fc1", "fc2", "fc3")
 
 def layer_features(method, state, split, config, crop_frames: int) -> tuple[dict, np.ndarray]:
     """Per evaluation window: {layer: [W, D]} and the window's utterance label."""
-    forward = jax.jit(
-        lambda params, batch_stats, x, mask: method.model.apply(
-            {"params": params, "batch_stats": batch_stats}, x, mask, train=False
-        )
-    )
+    forward = make_forward(method.model, LAYERS)
+    variables = {"params": state.params, "batch_stats": state.batch_stats}
     feats, labels = {k: [] for k in LAYERS}, []
     ds = pipeline.eval_dataset(split, config.train.eval_batch_size, crop_frames)
     for batch in pipeline.as_numpy(ds):
         keep = batch["valid"]
-        out = forward(state.params, state.batch_stats, batch["x"], batch["mask"])
-        for k in LAYERS:
-            feats[k].append(np.asarray(out[k])[keep])
+        out = forward(variables, batch["x"], batch["mask"])
+        for k, layer in zip(LAYERS, out, strict=True):
+            feats[k].append(np.asarray(layer)[keep])
         labels.append(batch["label"][keep])
     return {k: np.concatenate(v) for k, v in feats.items()}, np.concatenate(labels)
 

@@ -31,6 +31,7 @@ from jaxser import config as config_lib
 from jaxser import methods, models, parallel
 from jaxser.config import ConfigError
 from jaxser.data import batch as batch_lib
+from jaxser.data import tasks
 from jaxser.data.features import FeatureConfig
 from jaxser.evaluation import evaluators
 from jaxser.evaluation import results as results_lib
@@ -41,8 +42,6 @@ from jaxser.training.state import TrainState, init_state
 from jaxser.training.step import make_train_step
 
 OPTIMIZERS = ("adam", "sgd")
-NORMALIZATIONS = ("utterance", "corpus", "none")
-PROTOCOLS = ("transductive", "held_out")
 
 
 @dataclasses.dataclass
@@ -89,8 +88,12 @@ def check(config) -> None:
     _known("model.backbone", config.model.backbone, models.BACKBONES)
     _known("model.compute_dtype", config.model.compute_dtype, models.DTYPES)
     _known("train.optimizer", config.train.optimizer, OPTIMIZERS)
-    _known("data.normalization", config.data.normalization, NORMALIZATIONS)
-    _known("data.protocol", config.data.protocol, PROTOCOLS)
+    _known("data.normalization", config.data.normalization, tasks.NORMALIZATIONS)
+    _known("data.protocol", config.data.protocol, tasks.PROTOCOLS)
+    try:
+        tasks.classes(task(config))
+    except (KeyError, ValueError) as e:
+        raise ConfigError(f"config.data: {e.args[0]}") from None
     methods.validate(config)
     optim.parse_multipliers(config.train.lr_multipliers)
     evaluators.from_config(config.train.evaluators)
@@ -151,14 +154,20 @@ def build(
     )
 
 
+def task(config) -> tasks.Task:
+    d = config.data
+    classes = tuple(c.strip() for c in d.classes.split(",") if c.strip())
+    return tasks.Task(d.source, d.target, classes, d.protocol)
+
+
 def load_data(config):
     """The task's data (preparing the synthetic corpora on first use)."""
     from jaxser.data import pipeline  # TensorFlow: only when a run reads data
 
     d = config.data
-    classes = tuple(c.strip() for c in d.classes.split(",") if c.strip())
-    task = pipeline.Task(d.source, d.target, classes, d.protocol)
-    return pipeline.load_task(task, d.data_dir or None, feature_config(config), d.normalization)
+    return pipeline.load_task(
+        task(config), d.data_dir or None, feature_config(config), d.normalization
+    )
 
 
 def setup(config, *, method: Method | None = None) -> Experiment:

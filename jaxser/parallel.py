@@ -1,7 +1,7 @@
 """Devices, mesh and shardings: data parallel over every device of every host.
 
 The train step is `jax.jit` over global arrays: the batch is sharded along the
-mesh axis "data", the state replicated (DESIGN.md, parallelism).
+mesh axis "data", the state replicated (docs/design.md, parallelism).
 """
 
 import os

@@ -1,4 +1,4 @@
-"""Small fake corpus trees in the exact published layouts (CORPORA.md), with their quirks.
+"""Small fake corpus trees in the exact published layouts, with their quirks.
 
 Audio is short generated tones, enough for adapters (which never read audio)
 and for prepare (which does).

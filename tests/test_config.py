@@ -100,6 +100,8 @@ def test_term_options_are_checked_against_their_function():
         ("emodna.threshold=softmatch", "known: .*freematch"),
         ("train.lr_multipliers=classifier", "regex=multiplier"),
         ("data.protocol=loso", r"unknown config.data.protocol='loso'.*'held_out'"),
+        ("data.target=synth_casa", r"config.data: unknown corpus 'synth_casa'; known corpora: .*"),
+        ("data.classes=angry,boredom", r"classes \['boredom'\] are not shared by synth_emodb"),
     ],
 )
 def test_bad_values_fail_in_one_line_before_the_workdir(tmp_path, override, message):

@@ -1,7 +1,7 @@
 """A PyTorch twin of jaxser's default backbone and source-only step, for benchmarks.
 
 Same shapes and the same computation as `jaxser.models.CNN` + `SERModel` and the
-trainer's step: the source and target halves are forwarded together, CE with
+train step (jaxser/training/step.py): the source and target halves are forwarded together, CE with
 label smoothing on the source half, gradient clipping, AdamW with warm-up +
 cosine. Not part of jaxser (which needs no PyTorch): `pip install ".[bench]"`.
 """

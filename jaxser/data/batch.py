@@ -1,4 +1,4 @@
-"""The training batch pytree (DESIGN.md, data flow), and random batches of its shapes.
+"""The training batch pytree, and random batches of its shapes.
 
     {"source": {"x": f32[B,T,F], "mask": bool[B,T], "label": i32[B],
                 "speaker": i32[B], "gender": i32[B], "index": i32[B]},

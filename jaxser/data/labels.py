@@ -1,6 +1,6 @@
 """The canonical emotion vocabulary and the class list of a task.
 
-Every corpus adapter maps its own codes to these names (CORPORA.md). A task's
+Every corpus adapter maps its own codes to these names (its module says how). A task's
 classes are a sorted list of them; class index = position in that list.
 """
 

@@ -1,4 +1,4 @@
-"""Paired source/target batches for a task, as a tf.data stream (DESIGN.md, data flow).
+"""Paired source/target batches for a task, as a tf.data stream.
 
 Training batches are the pytree
 
@@ -30,20 +30,11 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tensorflow as tf  # noqa: E402
 
-from jaxser.data import corpora, labels, store  # noqa: E402
+from jaxser.data import corpora, labels, store, tasks  # noqa: E402
 from jaxser.data.features import FeatureConfig  # noqa: E402
+from jaxser.data.tasks import NORMALIZATIONS, Task  # noqa: E402
 
-NORMALIZATIONS = ("utterance", "corpus", "none")
-PROTOCOLS = ("transductive", "held_out")
 GENDERS = ("f", "m", "u")
-
-
-@dataclasses.dataclass(frozen=True)
-class Task:
-    source: str
-    target: str
-    classes: tuple[str, ...] = ()  # empty: the classes both corpora share
-    protocol: str = "transductive"  # or "held_out": target speakers split adapt / test
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,20 +127,7 @@ def load_task(
     normalization: str = "utterance",
 ) -> TaskData:
     """Loads (preparing synthetic corpora if needed) both corpora of a task."""
-    if task.protocol not in PROTOCOLS:
-        raise ValueError(f"unknown protocol {task.protocol!r}; known: {list(PROTOCOLS)}")
-    src_spec, tgt_spec = corpora.get(task.source), corpora.get(task.target)
-    shared = labels.shared_classes(task.source, src_spec.emotions, task.target, tgt_spec.emotions)
-    if task.classes:
-        classes = labels.validate_classes(task.classes)
-        missing = sorted(set(classes) - set(shared))
-        if missing:
-            raise ValueError(
-                f"classes {missing} are not shared by {task.source} "
-                f"{list(src_spec.emotions)} and {task.target} {list(tgt_spec.emotions)}"
-            )
-    else:
-        classes = shared
+    classes = tasks.classes(task)
     src = load_corpus(task.source, data_dir, features)
     tgt = load_corpus(task.target, data_dir, features)
     src_frames, tgt_frames = normalize(src, normalization), normalize(tgt, normalization)

@@ -46,11 +46,11 @@ switch `terms.ida.layer=fc2 terms.ida_class.layer=fc2`, the last hidden
 layer). LIDAN = reg + marginal IDA at FC1 + coarse-group IDA at FC2 + fine
 (class) IDA at FC3.
 
-Caveat on the output layer (measured, tests/test_ida.py): FC3 has one unit per
-emotion, so a source batch of b_s >= C rows spans it and reconstructs any target
-row almost exactly (32 rows, 5 units: relative loss 0.003 for unrelated rows,
-0.14 at 128 units). Output-layer IDA then acts mostly through the ridge
-penalty; IDA at FC2 or FC1 (LIDAN's marginal term) has b_s < width.
+Caveat on the output layer (tests/test_ida.py; figures in docs/results.md):
+FC3 has one unit per emotion, so a source batch of b_s >= C rows spans it and
+reconstructs any target row almost exactly. Output-layer IDA then acts mostly
+through the ridge penalty; IDA at FC2 or FC1 (LIDAN's marginal term) has
+b_s < width.
 `python tools/ida_probe.py <workdir>` measures this on a trained run, layer by
 layer (docs/results.md).
 

@@ -1,4 +1,4 @@
-"""Built-in synthetic corpora rendered with eSpeak NG (CORPORA.md).
+"""Built-in synthetic corpora rendered with eSpeak NG.
 
 Emotion is rendered by prosody only (rate, pitch level, pitch range, volume, and
 the sentence-final intonation), as relative changes from neutral following

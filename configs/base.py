@@ -1,7 +1,7 @@
 """Shared defaults of every method config (not a method of its own: use source_only.py).
 
-Task: synth_emodb -> synth_casia (the built-in synthetic corpora), classes = the
-emotions both share. Change the task with overrides, e.g.
+Task: synth_emodb -> synth_casia (the built-in synthetic corpora), categorical,
+classes = the emotions both share. Change the task with overrides, e.g.
     --config.data.source=synth_casia --config.data.target=synth_emodb
 """
 
@@ -16,7 +16,13 @@ def get_config() -> ml_collections.ConfigDict:
     c.data = ml_collections.ConfigDict()
     c.data.source = "synth_emodb"
     c.data.target = "synth_casia"
-    c.data.classes = ""  # comma-separated; empty: the classes both corpora share
+    c.data.label_space = "categorical"  # or "arousal", "valence" (binary; every utterance)
+    c.data.classes = ""  # categorical: comma-separated; empty: the emotions both corpora share
+    # Binary spaces: comma-separated emotions of a half; "" keeps jaxser/data/labels.py's table.
+    c.data.arousal_high = ""
+    c.data.arousal_low = ""
+    c.data.valence_negative = ""
+    c.data.valence_positive = ""
     c.data.data_dir = ""  # empty: $JAXSER_DATA_DIR, else ~/.cache/jaxser
     c.data.protocol = "transductive"  # or "held_out" (target speakers: adapt half / test half)
     c.data.normalization = "utterance"  # "utterance", "corpus" or "none"

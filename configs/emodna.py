@@ -2,9 +2,21 @@
 
     python -m jaxser.train --config configs/emodna.py
 
-The project's main job: synth_emodb -> synth_casia by default. Every design
-decision is an option, documented in jaxser/methods/emodna.py. Ablations
-(config only):
+The project's main job: synth_emodb -> synth_casia by default, on the paper's
+protocol: binary arousal (high: angry fear happy surprise; low: boredom calm
+disgust neutral sad; every utterance whose emotion maps, from both corpora).
+The other label spaces:
+
+    # binary valence (negative: angry boredom disgust fear sad; positive: the rest)
+    python -m jaxser.train --config configs/emodna.py --config.data.label_space=valence
+    # the emotions both corpora share (five for this pair)
+    python -m jaxser.train --config configs/emodna.py --config.data.label_space=categorical
+    # another arousal mapping (the halves are jaxser/data/labels.py's table by default)
+    python -m jaxser.train --config configs/emodna.py \
+        --config.data.arousal_high=angry,happy,surprise --config.data.arousal_low=neutral,sad
+
+Every design decision is an option, documented in jaxser/methods/emodna.py.
+Ablations (config only):
 
     # without contrastive decoupling
     python -m jaxser.train --config configs/emodna.py --config.terms.cd.weight=0
@@ -32,6 +44,7 @@ from configs import base
 def get_config():
     c = base.get_config()
     c.method = "emodna"
+    c.data.label_space = "arousal"  # the paper's protocol
     c.model.proj_dim = 128
     c.model.proj_hidden = 256
     c.terms.cd = dict(fn="contrastive_decoupling", weight=0.1, temperature=0.1)

@@ -31,7 +31,7 @@ from jaxser import config as config_lib
 from jaxser import methods, models, parallel
 from jaxser.config import ConfigError
 from jaxser.data import batch as batch_lib
-from jaxser.data import tasks
+from jaxser.data import labels, tasks
 from jaxser.data.features import FeatureConfig
 from jaxser.evaluation import evaluators
 from jaxser.evaluation import results as results_lib
@@ -91,7 +91,7 @@ def check(config) -> None:
     _known("data.normalization", config.data.normalization, tasks.NORMALIZATIONS)
     _known("data.protocol", config.data.protocol, tasks.PROTOCOLS)
     try:
-        tasks.classes(task(config))
+        tasks.mapping(task(config))
     except (KeyError, ValueError) as e:
         raise ConfigError(f"config.data: {e.args[0]}") from None
     methods.validate(config)
@@ -154,10 +154,18 @@ def build(
     )
 
 
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(n.strip() for n in text.split(",") if n.strip())
+
+
 def task(config) -> tasks.Task:
+    """The task of `config.data`: corpora, label space, classes, protocol."""
     d = config.data
-    classes = tuple(c.strip() for c in d.classes.split(",") if c.strip())
-    return tasks.Task(d.source, d.target, classes, d.protocol)
+    overrides = ()
+    if d.label_space in labels.BINARY:
+        halves = [(h, _names(d[f"{d.label_space}_{h}"])) for h in labels.BINARY[d.label_space]]
+        overrides = tuple((h, e) for h, e in halves if e)
+    return tasks.Task(d.source, d.target, _names(d.classes), d.protocol, d.label_space, overrides)
 
 
 def load_data(config):
@@ -236,4 +244,4 @@ def train(
     )
     if evaluations is None:
         return {"interrupted_at": steps}
-    return results_lib.write_results(workdir, config, evaluations, steps)
+    return results_lib.write_results(workdir, config, evaluations, steps, exp.data.mapping)

@@ -11,6 +11,8 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from jaxser.config import ConfigError
+
 
 def initialize_distributed() -> None:
     """Starts JAX's multi-host runtime when the environment names a coordinator.
@@ -48,4 +50,6 @@ def shard_batch(batch, mesh: Mesh):
 def check_batch_size(batch_size: int, mesh: Mesh) -> None:
     n = mesh.devices.size
     if batch_size % n:
-        raise ValueError(f"batch size {batch_size} is not divisible by the {n} devices")
+        raise ConfigError(
+            f"config.train.batch_size={batch_size} is not divisible by the {n} devices"
+        )

@@ -13,6 +13,8 @@ CONFIGS = list(methods.METHODS)  # every method has configs/<name>.py
 def test_configs_load_and_default_to_the_synthetic_pair(name):
     c = config_lib.load(f"configs/{name}.py")
     assert c.method == name and (c.data.source, c.data.target) == ("synth_emodb", "synth_casia")
+    # Emo-DNA runs on its paper's protocol (binary arousal); the others on shared emotions
+    assert c.data.label_space == ("arousal" if name == "emodna" else "categorical")
     for key in ("seed", "data.classes", "data.data_dir", "train.steps", "train.batch_size"):
         node = c
         for part in key.split("."):
@@ -100,12 +102,18 @@ def test_term_options_are_checked_against_their_function():
         ("emodna.threshold=softmatch", "known: .*freematch"),
         ("train.lr_multipliers=classifier", "regex=multiplier"),
         ("data.protocol=loso", r"unknown config.data.protocol='loso'.*'held_out'"),
+        ("data.label_space=dominance", r"unknown label space 'dominance'; known: .*'valence'"),
+        ("data.arousal_high=angry,angry", r"arousal high names \['angry'\] twice"),
+        ("data.arousal_low=angry,sad", r"\['angry'\] are in both halves \(high and low\)"),
+        ("data.arousal_high=angry,joy", r"unknown emotion\(s\) \['joy'\]; known emotions"),
+        ("data.classes=angry,sad", r"apply to the categorical label space only"),
         ("data.target=synth_casa", r"config.data: unknown corpus 'synth_casa'; known corpora: .*"),
         ("data.classes=angry,boredom", r"classes \['boredom'\] are not shared by synth_emodb"),
     ],
 )
 def test_bad_values_fail_in_one_line_before_the_workdir(tmp_path, override, message):
-    path = "configs/emodna.py" if override.startswith("emodna") else "configs/didan.py"
+    arousal = ("emodna", "data.arousal", "data.classes=angry,sad")  # Emo-DNA config: arousal
+    path = "configs/emodna.py" if override.startswith(arousal) else "configs/didan.py"
     with pytest.raises(config_lib.ConfigError, match=message) as e:
         check(path, override)
     assert "\n" not in str(e.value)

@@ -28,3 +28,32 @@ def test_validate_classes():
         labels.validate_classes(["angry"])
     with pytest.raises(ValueError, match="duplicate"):
         labels.validate_classes(["angry", "angry"])
+
+
+def test_binary_mapping_table_and_overrides():
+    arousal = labels.binary_mapping("arousal")
+    assert list(arousal) == ["high", "low"]  # sorted: class index = position
+    assert arousal["high"] == ("angry", "fear", "happy", "surprise")
+    assert arousal["low"] == ("boredom", "calm", "disgust", "neutral", "sad")
+    valence = labels.binary_mapping("valence")
+    assert list(valence) == ["negative", "positive"]
+    assert valence["positive"] == ("calm", "happy", "neutral", "surprise")
+    for table in (arousal, valence):  # every emotion in exactly one half
+        assert sorted(table[next(iter(table))] + table[list(table)[1]]) == list(labels.EMOTIONS)
+    moved = labels.binary_mapping("arousal", {"high": ["angry", "happy"]})
+    assert moved["high"] == ("angry", "happy") and moved["low"] == arousal["low"]
+
+
+@pytest.mark.parametrize(
+    "space, overrides, message",
+    [
+        ("arousal", {"high": ["angry", "angry"]}, r"arousal high names \['angry'\] twice"),
+        ("arousal", {"high": ["angry", "sad"]}, r"\['sad'\] are in both halves"),
+        ("arousal", {"high": ["angry", "joy"]}, r"unknown emotion\(s\) \['joy'\]; known"),
+        ("valence", {"up": ["happy"]}, r"classes \['negative', 'positive'\], not 'up'"),
+        ("dominance", {}, r"binary spaces: \['arousal', 'valence'\]"),
+    ],
+)
+def test_binary_mapping_refuses_bad_halves(space, overrides, message):
+    with pytest.raises(ValueError, match=message):
+        labels.binary_mapping(space, overrides)

@@ -33,3 +33,17 @@ def test_prediction_balance_flags_a_collapse_without_labels():
     y_pred = np.array([1, 1, 1, 2])
     s = metrics.summarize(np.array([0, 1, 2, 2]), y_pred, ["a", "b", "c"])
     np.testing.assert_allclose(s["pred_balance"], metrics.prediction_balance(np.array([0, 3, 1])))
+
+
+def test_binary_metrics_on_an_imbalanced_target_match_sklearn():
+    rng = np.random.default_rng(1)
+    y = np.r_[np.zeros(800, int), np.ones(200, int)]  # 4:1, as arousal on synth_casia
+    p = np.where(rng.random(1000) < 0.7, y, 1 - y)
+    r = metrics.summarize(y, p, ["high", "low"])
+    assert r["uar"] == balanced_accuracy_score(y, p)
+    np.testing.assert_allclose(r["macro_f1"], f1_score(y, p, average="macro"))
+    recall = confusion_matrix(y, p).diagonal() / np.bincount(y)
+    assert r["per_class_recall"] == {"high": recall[0], "low": recall[1]}
+    # all "high": WAR 0.8 but UAR 0.5 and pred_balance 0 (a collapse the labels would hide)
+    r = metrics.summarize(y, np.zeros(1000, int), ["high", "low"])
+    assert (r["war"], r["uar"], r["pred_balance"]) == (0.8, 0.5, 0.0)

@@ -14,6 +14,13 @@ def data(small_data_dir):
     return pipeline.load_task(Task("synth_emodb", "synth_casia"), small_data_dir)
 
 
+@pytest.fixture(scope="module")
+def arousal(small_data_dir):
+    return pipeline.load_task(
+        Task("synth_emodb", "synth_casia", label_space="arousal"), small_data_dir
+    )
+
+
 def take(ds, n):
     return list(itertools.islice(pipeline.as_numpy(ds), n))
 
@@ -166,3 +173,46 @@ def test_synthetic_corpus_is_prepared_on_demand(tmp_path, monkeypatch):
     monkeypatch.setattr(store, "prepare", small)
     data = pipeline.load_corpus("synth_emovo", tmp_path)
     assert calls == ["synth_emovo"] and len(data) == 6 * 7
+
+
+def test_a_binary_task_uses_every_utterance_whose_emotion_maps(arousal, data):
+    assert arousal.classes == ("high", "low")
+    assert arousal.mapping["low"] == ("boredom", "calm", "disgust", "neutral", "sad")
+    # synth_emodb (small render): 10 speakers x 7 emotions x 3 texts, all of them map
+    assert len(arousal.source) == 10 * 7 * 3 > len(data.source)
+    # synth_casia: angry fear happy surprise -> high (4 x 4 x 5), neutral sad -> low
+    assert np.bincount(arousal.target_test.label).tolist() == [4 * 4 * 5, 4 * 2 * 5]
+    emotion_of = dict(zip(arousal.source.utt_id, arousal.source.label, strict=True))
+    assert emotion_of[data.source.utt_id[data.source.label == 0][0]] == 0  # angry: high
+    assert emotion_of[data.source.utt_id[data.source.label == 3][0]] == 1  # neutral: low
+
+
+def test_binary_balanced_batches_and_evaluation_coverage(arousal):
+    for b in take(pipeline.train_dataset(arousal, 7, T, balanced=True), 4):
+        counts = np.bincount(b["source"]["label"], minlength=2)
+        assert counts.min() >= 3 and counts.max() - counts.min() <= 1
+    split = arousal.target_test
+    batches = take(pipeline.eval_dataset(split, batch_size=16, crop_frames=T), 10_000)
+    seen = np.zeros(len(split), int)
+    for b in batches:
+        np.add.at(seen, b["index"][b["valid"]], 1)
+    windows = [max(1, -(-int(n) // T)) for n in split.lengths]
+    np.testing.assert_array_equal(seen, windows)  # every utterance, each of its windows once
+
+
+def test_a_class_missing_on_one_side_fails_with_the_counts(small_data_dir):
+    halves = (("high", ("boredom",)), ("low", ("neutral", "sad")))  # synth_casia: no boredom
+    task = Task("synth_emodb", "synth_casia", label_space="arousal", overrides=halves)
+    with pytest.raises(ValueError, match=r"no utterance on one side.*'synth_emodb': \{'high': 30"):
+        pipeline.load_task(task, small_data_dir)
+    with pytest.raises(ValueError, match=r"'synth_casia': \{'high': 0, 'low': 40\}"):
+        pipeline.load_task(task, small_data_dir)
+
+
+def test_held_out_protocol_in_a_binary_space(small_data_dir):
+    task = Task("synth_emodb", "synth_casia", protocol="held_out", label_space="valence")
+    d = pipeline.load_task(task, small_data_dir)
+    assert d.classes == ("negative", "positive")
+    adapt, test = d.target_adapt, d.target_test
+    assert not set(adapt.speakers) & set(test.speakers) and len(adapt) + len(test) == 120
+    assert set(adapt.label) == set(test.label) == {0, 1}

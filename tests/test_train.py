@@ -33,6 +33,8 @@ RESULT_KEYS = {
     "method",
     "source",
     "target",
+    "label_space",
+    "label_mapping",
     "seed",
     "steps",
     "protocol",
@@ -133,22 +135,31 @@ def test_every_term_of_every_method_runs_without_target_labels():
     assert len(seen) == 7 + 4 + 4 and set(terms.TERMS) <= seen  # shared, Emo-DNA, DIDAN
 
 
+SPACES = {  # label space -> (classes, target utterances of the small synth_casia render)
+    "categorical": (["angry", "fear", "happy", "neutral", "sad"], 100),
+    "arousal": (["high", "low"], 120),
+}
+
+
+@pytest.mark.parametrize("space", SPACES)
 @pytest.mark.parametrize("name", CONFIGS)
-def test_tiny_end_to_end_run(small_data_dir, tmp_path, name):
-    config = tiny_config(name, small_data_dir)
+def test_tiny_end_to_end_run(small_data_dir, tmp_path, name, space):
+    config = tiny_config(name, small_data_dir, f"data.label_space={space}")
     r = experiment.train(config, tmp_path / name, progress=False)
     saved = json.loads((tmp_path / name / "results.json").read_text())
     assert RESULT_KEYS <= set(saved) and saved == json.loads(json.dumps(r))
     assert saved["method"] == name and saved["steps"] == 4 and saved["selection"] == "last"
-    assert saved["classes"] == ["angry", "fear", "happy", "neutral", "sad"]
-    assert sum(map(sum, saved["confusion"])) == 100  # every target utterance, once
+    classes, n_target = SPACES[space]
+    assert saved["classes"] == classes and saved["label_space"] == space
+    assert list(saved["label_mapping"]) == classes
+    assert sum(map(sum, saved["confusion"])) == n_target  # every target utterance, once
     assert 0.0 <= saved["uar"] <= 1.0
     rows = [json.loads(line) for line in (tmp_path / name / "metrics.jsonl").open()]
     assert [r["step"] for r in rows if r["kind"] == "train"] == [1, 2, 3, 4]
     if name == "emodna":  # pseudo-label monitoring at each evaluation
         (final,) = [r for r in rows if r["kind"] == "eval"]
         assert 0.0 <= final["pseudo/accepted_share"] <= 1.0
-        assert {f"pseudo/threshold_{c}" for c in range(5)} <= set(final)
+        assert {f"pseudo/threshold_{c}" for c in range(len(classes))} <= set(final)
     assert (tmp_path / name / "confusion.png").stat().st_size > 0
 
 

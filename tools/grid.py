@@ -1,15 +1,21 @@
-"""Run a grid of (config, task, seed) and print mean +- std UAR / WAR per config and task.
+"""Run a grid of (config, label space, task, seed) and print mean +- std UAR / WAR
+and pred_balance per config, label space and task.
 
     python tools/grid.py --configs source_only dann mmd coral dsan \\
         --tasks synth_emodb:synth_casia synth_casia:synth_emodb --seeds 0 1 2 --out runs/grid
+    python tools/grid.py --configs source_only dann emodna --label_spaces arousal valence \\
+        --tasks synth_emodb:synth_casia synth_casia:synth_emodb --seeds 0 1 2 --out runs/binary
 
-Each run is `python -m jaxser.train` in `<out>/<config>-<source>-<target>-seed<n>`;
-finished runs (results.json present) are not run again, so the grid resumes.
-Extra `--set key=value` overrides apply to every run. Wall time per run is
-recorded in `<out>/wall.json`. Model selection: the last step (no target labels).
+Each run is `python -m jaxser.train` in `<out>/<config>-<source>-<target>-seed<n>`
+(`<out>/<config>-<label space>-<source>-<target>-seed<n>` with --label_spaces;
+without it each config runs in its own default label space); finished runs
+(results.json present) are not run again, so the grid resumes. Extra `--set
+key=value` overrides apply to every run. Wall time per run is recorded in
+`<out>/wall.json`. Model selection: the last step (no target labels).
 """
 
 import argparse
+import itertools
 import json
 import subprocess
 import sys
@@ -19,41 +25,46 @@ from pathlib import Path
 import numpy as np
 
 
-def run_grid(variants, tasks, seeds, out: Path, quiet=True) -> dict:
-    """Runs every (variant, task, seed) not finished yet. A variant is
-    (label, config name, [overrides]); runs go to <out>/<label>-<source>-<target>-seed<n>."""
+def run_name(label: str, space: str, source: str, target: str, seed: int) -> str:
+    return "-".join([label, *([space] if space else []), source, target, f"seed{seed}"])
+
+
+def run_grid(variants, tasks, seeds, out: Path, quiet=True, spaces=("",)) -> dict:
+    """Runs every (variant, label space, task, seed) not finished yet. A variant is
+    (label, config name, [overrides]); a label space "" keeps the config's own."""
     out.mkdir(parents=True, exist_ok=True)
     wall_path = out / "wall.json"
     wall = json.loads(wall_path.read_text()) if wall_path.exists() else {}
     for task in tasks:
         source, target = task.split(":")
-        for label, name, overrides in variants:
-            for seed in seeds:
-                workdir = out / f"{label}-{source}-{target}-seed{seed}"
-                if (workdir / "results.json").exists():
-                    continue
-                cmd = [
-                    sys.executable,
-                    "-m",
-                    "jaxser.train",
-                    "--config",
-                    f"configs/{name}.py",
-                    "--workdir",
-                    str(workdir),
-                    f"--config.data.source={source}",
-                    f"--config.data.target={target}",
-                    f"--config.seed={seed}",
-                    "--no_progress",
-                    *[f"--config.{o}" for o in overrides],
-                ]
-                t0 = time.perf_counter()
-                r = subprocess.run(cmd, capture_output=quiet, text=True)
-                if r.returncode != 0:
-                    err = r.stderr[-3000:] if quiet else ""
-                    raise RuntimeError(f"{' '.join(cmd)} failed:\n{err}")
-                wall[workdir.name] = round(time.perf_counter() - t0, 1)
-                wall_path.write_text(json.dumps(wall, indent=1))
-                print(f"{workdir.name}: {wall[workdir.name]:.0f} s", file=sys.stderr, flush=True)
+        for (label, name, overrides), space, seed in itertools.product(variants, spaces, seeds):
+            workdir = out / run_name(label, space, source, target, seed)
+            if (workdir / "results.json").exists():
+                continue
+            space_override = [f"--config.data.label_space={space}"] if space else []
+            cmd = [
+                sys.executable,
+                "-m",
+                "jaxser.train",
+                "--config",
+                f"configs/{name}.py",
+                "--workdir",
+                str(workdir),
+                f"--config.data.source={source}",
+                f"--config.data.target={target}",
+                f"--config.seed={seed}",
+                *space_override,
+                "--no_progress",
+                *[f"--config.{o}" for o in overrides],
+            ]
+            t0 = time.perf_counter()
+            r = subprocess.run(cmd, capture_output=quiet, text=True)
+            if r.returncode != 0:
+                err = r.stderr[-3000:] if quiet else ""
+                raise RuntimeError(f"{' '.join(cmd)} failed:\n{err}")
+            wall[workdir.name] = round(time.perf_counter() - t0, 1)
+            wall_path.write_text(json.dumps(wall, indent=1))
+            print(f"{workdir.name}: {wall[workdir.name]:.0f} s", file=sys.stderr, flush=True)
     return wall
 
 
@@ -61,30 +72,34 @@ def _mean_std(x: np.ndarray) -> str:
     return f"{x.mean():.3f} +- {x.std(ddof=1) if len(x) > 1 else 0.0:.3f}"
 
 
-def table(labels, tasks, seeds, out: Path) -> str:
+def table(labels, tasks, seeds, out: Path, spaces=("",)) -> str:
     wall = json.loads((out / "wall.json").read_text()) if (out / "wall.json").exists() else {}
     lines = [
-        "| run | task | UAR mean +- std | WAR mean +- std | seeds | wall s/run |",
-        "|---|---|---|---|---|---|",
+        "| run | label space | task | UAR mean +- std | WAR mean +- std "
+        "| pred_balance mean +- std | seeds | wall s/run |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for task in tasks:
+    for space, task, name in itertools.product(spaces, tasks, labels):
         source, target = task.split(":")
-        for name in labels:
-            runs = [out / f"{name}-{source}-{target}-seed{s}" for s in seeds]
-            res = [
-                json.loads((r / "results.json").read_text())
-                for r in runs
-                if (r / "results.json").exists()
-            ]
-            if not res:
-                continue
-            uar = np.array([r["uar"] for r in res])
-            war = np.array([r["war"] for r in res])
-            secs = [wall[r.name] for r in runs if r.name in wall]
-            lines.append(
-                f"| {name} | {source} -> {target} | {_mean_std(uar)} | {_mean_std(war)} "
-                f"| {len(res)} | {np.mean(secs) if secs else float('nan'):.0f} |"
-            )
+        runs = [out / run_name(name, space, source, target, s) for s in seeds]
+        res = [
+            json.loads((r / "results.json").read_text())
+            for r in runs
+            if (r / "results.json").exists()
+        ]
+        if not res:
+            continue
+        uar = np.array([r["uar"] for r in res])
+        war = np.array([r["war"] for r in res])
+        balance = np.array([r["pred_balance"] for r in res])
+        # results of runs before label spaces existed are categorical
+        space_of = {r.get("label_space", "categorical") for r in res}
+        secs = [wall[r.name] for r in runs if r.name in wall]
+        lines.append(
+            f"| {name} | {'/'.join(sorted(space_of))} | {source} -> {target} "
+            f"| {_mean_std(uar)} | {_mean_std(war)} | {_mean_std(balance)} "
+            f"| {len(res)} | {np.mean(secs) if secs else float('nan'):.0f} |"
+        )
     return "\n".join(lines)
 
 
@@ -97,14 +112,21 @@ def main() -> None:
         "--tasks", nargs="+", default=["synth_emodb:synth_casia", "synth_casia:synth_emodb"]
     )
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    p.add_argument(
+        "--label_spaces",
+        nargs="+",
+        default=[""],
+        help="arousal, valence, categorical (default: each config's own)",
+    )
     p.add_argument("--out", default="runs/grid")
     p.add_argument("--set", nargs="*", default=[], help="overrides, e.g. train.steps=100")
     p.add_argument("--table_only", action="store_true", help="print the table of finished runs")
     args = p.parse_args()
     out = Path(args.out)
     if not args.table_only:
-        run_grid([(c, c, args.set) for c in args.configs], args.tasks, args.seeds, out)
-    print(table(args.configs, args.tasks, args.seeds, out))
+        variants = [(c, c, args.set) for c in args.configs]
+        run_grid(variants, args.tasks, args.seeds, out, spaces=args.label_spaces)
+    print(table(args.configs, args.tasks, args.seeds, out, args.label_spaces))
 
 
 if __name__ == "__main__":

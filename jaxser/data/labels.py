@@ -1,10 +1,12 @@
-"""The canonical emotion vocabulary and the class list of a task.
+"""The canonical emotion vocabulary, the binary label spaces, and a task's classes.
 
-Every corpus adapter maps its own codes to these names (its module says how). A task's
-classes are a sorted list of them; class index = position in that list.
+Every corpus adapter maps its own codes to these names (its module says how). In
+the `categorical` label space a task's classes are a sorted list of emotions; in
+the binary spaces (`arousal`, `valence`) they are the two halves of `BINARY`.
+Class index = position in the sorted class list.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 EMOTIONS: tuple[str, ...] = (
     "angry",
@@ -19,6 +21,54 @@ EMOTIONS: tuple[str, ...] = (
 )
 # Labels a corpus has but no task can use (IEMOCAP `fru`, MSP-IMPROV `O`, ...).
 OTHER = "other"
+
+LABEL_SPACES = ("categorical", "arousal", "valence")
+# [decision] The binary label spaces: each emotion's half, after Schuller et al.
+# 2010's cross-corpus binary mapping (the convention of the cross-corpus SER
+# literature; Emo-DNA's own table, after the Geneva Emotion Wheel, is not public).
+# A config overrides a half with `data.<space>_<half>` ("" keeps this table).
+BINARY: dict[str, dict[str, tuple[str, ...]]] = {
+    "arousal": {
+        "high": ("angry", "fear", "happy", "surprise"),
+        "low": ("boredom", "calm", "disgust", "neutral", "sad"),
+    },
+    "valence": {
+        "negative": ("angry", "boredom", "disgust", "fear", "sad"),
+        "positive": ("calm", "happy", "neutral", "surprise"),
+    },
+}
+
+
+def binary_mapping(
+    space: str, overrides: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, tuple[str, ...]]:
+    """Class -> its emotions in a binary label space: `BINARY[space]` with the halves
+    `overrides` names replaced. Raises on an unknown space, class or emotion, an
+    emotion named twice or in both halves, or an empty half."""
+    if space not in BINARY:
+        raise ValueError(f"no binary label space {space!r}; binary spaces: {sorted(BINARY)}")
+    table = dict(BINARY[space])
+    for half, emotions in (overrides or {}).items():
+        if half not in table:
+            raise ValueError(f"{space} has the classes {sorted(table)}, not {half!r}")
+        emotions = tuple(emotions)
+        unknown = sorted(set(emotions) - set(EMOTIONS))
+        if unknown:
+            raise ValueError(
+                f"{space} {half}: unknown emotion(s) {unknown}; known emotions: {list(EMOTIONS)}"
+            )
+        twice = sorted({e for e in emotions if emotions.count(e) > 1})
+        if twice:
+            raise ValueError(f"{space} {half} names {twice} twice")
+        table[half] = tuple(sorted(emotions))
+    (a, ea), (b, eb) = sorted(table.items())
+    both = sorted(set(ea) & set(eb))
+    if both:
+        raise ValueError(f"{space}: {both} are in both halves ({a} and {b})")
+    for half, emotions in table.items():
+        if not emotions:
+            raise ValueError(f"{space} {half} holds no emotion")
+    return dict(sorted(table.items()))
 
 
 def validate_classes(classes: Iterable[str]) -> tuple[str, ...]:

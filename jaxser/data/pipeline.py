@@ -30,7 +30,7 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tensorflow as tf  # noqa: E402
 
-from jaxser.data import corpora, labels, store, tasks  # noqa: E402
+from jaxser.data import corpora, store, tasks  # noqa: E402
 from jaxser.data.features import FeatureConfig  # noqa: E402
 from jaxser.data.tasks import NORMALIZATIONS, Task  # noqa: E402
 
@@ -59,6 +59,7 @@ class Split:
 class TaskData:
     task: Task
     classes: tuple[str, ...]
+    mapping: dict  # class -> the emotions it holds
     source: Split
     target_adapt: Split  # unlabelled target the methods see in training
     target_test: Split  # labelled target for evaluation only
@@ -95,10 +96,9 @@ def normalize(data: store.CorpusData, how: str) -> np.ndarray:
     return frames
 
 
-def _split(
-    data: store.CorpusData, frames: np.ndarray, classes: tuple[str, ...], keep: np.ndarray
-) -> Split:
-    # Gather the kept utterances into a compact frames array.
+def _split(data: store.CorpusData, frames: np.ndarray, label_of: dict, keep: np.ndarray) -> Split:
+    """The kept utterances, gathered into a compact frames array; `label_of`:
+    emotion -> class index."""
     idx = np.flatnonzero(keep)
     lengths = data.lengths[idx]
     rows = np.concatenate(
@@ -106,18 +106,32 @@ def _split(
         + [[len(frames) - 1]]
     )
     speakers = tuple(sorted(set(data.speaker[idx])))
-    cls = labels.class_index(classes)
     return Split(
         corpus=data.name,
         frames=np.ascontiguousarray(frames[rows]),
         offsets=np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64),
         lengths=lengths.astype(np.int64),
-        label=np.array([cls[e] for e in data.emotion[idx]], np.int32),
+        label=np.array([label_of[e] for e in data.emotion[idx]], np.int32),
         speaker=np.array([speakers.index(s) for s in data.speaker[idx]], np.int32),
         gender=np.array([GENDERS.index(g) for g in data.gender[idx]], np.int32),
         utt_id=data.utt_id[idx],
         speakers=speakers,
     )
+
+
+def _check_counts(task: Task, classes, label_of, src, tgt) -> None:
+    """Every class has utterances on both sides, or a ValueError with the counts."""
+    counts = {}
+    for name, corpus in ((task.source, src), (task.target, tgt)):
+        per = np.bincount(
+            [label_of[e] for e in corpus.emotion if e in label_of], minlength=len(classes)
+        )
+        counts[name] = dict(zip(classes, per.tolist(), strict=True))
+    if any(n == 0 for side in counts.values() for n in side.values()):
+        raise ValueError(
+            f"a class of the {task.label_space} task has no utterance on one side "
+            f"(utterances per class: {counts}); choose other corpora or another mapping"
+        )
 
 
 def load_task(
@@ -127,23 +141,27 @@ def load_task(
     normalization: str = "utterance",
 ) -> TaskData:
     """Loads (preparing synthetic corpora if needed) both corpora of a task."""
-    classes = tasks.classes(task)
+    mapping = tasks.mapping(task)
+    classes = tuple(mapping)
+    label_of = {e: i for i, c in enumerate(classes) for e in mapping[c]}
     src = load_corpus(task.source, data_dir, features)
     tgt = load_corpus(task.target, data_dir, features)
+    _check_counts(task, classes, label_of, src, tgt)
     src_frames, tgt_frames = normalize(src, normalization), normalize(tgt, normalization)
-    source = _split(src, src_frames, classes, np.isin(src.emotion, classes))
-    in_task = np.isin(tgt.emotion, classes)
+    in_label_space = list(label_of)
+    source = _split(src, src_frames, label_of, np.isin(src.emotion, in_label_space))
+    in_task = np.isin(tgt.emotion, in_label_space)
     if task.protocol == "transductive":
-        target_adapt = target_test = _split(tgt, tgt_frames, classes, in_task)
+        target_adapt = target_test = _split(tgt, tgt_frames, label_of, in_task)
     else:
         speakers = sorted(set(tgt.speaker[in_task]))
         if len(speakers) < 2:
             raise ValueError(f"held_out needs 2+ target speakers; {task.target} has {speakers}")
         adapt_speakers = speakers[0::2]
         adapt = np.isin(tgt.speaker, adapt_speakers)
-        target_adapt = _split(tgt, tgt_frames, classes, in_task & adapt)
-        target_test = _split(tgt, tgt_frames, classes, in_task & ~adapt)
-    return TaskData(task, classes, source, target_adapt, target_test)
+        target_adapt = _split(tgt, tgt_frames, label_of, in_task & adapt)
+        target_test = _split(tgt, tgt_frames, label_of, in_task & ~adapt)
+    return TaskData(task, classes, mapping, source, target_adapt, target_test)
 
 
 class _Cropper:

@@ -1,6 +1,10 @@
-"""A task: (source corpus, target corpus, classes, protocol), and its checks.
+"""A task: (source corpus, target corpus, label space, classes, protocol), and its
+checks.
 
-Needs no data and no TensorFlow: a task is checked before any work.
+Label spaces: `categorical` (classes = emotions; by default every emotion both
+corpora have) and the binary `arousal` and `valence` (classes = the two halves
+of `labels.BINARY`; every utterance whose emotion maps is used, from both
+corpora). Needs no data and no TensorFlow: a task is checked before any work.
 """
 
 import dataclasses
@@ -15,20 +19,35 @@ PROTOCOLS = ("transductive", "held_out")
 class Task:
     source: str
     target: str
-    classes: tuple[str, ...] = ()  # empty: the classes both corpora share
+    classes: tuple[str, ...] = ()  # categorical only; empty: the emotions both corpora share
     protocol: str = "transductive"  # or "held_out": target speakers split adapt / test
+    label_space: str = "categorical"  # or "arousal", "valence"
+    # binary spaces: halves that replace labels.BINARY's, as (class, emotions) pairs
+    overrides: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
-def classes(task: Task) -> tuple[str, ...]:
-    """The task's classes, sorted: the given ones (each in both corpora) or, if none
-    are given, every emotion both corpora share. Raises on an unknown corpus,
-    protocol or emotion, listing the known ones."""
+def mapping(task: Task) -> dict[str, tuple[str, ...]]:
+    """Class -> the emotions it holds, classes sorted. Categorical: the given classes
+    (each in both corpora) or every emotion both corpora share, each its own
+    class. Raises on an unknown corpus, protocol, label space or emotion, listing
+    the known ones."""
     if task.protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {task.protocol!r}; known: {list(PROTOCOLS)}")
+    if task.label_space not in labels.LABEL_SPACES:
+        raise ValueError(
+            f"unknown label space {task.label_space!r}; known: {list(labels.LABEL_SPACES)}"
+        )
     src_spec, tgt_spec = corpora.get(task.source), corpora.get(task.target)
+    if task.label_space != "categorical":
+        if task.classes:
+            raise ValueError(
+                f"classes {list(task.classes)} apply to the categorical label space only; "
+                f"the {task.label_space} classes are {sorted(labels.BINARY[task.label_space])}"
+            )
+        return labels.binary_mapping(task.label_space, dict(task.overrides))
     shared = labels.shared_classes(task.source, src_spec.emotions, task.target, tgt_spec.emotions)
     if not task.classes:
-        return shared
+        return {c: (c,) for c in shared}
     chosen = labels.validate_classes(task.classes)
     missing = sorted(set(chosen) - set(shared))
     if missing:
@@ -36,4 +55,9 @@ def classes(task: Task) -> tuple[str, ...]:
             f"classes {missing} are not shared by {task.source} "
             f"{list(src_spec.emotions)} and {task.target} {list(tgt_spec.emotions)}"
         )
-    return chosen
+    return {c: (c,) for c in chosen}
+
+
+def classes(task: Task) -> tuple[str, ...]:
+    """The task's class names, sorted (class index = position)."""
+    return tuple(mapping(task))

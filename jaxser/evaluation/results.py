@@ -10,22 +10,27 @@ from jaxser.evaluation import plots
 
 def summary_line(r: dict) -> str:
     return (
-        f"{r['method']} {r['source']}->{r['target']} seed {r['seed']} step {r['steps']}: "
-        f"UAR {r['uar']:.4f}  WAR {r['war']:.4f}  macro-F1 {r['macro_f1']:.4f}"
+        f"{r['method']} {r['source']}->{r['target']} {r['label_space']} seed {r['seed']} "
+        f"step {r['steps']}: UAR {r['uar']:.4f}  WAR {r['war']:.4f}  macro-F1 {r['macro_f1']:.4f}"
     )
 
 
-def write_results(workdir: Path, config, evaluations: dict[str, dict], steps: int) -> dict:
+def write_results(
+    workdir: Path, config, evaluations: dict[str, dict], steps: int, mapping: dict
+) -> dict:
     """Writes `<workdir>/results.json` and `confusion.png`; returns the results:
     the classification metrics on the target test utterances, the run's identity
-    (method, task, seed, steps, protocol; model selection: the last step, never
-    target labels), then every other evaluator's results under its name."""
+    (method, task, label space and the mapping used (class -> emotions), seed,
+    steps, protocol; model selection: the last step, never target labels), then
+    every other evaluator's results under its name."""
     summary = evaluations["classification"]
     results = {
         **summary,
         "method": config.method,
         "source": config.data.source,
         "target": config.data.target,
+        "label_space": config.data.label_space,
+        "label_mapping": {c: list(e) for c, e in mapping.items()},
         "seed": int(config.seed),
         "steps": int(steps),
         "protocol": config.data.protocol,
@@ -38,7 +43,8 @@ def write_results(workdir: Path, config, evaluations: dict[str, dict], steps: in
         np.array(summary["confusion"]),
         summary["classes"],
         workdir / "confusion.png",
-        f"{config.method} {config.data.source}->{config.data.target} UAR {summary['uar']:.3f}",
+        f"{config.method} {config.data.source}->{config.data.target} "
+        f"({config.data.label_space}) UAR {summary['uar']:.3f}",
     )
     return results
 

@@ -23,6 +23,8 @@ removes a term):
   emotions, default high vs low arousal,
   "angry,fear,happy,surprise/boredom,calm,disgust,neutral,sad"; emotions the
   task lacks are dropped, and every task emotion must be in exactly one group.
+  In a binary label space (`data.label_space`) the classes are already coarse
+  groups: each class is its own group, and `ida_group` equals `ida_class`.
 
 IDA options shared by the terms (`config.didan`) [decision]
 (jaxser/losses/ida.py): closed-form ridge coefficients per batch,
@@ -65,6 +67,7 @@ import numpy as np
 
 from jaxser import models
 from jaxser.config import ConfigError
+from jaxser.data import labels
 from jaxser.losses import classification
 from jaxser.losses import ida as ida_lib
 from jaxser.methods import schedules, terms
@@ -144,7 +147,11 @@ TERMS = {
 
 def group_matrix(spec: str, classes: tuple[str, ...]) -> np.ndarray:
     """[C, G] class -> group one-hot matrix from "a,b/c,d" (groups without any of the
-    task's classes are dropped). Every class must be in exactly one group."""
+    task's classes are dropped). Every class must be in exactly one group. In a
+    binary label space the classes are already coarse groups of emotions: each
+    class is its own group [decision]."""
+    if not set(classes) & set(labels.EMOTIONS):
+        return np.eye(len(classes), dtype=np.float32)
     groups = [[e.strip() for e in g.split(",") if e.strip()] for g in spec.split("/")]
     groups = [[e for e in g if e in classes] for g in groups]
     groups = [g for g in groups if g]

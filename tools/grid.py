@@ -72,12 +72,22 @@ def _mean_std(x: np.ndarray) -> str:
     return f"{x.mean():.3f} +- {x.std(ddof=1) if len(x) > 1 else 0.0:.3f}"
 
 
-def table(labels, tasks, seeds, out: Path, spaces=("",)) -> str:
+def last_eval(workdir: Path) -> dict:
+    """The last evaluation's log line of a run (metrics.jsonl)."""
+    rows = [json.loads(line) for line in (workdir / "metrics.jsonl").open()]
+    return [r for r in rows if r["kind"] == "eval"][-1]
+
+
+def table(labels, tasks, seeds, out: Path, spaces=("",), monitor=()) -> str:
+    """Mean +- std over seeds per (label space, task, config); `monitor`: keys of the
+    last evaluation's log line to add (e.g. pseudo/accuracy), "-" where a run has none."""
     wall = json.loads((out / "wall.json").read_text()) if (out / "wall.json").exists() else {}
     lines = [
         "| run | label space | task | UAR mean +- std | WAR mean +- std "
-        "| pred_balance mean +- std | seeds | wall s/run |",
-        "|---|---|---|---|---|---|---|---|",
+        "| pred_balance mean +- std |"
+        + "".join(f" {k} (last eval) |" for k in monitor)
+        + " seeds | wall s/run |",
+        "|---|---|---|---|---|---|" + "---|" * len(monitor) + "---|---|",
     ]
     for space, task, name in itertools.product(spaces, tasks, labels):
         source, target = task.split(":")
@@ -95,10 +105,15 @@ def table(labels, tasks, seeds, out: Path, spaces=("",)) -> str:
         # results of runs before label spaces existed are categorical
         space_of = {r.get("label_space", "categorical") for r in res}
         secs = [wall[r.name] for r in runs if r.name in wall]
+        evals = [last_eval(r) for r in runs if (r / "results.json").exists()]
+        extra = ""
+        for key in monitor:
+            values = np.array([e[key] for e in evals if key in e], float)
+            extra += f" {_mean_std(values) if len(values) else '-'} |"
         lines.append(
             f"| {name} | {'/'.join(sorted(space_of))} | {source} -> {target} "
-            f"| {_mean_std(uar)} | {_mean_std(war)} | {_mean_std(balance)} "
-            f"| {len(res)} | {np.mean(secs) if secs else float('nan'):.0f} |"
+            f"| {_mean_std(uar)} | {_mean_std(war)} | {_mean_std(balance)} |{extra}"
+            f" {len(res)} | {np.mean(secs) if secs else float('nan'):.0f} |"
         )
     return "\n".join(lines)
 
@@ -121,12 +136,18 @@ def main() -> None:
     p.add_argument("--out", default="runs/grid")
     p.add_argument("--set", nargs="*", default=[], help="overrides, e.g. train.steps=100")
     p.add_argument("--table_only", action="store_true", help="print the table of finished runs")
+    p.add_argument(
+        "--monitor",
+        nargs="*",
+        default=[],
+        help="last-evaluation log keys to tabulate, e.g. pseudo/accuracy pseudo/accepted_share",
+    )
     args = p.parse_args()
     out = Path(args.out)
     if not args.table_only:
         variants = [(c, c, args.set) for c in args.configs]
         run_grid(variants, args.tasks, args.seeds, out, spaces=args.label_spaces)
-    print(table(args.configs, args.tasks, args.seeds, out, args.label_spaces))
+    print(table(args.configs, args.tasks, args.seeds, out, args.label_spaces, args.monitor))
 
 
 if __name__ == "__main__":

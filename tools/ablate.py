@@ -2,7 +2,9 @@
 
     python tools/ablate.py --task synth_emodb:synth_casia --seeds 0 1 2 --out runs/ablate
 
-Variants (config overrides of configs/emodna.py, as listed in its docstring):
+The task runs in configs/emodna.py's label space (binary arousal) unless `--set
+data.label_space=...` says otherwise. Variants (config overrides of
+configs/emodna.py, as listed in its docstring):
 full; without contrastive decoupling; without corpus alignment; without
 class-level alignment; fixed threshold; FlexMatch threshold; orthogonality
 instead of decoupling; with the diversity term (not in the paper). Finished
@@ -42,7 +44,8 @@ def main() -> None:
     chosen = [(label, "emodna", ov + args.set) for label, ov in VARIANTS if label in args.variants]
     if not args.table_only:
         run_grid(chosen, [args.task], args.seeds, Path(args.out))
-    print(table([c[0] for c in chosen], [args.task], args.seeds, Path(args.out)))
+    monitor = ("pseudo/accuracy", "pseudo/accepted_share")  # at the last evaluation
+    print(table([c[0] for c in chosen], [args.task], args.seeds, Path(args.out), monitor=monitor))
 
 
 if __name__ == "__main__":

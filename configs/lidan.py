@@ -12,6 +12,7 @@ other coarse groups ("/" between groups, "," between emotions):
 """
 
 from configs import didan
+from jaxser.data import labels
 
 
 def get_config():
@@ -22,7 +23,8 @@ def get_config():
         fn="ida_group",
         weight=1.0,
         layer="fc2",
-        groups="angry,fear,happy,surprise/boredom,calm,disgust,neutral,sad",
+        # high vs low arousal: the halves of jaxser/data/labels.py's table
+        groups="/".join(",".join(half) for half in labels.BINARY["arousal"].values()),
     )
     c.terms.ida_class.layer = "fc3"
     return c

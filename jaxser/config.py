@@ -8,6 +8,7 @@ before any work starts.
 
 import ast
 import importlib.util
+import inspect
 import json
 import sys
 from pathlib import Path
@@ -42,6 +43,32 @@ def load_file(path: str) -> ml_collections.ConfigDict:
     config = module.get_config()
     config.lock()
     return config
+
+
+def names(text: str) -> tuple[str, ...]:
+    """The comma-separated names of a config string ("" -> none)."""
+    return tuple(n.strip() for n in text.split(",") if n.strip())
+
+
+def keyword_options(fn) -> dict:
+    """The options a config entry may give `fn`: its keyword-only parameters and
+    their defaults."""
+    return {
+        p.name: p.default
+        for p in inspect.signature(fn).parameters.values()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    }
+
+
+def check_options(where: str, name: str, fn, entry, reserved: tuple[str, ...]) -> None:
+    """Fails if `entry` (a config dict for `fn`, called `name`) has a key that is
+    neither in `reserved` nor one of `fn`'s keyword options, listing those."""
+    known = keyword_options(fn)
+    unknown = set(entry) - set(reserved) - set(known)
+    if unknown:
+        raise ConfigError(
+            f"{where}: {name!r} has no option {sorted(unknown)}; its options: {sorted(known)}"
+        )
 
 
 def _parse(old, text: str, key: str):

@@ -37,8 +37,6 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--workdir", required=True)
     args = p.parse_args(argv)
     workdir = Path(args.workdir)
-    if not (workdir / "config.json").is_file():
-        sys.exit(f"error: {workdir} holds no run (no config.json)")
     try:
         r = evaluate(workdir)
     except (config_lib.ConfigError, FileNotFoundError) as e:

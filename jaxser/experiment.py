@@ -154,18 +154,17 @@ def build(
     )
 
 
-def _names(text: str) -> tuple[str, ...]:
-    return tuple(n.strip() for n in text.split(",") if n.strip())
-
-
 def task(config) -> tasks.Task:
     """The task of `config.data`: corpora, label space, classes, protocol."""
     d = config.data
     overrides = ()
     if d.label_space in labels.BINARY:
-        halves = [(h, _names(d[f"{d.label_space}_{h}"])) for h in labels.BINARY[d.label_space]]
+        halves = [
+            (h, config_lib.names(d[f"{d.label_space}_{h}"])) for h in labels.BINARY[d.label_space]
+        ]
         overrides = tuple((h, e) for h, e in halves if e)
-    return tasks.Task(d.source, d.target, _names(d.classes), d.protocol, d.label_space, overrides)
+    classes = config_lib.names(d.classes)
+    return tasks.Task(d.source, d.target, classes, d.protocol, d.label_space, overrides)
 
 
 def load_data(config):

@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> None:
         p.error(f"unrecognised arguments {bad}; overrides look like --config.train.steps=100")
     try:
         config = config_lib.load(args.config, overrides)
-        experiment.check(config)
+        experiment.check(config)  # before TensorFlow is imported: a typo fails in a second
     except config_lib.ConfigError as e:
         sys.exit(f"error: {e}")
 

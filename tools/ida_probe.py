@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from jaxser import config as config_lib
 from jaxser import experiment
 from jaxser.data import pipeline
 from jaxser.evaluation.forward import make_forward
@@ -90,9 +91,10 @@ def main() -> None:
     p.add_argument("--init", action="store_true", help="probe the model at initialisation")
     p.add_argument("--draws", type=int, default=20)
     args = p.parse_args()
-    exp = experiment.restore(args.workdir)
-    if args.init:  # the run's model as `setup` initialises it
-        exp.state = experiment.setup(exp.config).state
+    if args.init:  # the run's model as `setup` initialises it (no checkpoint read)
+        exp = experiment.setup(config_lib.from_json((args.workdir / "config.json").read_text()))
+    else:
+        exp = experiment.restore(args.workdir)
     config, method, state, data = exp.config, exp.method, exp.state, exp.data
     src, src_labels = layer_features(method, state, data.source, config, exp.crop_frames)
     tgt, _ = layer_features(method, state, data.target_test, config, exp.crop_frames)

@@ -100,8 +100,3 @@ def shared_classes(
             f"at least 2. {source}: {sorted(a)}; {target}: {sorted(b)}"
         )
     return shared
-
-
-def class_index(classes: Sequence[str]) -> dict[str, int]:
-    """Maps each class name to its index (its position in the sorted class list)."""
-    return {name: i for i, name in enumerate(classes)}

@@ -58,11 +58,15 @@ class Split:
 @dataclasses.dataclass(frozen=True)
 class TaskData:
     task: Task
-    classes: tuple[str, ...]
-    mapping: dict  # class -> the emotions it holds
+    mapping: dict  # class -> the emotions it holds, classes sorted
     source: Split
     target_adapt: Split  # unlabelled target the methods see in training
     target_test: Split  # labelled target for evaluation only
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """The class names; class index = position."""
+        return tuple(self.mapping)
 
 
 def load_corpus(
@@ -161,7 +165,7 @@ def load_task(
         adapt = np.isin(tgt.speaker, adapt_speakers)
         target_adapt = _split(tgt, tgt_frames, label_of, in_task & adapt)
         target_test = _split(tgt, tgt_frames, label_of, in_task & ~adapt)
-    return TaskData(task, classes, mapping, source, target_adapt, target_test)
+    return TaskData(task, mapping, source, target_adapt, target_test)
 
 
 class _Cropper:

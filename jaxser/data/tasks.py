@@ -56,8 +56,3 @@ def mapping(task: Task) -> dict[str, tuple[str, ...]]:
             f"{list(src_spec.emotions)} and {task.target} {list(tgt_spec.emotions)}"
         )
     return {c: (c,) for c in chosen}
-
-
-def classes(task: Task) -> tuple[str, ...]:
-    """The task's class names, sorted (class index = position)."""
-    return tuple(mapping(task))

@@ -10,25 +10,29 @@ without prefix).
 from collections.abc import Callable
 
 from jaxser.config import ConfigError
+from jaxser.config import names as config_names
 from jaxser.evaluation import metrics
 
 # (predictions: jaxser.evaluation.predict.Predictions) -> dict
 Evaluator = Callable[..., dict]
 
 
+def _summary(predictions, split: str) -> dict:
+    pred = predictions(split)
+    return metrics.summarize(pred["labels"], pred["probs"].argmax(1), predictions.classes)
+
+
 def classification(predictions) -> dict:
     """UAR, WAR, macro-F1, per-class recall, confusion, pred_balance on the target
     test utterances (model selection: none; the caller's step)."""
-    pred = predictions("target_test")
-    return metrics.summarize(pred["labels"], pred["probs"].argmax(1), predictions.classes)
+    return _summary(predictions, "target_test")
 
 
 def source(predictions) -> dict:
     """The same metrics on the source corpus: how well the model fits what it
     learned from (a run that fits the source but not the target has a gap; one
     that fits neither has a training problem)."""
-    pred = predictions("source")
-    return metrics.summarize(pred["labels"], pred["probs"].argmax(1), predictions.classes)
+    return _summary(predictions, "source")
 
 
 EVALUATORS: dict[str, Evaluator] = {"classification": classification, "source": source}
@@ -36,7 +40,7 @@ EVALUATORS: dict[str, Evaluator] = {"classification": classification, "source": 
 
 def from_config(spec: str) -> dict[str, Evaluator]:
     """Classification, then the comma-separated names of `spec`."""
-    names = [n.strip() for n in spec.split(",") if n.strip()]
+    names = config_names(spec)
     unknown = [n for n in names if n not in EVALUATORS]
     if unknown:
         raise ConfigError(

@@ -47,8 +47,8 @@ class Predictions:
     once, on first use: `predictions("target_test")`, `("source")`, ..."""
 
     def __init__(self, forward, variables, data, batch_size: int, crop_frames: int, mesh):
-        self._args = (forward, variables, batch_size, crop_frames, mesh)
-        self.data = data
+        self.forward, self.variables, self.data = forward, variables, data
+        self.batch_size, self.crop_frames, self.mesh = batch_size, crop_frames, mesh
         self.classes = tuple(data.classes)
         self._cache: dict[str, dict] = {}
 
@@ -61,8 +61,12 @@ class Predictions:
 
     def __call__(self, split: str) -> dict:
         if split not in self._cache:
-            forward, variables, batch_size, crop_frames, mesh = self._args
             self._cache[split] = predict_split(
-                forward, variables, getattr(self.data, split), batch_size, crop_frames, mesh
+                self.forward,
+                self.variables,
+                getattr(self.data, split),
+                self.batch_size,
+                self.crop_frames,
+                self.mesh,
             )
         return self._cache[split]

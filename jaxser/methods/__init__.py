@@ -48,7 +48,11 @@ def validate(config) -> None:
 
 
 def build(config, classes: tuple[str, ...], num_target: int) -> Method:
-    return module(config.method).build(config, tuple(classes), num_target)
+    """The method of `config` on the task's classes; its own options are checked
+    first (`validate`), the class-dependent ones by its build."""
+    m = module(config.method)
+    m.validate(config)
+    return m.build(config, tuple(classes), num_target)
 
 
 __all__ = ["METHODS", "Method", "build", "module", "term_registry", "validate"]

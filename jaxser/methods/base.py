@@ -34,7 +34,6 @@ reads; it never calls the trainer. Its parts:
 """
 
 import dataclasses
-import inspect
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
@@ -42,7 +41,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxser.config import ConfigError
+from jaxser.config import ConfigError, check_options
 
 HALVES = ("source_target", "target")
 # The keys of a term's config entry that are not options of its function.
@@ -116,15 +115,6 @@ class Method:
             raise ValueError("a host-side refresh needs both `refresh` and `refresh_every` > 0")
 
 
-def term_options(fn: TermFn) -> dict[str, Any]:
-    """A term function's options: its keyword-only parameters and their defaults."""
-    return {
-        p.name: p.default
-        for p in inspect.signature(fn).parameters.values()
-        if p.kind is inspect.Parameter.KEYWORD_ONLY
-    }
-
-
 def check_terms(config, registry: Mapping[str, TermFn]) -> None:
     """Every `config.terms.<name>` names a function of `registry`, a weight, a
     schedule of `config.schedules` (or none) and only options that function takes."""
@@ -145,13 +135,7 @@ def check_terms(config, registry: Mapping[str, TermFn]) -> None:
                 f"{where}.schedule={schedule!r} is not a schedule; "
                 f"config.schedules: {sorted(config.schedules)}"
             )
-        known = term_options(registry[entry.fn])
-        unknown = set(entry) - set(TERM_KEYS) - set(known)
-        if unknown:
-            raise ConfigError(
-                f"{where}: {entry.fn!r} has no option {sorted(unknown)}; "
-                f"its options: {sorted(known)}"
-            )
+        check_options(where, entry.fn, registry[entry.fn], entry, TERM_KEYS)
     if all(float(e.weight) == 0.0 for e in config.terms.values()):
         raise ConfigError("every loss term has weight 0: nothing to train")
 

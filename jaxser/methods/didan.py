@@ -66,7 +66,7 @@ import ml_collections
 import numpy as np
 
 from jaxser import models
-from jaxser.config import ConfigError
+from jaxser.config import ConfigError, names
 from jaxser.data import labels
 from jaxser.losses import classification
 from jaxser.losses import ida as ida_lib
@@ -76,7 +76,8 @@ from jaxser.methods.base import Method, terms_from_config
 SECTION = "didan"
 LAYERS = ("fc1", "fc2", "fc3")
 SCORES = ("output", "softmax")
-AROUSAL_GROUPS = "angry,fear,happy,surprise/boredom,calm,disgust,neutral,sad"
+# LIDAN's default coarse groups: high vs low arousal, the halves of labels.BINARY
+AROUSAL_GROUPS = "/".join(",".join(half) for half in labels.BINARY["arousal"].values())
 
 
 def mse(out, batch, ctx):
@@ -145,26 +146,26 @@ TERMS = {
 }
 
 
-def group_matrix(spec: str, classes: tuple[str, ...]) -> np.ndarray:
+def group_matrix(spec: str, classes: tuple[str, ...], key: str = "groups") -> np.ndarray:
     """[C, G] class -> group one-hot matrix from "a,b/c,d" (groups without any of the
-    task's classes are dropped). Every class must be in exactly one group. In a
-    binary label space the classes are already coarse groups of emotions: each
-    class is its own group [decision]."""
+    task's classes are dropped). Every class must be in exactly one group; errors
+    name the option as `key`. In a binary label space the classes are already
+    coarse groups of emotions: each class is its own group [decision]."""
     if not set(classes) & set(labels.EMOTIONS):
         return np.eye(len(classes), dtype=np.float32)
-    groups = [[e.strip() for e in g.split(",") if e.strip()] for g in spec.split("/")]
+    groups = [list(names(g)) for g in spec.split("/")]
     groups = [[e for e in g if e in classes] for g in groups]
     groups = [g for g in groups if g]
     for c in classes:
         n = sum(c in g for g in groups)
         if n != 1:
             raise ConfigError(
-                f"groups={spec!r} puts the task's emotion {c!r} in {n} groups; "
+                f"{key}={spec!r} puts the task's emotion {c!r} in {n} groups; "
                 f"each of {list(classes)} must be in exactly one"
             )
     if len(groups) < 2:
         raise ConfigError(
-            f"groups={spec!r} leaves {len(groups)} group(s) of the task's emotions "
+            f"{key}={spec!r} leaves {len(groups)} group(s) of the task's emotions "
             f"{list(classes)}; coarse-group IDA needs at least 2"
         )
     m = np.zeros((len(classes), len(groups)), np.float32)
@@ -192,7 +193,6 @@ def validate(config) -> None:
 
 
 def build(config, classes: tuple[str, ...], num_target: int) -> Method:
-    validate(config)
     m, opts = config.model, config.didan
     model = models.RegressionModel(
         models.backbone(config), len(classes), tuple(m.fc_dims), m.dropout
@@ -200,10 +200,8 @@ def build(config, classes: tuple[str, ...], num_target: int) -> Method:
     method_terms = terms_from_config(config, terms.TERMS | TERMS)
     for name, term in method_terms.items():
         if term.fn is ida_group:  # bad groups fail here, before any work
-            try:
-                group_matrix(term.options.get("groups", AROUSAL_GROUPS), classes)
-            except ConfigError as e:
-                raise ConfigError(f"config.terms.{name}.{e}") from None
+            spec = term.options.get("groups", AROUSAL_GROUPS)
+            group_matrix(spec, classes, key=f"config.terms.{name}.groups")
 
     def monitor(state, target: dict) -> dict:
         scores = np.asarray(class_scores(jnp.asarray(target["logits"]), opts.scores))

@@ -12,13 +12,12 @@ config's options):
   with gamma 10, power 5).
 """
 
-import inspect
 from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
 
-from jaxser.config import ConfigError
+from jaxser.config import ConfigError, check_options
 from jaxser.losses.adversarial import grl_schedule
 
 Schedule = Callable[[jax.Array], jax.Array]
@@ -50,14 +49,6 @@ KINDS: dict[str, Callable[..., jax.Array]] = {
 }
 
 
-def _options(fn) -> list[str]:
-    return [
-        p.name
-        for p in inspect.signature(fn).parameters.values()
-        if p.kind is inspect.Parameter.KEYWORD_ONLY
-    ]
-
-
 def check(schedules) -> None:
     """Every entry has a known kind and only that kind's options."""
     for name, entry in schedules.items():
@@ -66,12 +57,7 @@ def check(schedules) -> None:
             raise ConfigError(
                 f"config.schedules.{name}.kind={kind!r} is unknown; known: {sorted(KINDS)}"
             )
-        unknown = set(entry) - {"kind"} - set(_options(KINDS[kind]))
-        if unknown:
-            raise ConfigError(
-                f"config.schedules.{name}: {kind!r} has no option {sorted(unknown)}; "
-                f"its options: {_options(KINDS[kind])}"
-            )
+        check_options(f"config.schedules.{name}", kind, KINDS[kind], entry, ("kind",))
 
 
 def build(schedules) -> dict[str, Schedule]:

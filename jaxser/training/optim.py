@@ -7,16 +7,14 @@ from collections.abc import Sequence
 import jax
 import optax
 
-from jaxser.config import ConfigError
+from jaxser.config import ConfigError, names
 
 
 def parse_multipliers(spec: str) -> tuple[tuple[str, float], ...]:
     """ "regex=multiplier,..." -> ((regex, multiplier), ...); regexes are searched in
     the "/"-joined parameter path, e.g. "classifier=0,backbone/Conv_0=0.1"."""
     rules = []
-    for item in (s.strip() for s in spec.split(",")):
-        if not item:
-            continue
+    for item in names(spec):
         pattern, sep, value = item.rpartition("=")
         try:
             rules.append((pattern, float(value)))

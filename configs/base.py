@@ -60,6 +60,7 @@ def get_config() -> ml_collections.ConfigDict:
     c.train.keep_checkpoints = 2
     c.train.pretrain = ""  # a config file run first as a stage; this run starts from it
     c.train.pretrain_steps = 0
+    c.train.pretrain_cache = ""  # shared stages, one per stage config; empty: <data dir>/models
 
     c.train.lr_multipliers = ""  # "regex=multiplier,...": over parameter paths; 0 freezes
     c.train.evaluators = ""  # comma-separated, beside "classification" (always on): "source"

@@ -9,16 +9,22 @@
 - `setup` loads the task's data first, then calls `build`: an `Experiment`.
 - `restore` rebuilds the experiment of a run folder with its last checkpoint.
 - `train` checks everything, builds the experiment (so a bad option fails
-  before the workdir is touched), then writes config.json, runs a pretraining
-  stage if the config names one, fits (jaxser/training/loop.py) and writes
-  results.json.
+  before the workdir is touched), then writes config.json, trains or reuses the
+  shared pretraining stage if the config names one (`pretrain_workdir`), fits
+  (jaxser/training/loop.py) and writes results.json (with the stage's figures as
+  `before_adaptation`).
 
 This is the only place that jits the train step. Importing it needs no
 TensorFlow: the data pipeline is imported when a run reads data, so the step
 can be benchmarked on an accelerator box without it.
 """
 
+import contextlib
 import dataclasses
+import fcntl
+import hashlib
+import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,7 +37,7 @@ from jaxser import config as config_lib
 from jaxser import methods, models, parallel
 from jaxser.config import ConfigError
 from jaxser.data import batch as batch_lib
-from jaxser.data import labels, tasks
+from jaxser.data import labels, paths, tasks
 from jaxser.data.features import FeatureConfig
 from jaxser.evaluation import evaluators
 from jaxser.evaluation import results as results_lib
@@ -234,13 +240,47 @@ def train(
     workdir = Path(workdir)
     exp = setup(config, method=method)  # every check, before the workdir is touched
     _claim_workdir(workdir, config)
-    init_from = None
-    if config.train.pretrain:
-        init_from = workdir / "pretrain"
-        train(stage_config(config), init_from, progress=False)
+    init_from = _pretrain(config) if config.train.pretrain else None
     steps, evaluations = loop.fit(
         exp, workdir, init_from=init_from, max_steps=max_steps, progress=progress
     )
     if evaluations is None:
         return {"interrupted_at": steps}
+    if init_from is not None:
+        evaluations["before_adaptation"] = _stage_summary(init_from)
     return results_lib.write_results(workdir, config, evaluations, steps, exp.data.mapping)
+
+
+def pretrain_workdir(config) -> Path:
+    """The folder of `config`'s pretraining stage: one per stage config (the
+    stage file's settings with this run's data, model, seed and steps), shared by
+    every run that starts from it, under `train.pretrain_cache` (empty: `models/`
+    in the data dir)."""
+    stage = stage_config(config)
+    root = config.train.pretrain_cache or paths.models_dir(config.data.data_dir)
+    key = hashlib.sha256(config_lib.to_json(stage).encode()).hexdigest()[:12]
+    d = stage.data
+    name = f"{stage.method}-{d.source}-{d.target}-{d.label_space}-seed{stage.seed}-{key}"
+    return Path(root) / name
+
+
+def _pretrain(config) -> Path:
+    """Trains the pretraining stage once (runs needing the same one wait for it
+    under a file lock), and says whether it was trained or reused."""
+    workdir = pretrain_workdir(config)
+    workdir.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        if jax.process_count() == 1:  # several processes train one stage together
+            lock = stack.enter_context(open(workdir.parent / f"{workdir.name}.lock", "w"))
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        reused = (workdir / "results.json").is_file()
+        if not reused:
+            train(stage_config(config), workdir, progress=False)
+    print(f"start from {'reused' if reused else 'trained'} stage {workdir}", file=sys.stderr)
+    return workdir
+
+
+def _stage_summary(workdir: Path) -> dict:
+    """The stage's figures on the target, and where it lives."""
+    r = json.loads((workdir / "results.json").read_text())
+    return {k: r[k] for k in ("uar", "war", "macro_f1", "pred_balance")} | {"from": str(workdir)}

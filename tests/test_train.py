@@ -224,18 +224,34 @@ def test_nan_stops_with_step_and_terms_keeping_last_good_checkpoint(small_data_d
     assert step == 2 and all(np.isfinite(x).all() for x in jax.tree.leaves(params))
 
 
-def test_pretrain_stage_starts_the_run(small_data_dir, tmp_path):
+def test_pretrain_stage_starts_the_run_and_is_shared(small_data_dir, tmp_path, capsys):
     from jaxser.training import checkpoints
 
-    config = tiny_config(
-        "dann", small_data_dir, "train.pretrain=configs/source_only.py", "train.pretrain_steps=2"
-    )
-    experiment.train(config, tmp_path, progress=False)
-    pre = json.loads((tmp_path / "pretrain" / "results.json").read_text())
+    stage = ("train.pretrain=configs/source_only.py", "train.pretrain_steps=2")
+    cache = f"train.pretrain_cache={tmp_path / 'models'}"
+    config = tiny_config("dann", small_data_dir, *stage, cache)
+    pre_dir = experiment.pretrain_workdir(config)
+    assert pre_dir.parent == tmp_path / "models"
+    first = experiment.train(config, tmp_path / "dann", progress=False)
+    assert f"start from trained stage {pre_dir}" in capsys.readouterr().err
+    pre = json.loads((pre_dir / "results.json").read_text())
     assert (pre["method"], pre["steps"]) == ("source_only", 2)
-    _, pre_params = _params(tmp_path / "pretrain")
+    assert first["before_adaptation"] == {
+        k: pre[k] for k in ("uar", "war", "macro_f1", "pred_balance")
+    } | {"from": str(pre_dir)}
+    # another method with the same data, model and seed starts from the same stage
+    mmd = tiny_config("mmd", small_data_dir, *stage, cache)
+    assert experiment.pretrain_workdir(mmd) == pre_dir
+    second = experiment.train(mmd, tmp_path / "mmd", progress=False)
+    assert f"start from reused stage {pre_dir}" in capsys.readouterr().err
+    assert second["before_adaptation"] == first["before_adaptation"]
+    # another seed is another stage
+    other = tiny_config("dann", small_data_dir, *stage, cache, "seed=1")
+    assert experiment.pretrain_workdir(other) != pre_dir
+
+    _, pre_params = _params(pre_dir)
     fresh = build("dann", small_data_dir).state
-    started = checkpoints.start_from(fresh, tmp_path / "pretrain")
+    started = checkpoints.start_from(fresh, pre_dir)
     # shared parts come from the stage; the discriminator (not in the stage) stays fresh
     np.testing.assert_array_equal(
         started.params["backbone"]["Conv_0"]["kernel"], pre_params["backbone"]["Conv_0"]["kernel"]

@@ -11,30 +11,39 @@ Each run is `python -m jaxser.train` in `<out>/<config>-<source>-<target>-seed<n
 without it each config runs in its own default label space); finished runs
 (results.json present) are not run again, so the grid resumes. Extra `--set
 key=value` overrides apply to every run. Wall time per run is recorded in
-`<out>/wall.json`. Model selection: the last step (no target labels).
+`<out>/wall.json`; `--workers 2` runs two at a time (wall times then share the
+cores). Model selection: the last step (no target labels). With the baseline
+(default source_only) in the grid, a second table gives each config's tasks won
+against it and a paired Wilcoxon signed-rank p-value over (task, seed) pairs.
 """
 
 import argparse
+import concurrent.futures
 import itertools
 import json
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
+from scipy import stats
 
 
 def run_name(label: str, space: str, source: str, target: str, seed: int) -> str:
     return "-".join([label, *([space] if space else []), source, target, f"seed{seed}"])
 
 
-def run_grid(variants, tasks, seeds, out: Path, quiet=True, spaces=("",)) -> dict:
-    """Runs every (variant, label space, task, seed) not finished yet. A variant is
-    (label, config name, [overrides]); a label space "" keeps the config's own."""
+def run_grid(variants, tasks, seeds, out: Path, quiet=True, spaces=("",), workers=1) -> dict:
+    """Runs every (variant, label space, task, seed) not finished yet, `workers` at
+    a time. A variant is (label, config name, [overrides]); a label space "" keeps
+    the config's own."""
     out.mkdir(parents=True, exist_ok=True)
     wall_path = out / "wall.json"
     wall = json.loads(wall_path.read_text()) if wall_path.exists() else {}
+    lock = threading.Lock()
+    jobs = []
     for task in tasks:
         source, target = task.split(":")
         for (label, name, overrides), space, seed in itertools.product(variants, spaces, seeds):
@@ -57,14 +66,22 @@ def run_grid(variants, tasks, seeds, out: Path, quiet=True, spaces=("",)) -> dic
                 "--no_progress",
                 *[f"--config.{o}" for o in overrides],
             ]
-            t0 = time.perf_counter()
-            r = subprocess.run(cmd, capture_output=quiet, text=True)
-            if r.returncode != 0:
-                err = r.stderr[-3000:] if quiet else ""
-                raise RuntimeError(f"{' '.join(cmd)} failed:\n{err}")
+            jobs.append((workdir, cmd))
+
+    def run(job):
+        workdir, cmd = job
+        t0 = time.perf_counter()
+        r = subprocess.run(cmd, capture_output=quiet, text=True)
+        if r.returncode != 0:
+            err = r.stderr[-3000:] if quiet else ""
+            raise RuntimeError(f"{' '.join(cmd)} failed:\n{err}")
+        with lock:
             wall[workdir.name] = round(time.perf_counter() - t0, 1)
             wall_path.write_text(json.dumps(wall, indent=1))
-            print(f"{workdir.name}: {wall[workdir.name]:.0f} s", file=sys.stderr, flush=True)
+        print(f"{workdir.name}: {wall[workdir.name]:.0f} s", file=sys.stderr, flush=True)
+
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        list(pool.map(run, jobs))  # the first failure is raised here
     return wall
 
 
@@ -118,6 +135,48 @@ def table(labels, tasks, seeds, out: Path, spaces=("",), monitor=()) -> str:
     return "\n".join(lines)
 
 
+def _uars(out: Path, name: str, space: str, tasks, seeds) -> dict:
+    """{(task, seed): UAR} of the finished runs."""
+    found = {}
+    for task, seed in itertools.product(tasks, seeds):
+        source, target = task.split(":")
+        r = out / run_name(name, space, source, target, seed) / "results.json"
+        if r.exists():
+            found[task, seed] = json.loads(r.read_text())["uar"]
+    return found
+
+
+def against(labels, baseline: str, tasks, seeds, out: Path, spaces=("",)) -> str:
+    """Per config and label space: the tasks whose mean UAR beats the baseline's,
+    the mean UAR over tasks of both, and a two-sided paired Wilcoxon signed-rank
+    test over the (task, seed) pairs both have."""
+    lines = [
+        f"| run | label space | tasks won vs {baseline} | mean UAR over tasks "
+        f"| {baseline} | mean diff | Wilcoxon p (pairs) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for space, name in itertools.product(spaces, labels):
+        if name == baseline:
+            continue
+        mine = _uars(out, name, space, tasks, seeds)
+        base = _uars(out, baseline, space, tasks, seeds)
+        pairs = sorted(set(mine) & set(base))
+        done = [t for t in tasks if any(p[0] == t for p in pairs)]
+        if not done:
+            continue
+        # per task: (mean UAR of this config, of the baseline) over their shared seeds
+        means = [[np.mean([u[p] for p in pairs if p[0] == t]) for u in (mine, base)] for t in done]
+        won = sum(a > b for a, b in means)
+        m, b = np.mean(means, axis=0)
+        diff = np.array([mine[p] - base[p] for p in pairs])
+        p = stats.wilcoxon(diff).pvalue if len(pairs) > 1 and np.any(diff) else float("nan")
+        lines.append(
+            f"| {name} | {space or 'own'} | {won}/{len(done)} | {m:.3f} | {b:.3f} "
+            f"| {m - b:+.3f} | {p:.3g} ({len(pairs)}) |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -142,12 +201,23 @@ def main() -> None:
         default=[],
         help="last-evaluation log keys to tabulate, e.g. pseudo/accuracy pseudo/accepted_share",
     )
+    p.add_argument("--workers", type=int, default=1, help="runs at a time")
+    p.add_argument(
+        "--baseline",
+        default="source_only",
+        help="config the others are compared with (tasks won, paired Wilcoxon)",
+    )
     args = p.parse_args()
     out = Path(args.out)
     if not args.table_only:
         variants = [(c, c, args.set) for c in args.configs]
-        run_grid(variants, args.tasks, args.seeds, out, spaces=args.label_spaces)
+        run_grid(
+            variants, args.tasks, args.seeds, out, spaces=args.label_spaces, workers=args.workers
+        )
     print(table(args.configs, args.tasks, args.seeds, out, args.label_spaces, args.monitor))
+    if args.baseline in args.configs:
+        print()
+        print(against(args.configs, args.baseline, args.tasks, args.seeds, out, args.label_spaces))
 
 
 if __name__ == "__main__":

@@ -32,14 +32,11 @@ import tqdm
 from jaxser.data import corpora, features
 from jaxser.data.corpora import synthetic
 from jaxser.data.corpora.base import Utterance
+from jaxser.data.paths import default_data_dir
 
 SPLIT = "full"  # TFDS reserves "all"; tasks split by speaker in the pipeline, not here
 MANIFEST = "manifest.json"
 FORMAT = 1  # of the store; a store of another format is rebuilt
-
-
-def default_data_dir() -> Path:
-    return Path(os.environ.get("JAXSER_DATA_DIR") or Path.home() / ".cache" / "jaxser")
 
 
 def store_dir(

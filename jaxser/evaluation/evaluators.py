@@ -1,8 +1,10 @@
 """Evaluators: functions of a run's `Predictions` -> a dict for results.json.
 
 `classification` always runs: its metrics on the target test utterances are
-the top level of results.json. Others are added by name (`config.train.evaluators`)
-or by a method (`Method.evaluators`) and land under their name. Scalars of every
+the top level of results.json. `label_free` always runs too: scores of the
+predictions on the target utterances adapted on, for model selection without
+labels (it reads none). Others are added by name (`config.train.evaluators`) or
+by a method (`Method.evaluators`) and land under their name. Scalars of every
 evaluator are logged at each evaluation as `<name>/<key>` (classification's
 without prefix).
 """
@@ -12,6 +14,7 @@ from collections.abc import Callable
 from jaxser.config import ConfigError
 from jaxser.config import names as config_names
 from jaxser.evaluation import metrics
+from jaxser.evaluation import selection as selection_scores
 
 # (predictions: jaxser.evaluation.predict.Predictions) -> dict
 Evaluator = Callable[..., dict]
@@ -35,19 +38,27 @@ def source(predictions) -> dict:
     return _summary(predictions, "source")
 
 
-EVALUATORS: dict[str, Evaluator] = {"classification": classification, "source": source}
+def label_free(predictions) -> dict:
+    """Label-free scores of the predictions on the target utterances adapted on
+    (`jaxser/evaluation/selection.py`): information maximisation `im`, soft
+    neighbourhood density `snd`, mean normalised entropy `entropy`."""
+    return selection_scores.scores(predictions("target_adapt")["probs"])
+
+
+ALWAYS: dict[str, Evaluator] = {"classification": classification, "label_free": label_free}
+EVALUATORS: dict[str, Evaluator] = ALWAYS | {"source": source}
 
 
 def from_config(spec: str) -> dict[str, Evaluator]:
-    """Classification, then the comma-separated names of `spec`."""
-    names = config_names(spec)
+    """Classification and label_free, then the comma-separated names of `spec`."""
+    names = [n for n in config_names(spec) if n not in ALWAYS]
     unknown = [n for n in names if n not in EVALUATORS]
     if unknown:
         raise ConfigError(
             f"unknown evaluator(s) {unknown} in config.train.evaluators; "
             f"known: {sorted(EVALUATORS)}"
         )
-    return {"classification": classification} | {n: EVALUATORS[n] for n in names}
+    return ALWAYS | {n: EVALUATORS[n] for n in names}
 
 
 def run(evaluators: dict[str, Evaluator], predictions) -> dict[str, dict]:

@@ -60,13 +60,18 @@ class Predictions:
         return cls(exp.forward, variables, exp.data, batch_size, exp.crop_frames, exp.mesh)
 
     def __call__(self, split: str) -> dict:
-        if split not in self._cache:
-            self._cache[split] = predict_split(
-                self.forward,
-                self.variables,
-                getattr(self.data, split),
-                self.batch_size,
-                self.crop_frames,
-                self.mesh,
-            )
+        if split not in self._cache:  # transductive: target_adapt *is* target_test
+            same = [n for n in self._cache if getattr(self.data, n) is getattr(self.data, split)]
+            self._cache[split] = self._cache[same[0]] if same else self._predict(split)
         return self._cache[split]
+
+    def _predict(self, split: str) -> dict:
+        """One prediction pass over `split`."""
+        return predict_split(
+            self.forward,
+            self.variables,
+            getattr(self.data, split),
+            self.batch_size,
+            self.crop_frames,
+            self.mesh,
+        )

@@ -25,8 +25,8 @@ def get_config() -> ml_collections.ConfigDict:
     c.data.valence_positive = ""
     c.data.data_dir = ""  # empty: $JAXSER_DATA_DIR, else ~/.cache/jaxser
     c.data.protocol = "transductive"  # or "held_out" (target speakers: adapt half / test half)
-    c.data.normalization = "utterance"  # "utterance", "corpus" or "none"
-    c.data.crop_seconds = 3.0
+    c.data.normalization = "corpus"  # "corpus", "utterance" or "none" (docs/results.md)
+    c.data.crop_seconds = 2.0
     c.data.balanced = False  # class-balanced source batches
     c.data.features = "logmel"  # or "mfcc"
     c.data.n_mels = 64
@@ -34,11 +34,11 @@ def get_config() -> ml_collections.ConfigDict:
 
     c.model = ml_collections.ConfigDict()
     c.model.backbone = "cnn"
-    c.model.channels = (32, 64, 128, 256)
-    c.model.stem_channels = 16
+    c.model.channels = (16, 32, 64, 128)
+    c.model.stem_channels = 8
     c.model.convs_per_block = 2
     c.model.dropout = 0.1
-    c.model.bottleneck_dim = 256
+    c.model.bottleneck_dim = 128
     c.model.discriminator_hidden = 256
     c.model.compute_dtype = "auto"  # "auto" (bfloat16 on GPU/TPU, float32 on CPU), ...
     c.model.timnet_features = 64  # backbone "timnet" (with data.features = "mfcc")
@@ -74,4 +74,7 @@ def get_config() -> ml_collections.ConfigDict:
     # schedule its weight follows, and the function's own options.
     c.terms = ml_collections.ConfigDict()
     c.terms.cls = dict(fn="cross_entropy", weight=1.0, label_smoothing=0.1)
+    # A collapse guard every classifier can switch on (weight 0: off): the target
+    # batch's mean prediction is pushed towards uniform over the classes.
+    c.terms.div = dict(fn="diversity", weight=0.0)
     return c

@@ -115,6 +115,7 @@ def stage_config(config) -> ml_collections.ConfigDict:
         stage.seed = config.seed
         stage.data = config.data
         stage.model = config.model
+        stage.train.pretrain = ""  # a stage has no stage of its own
         stage.train.steps = config.train.pretrain_steps
         stage.train.eval_every = config.train.pretrain_steps
         stage.train.checkpoint_every = config.train.pretrain_steps

@@ -12,7 +12,7 @@ other coarse groups ("/" between groups, "," between emotions):
 """
 
 from configs import didan
-from jaxser.data import labels
+from jaxser.methods.didan import AROUSAL_GROUPS
 
 
 def get_config():
@@ -23,8 +23,7 @@ def get_config():
         fn="ida_group",
         weight=1.0,
         layer="fc2",
-        # high vs low arousal: the halves of jaxser/data/labels.py's table
-        groups="/".join(",".join(half) for half in labels.BINARY["arousal"].values()),
+        groups=AROUSAL_GROUPS,  # high vs low arousal: the halves of labels.BINARY
     )
     c.terms.ida_class.layer = "fc3"
     return c

@@ -258,7 +258,7 @@ def pretrain_workdir(config) -> Path:
     every run that starts from it, under `train.pretrain_cache` (empty: `models/`
     in the data dir)."""
     stage = stage_config(config)
-    root = config.train.pretrain_cache or paths.models_dir(config.data.data_dir)
+    root = config.train.pretrain_cache or paths.resolve_data_dir(config.data.data_dir) / "models"
     key = hashlib.sha256(config_lib.to_json(stage).encode()).hexdigest()[:12]
     d = stage.data
     name = f"{stage.method}-{d.source}-{d.target}-{d.label_space}-seed{stage.seed}-{key}"

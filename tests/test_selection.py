@@ -70,3 +70,32 @@ def test_label_free_evaluator_reads_no_labels_and_always_runs():
         "label_free",
         "source",
     ]
+
+
+def test_one_prediction_pass_serves_both_target_splits_when_they_are_one(monkeypatch):
+    from types import SimpleNamespace
+
+    from jaxser.evaluation import predict
+
+    calls = []
+
+    def fake_predict_split(forward, variables, split, *args):
+        calls.append(split)
+        return {"probs": np.full((len(split), 2), 0.5), "labels": np.zeros(len(split), int)}
+
+    monkeypatch.setattr(predict, "predict_split", fake_predict_split)
+    target, source = [0, 1, 2], [0, 1]
+    transductive = SimpleNamespace(
+        classes=("a", "b"), source=source, target_adapt=target, target_test=target
+    )
+    preds = predict.Predictions(None, None, transductive, 4, 10, None)
+    assert preds("target_test") is preds("target_adapt")
+    preds("source")
+    assert calls == [target, source]
+    held_out = SimpleNamespace(
+        classes=("a", "b"), source=source, target_adapt=[0, 1], target_test=[2]
+    )
+    calls.clear()
+    preds = predict.Predictions(None, None, held_out, 4, 10, None)
+    assert preds("target_test") is not preds("target_adapt")
+    assert len(calls) == 2

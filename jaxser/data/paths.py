@@ -10,5 +10,6 @@ def default_data_dir() -> Path:
     return Path(os.environ.get("JAXSER_DATA_DIR") or Path.home() / ".cache" / "jaxser")
 
 
-def models_dir(data_dir: str | os.PathLike = "") -> Path:
-    return Path(data_dir or default_data_dir()).expanduser() / "models"
+def resolve_data_dir(configured: str | os.PathLike | None = None) -> Path:
+    """The data dir a run uses: the configured one (`data.data_dir`), else the default."""
+    return Path(configured or default_data_dir()).expanduser()

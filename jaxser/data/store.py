@@ -32,7 +32,7 @@ import tqdm
 from jaxser.data import corpora, features
 from jaxser.data.corpora import synthetic
 from jaxser.data.corpora.base import Utterance
-from jaxser.data.paths import default_data_dir
+from jaxser.data.paths import resolve_data_dir
 
 SPLIT = "full"  # TFDS reserves "all"; tasks split by speaker in the pipeline, not here
 MANIFEST = "manifest.json"
@@ -42,7 +42,7 @@ FORMAT = 1  # of the store; a store of another format is rebuilt
 def store_dir(
     corpus: str, data_dir: os.PathLike | str | None, config: features.FeatureConfig
 ) -> Path:
-    return Path(data_dir or default_data_dir()).expanduser() / corpus / config.key()
+    return resolve_data_dir(data_dir) / corpus / config.key()
 
 
 def prepare_command(corpus: str, data_dir: os.PathLike | str | None = None) -> str:

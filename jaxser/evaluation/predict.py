@@ -50,7 +50,7 @@ class Predictions:
         self.forward, self.variables, self.data = forward, variables, data
         self.batch_size, self.crop_frames, self.mesh = batch_size, crop_frames, mesh
         self.classes = tuple(data.classes)
-        self._cache: dict[str, dict] = {}
+        self._cache: dict[int, dict] = {}  # by the split's identity
 
     @classmethod
     def of(cls, exp, state) -> "Predictions":
@@ -60,18 +60,10 @@ class Predictions:
         return cls(exp.forward, variables, exp.data, batch_size, exp.crop_frames, exp.mesh)
 
     def __call__(self, split: str) -> dict:
-        if split not in self._cache:  # transductive: target_adapt *is* target_test
-            same = [n for n in self._cache if getattr(self.data, n) is getattr(self.data, split)]
-            self._cache[split] = self._cache[same[0]] if same else self._predict(split)
-        return self._cache[split]
-
-    def _predict(self, split: str) -> dict:
-        """One prediction pass over `split`."""
-        return predict_split(
-            self.forward,
-            self.variables,
-            getattr(self.data, split),
-            self.batch_size,
-            self.crop_frames,
-            self.mesh,
-        )
+        data = getattr(self.data, split)
+        key = id(data)  # transductive: target_adapt *is* target_test, one pass serves both
+        if key not in self._cache:
+            self._cache[key] = predict_split(
+                self.forward, self.variables, data, self.batch_size, self.crop_frames, self.mesh
+            )
+        return self._cache[key]

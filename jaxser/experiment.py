@@ -7,7 +7,9 @@
   once with the batch sharded on the mesh's "data" axis, the state replicated
   and donated); benchmarks and multi-device tests call it on in-memory batches.
 - `setup` loads the task's data first, then calls `build`: an `Experiment`.
-- `restore` rebuilds the experiment of a run folder with its last checkpoint.
+- `restore` rebuilds the experiment of a run folder with its last checkpoint;
+  `restore_model` the same without data (classes from the config; for
+  predicting on new audio).
 - `train` checks everything, builds the experiment (so a bad option fails
   before the workdir is touched), then writes config.json, trains or reuses the
   shared pretraining stage if the config names one (`pretrain_workdir`), fits
@@ -48,6 +50,7 @@ from jaxser.training.state import TrainState, init_state
 from jaxser.training.step import make_train_step
 
 OPTIMIZERS = ("adam", "sgd")
+NORMALIZATION = "normalization.json"  # in a run folder: features and statistics
 
 
 @dataclasses.dataclass
@@ -210,6 +213,35 @@ def restore(workdir: Path, *, method: Method | None = None) -> Experiment:
     return exp
 
 
+def restore_model(workdir: Path) -> Experiment:
+    """The model of the run in `workdir` with the parameters and BatchNorm statistics
+    of its last checkpoint, built from the config's classes without reading data."""
+    workdir = Path(workdir)
+    saved = workdir / "config.json"
+    if not saved.is_file():
+        raise FileNotFoundError(f"{workdir} holds no run (no config.json)")
+    config = config_lib.from_json(saved.read_text())
+    if checkpoints.manager(workdir).latest_step() is None:
+        raise FileNotFoundError(f"no checkpoint in {workdir / 'checkpoints'}")
+    exp = build(config, tuple(tasks.mapping(task(config))), 1)
+    state = checkpoints.start_from(exp.state, workdir, strict=True)
+    exp.state = jax.device_put(state, parallel.replicated(exp.mesh))
+    return exp
+
+
+def write_normalization(workdir: Path, config, stats: dict) -> None:
+    """`<workdir>/normalization.json`: how the run's features were normalised and
+    each corpus's statistics, so that new audio is featurised as its corpora were."""
+    record = {
+        "features": feature_config(config).to_dict(),
+        "normalization": config.data.normalization,
+        "source": config.data.source,
+        "target": config.data.target,
+        "stats": stats,  # corpus -> {"mean": [...], "std": [...]}
+    }
+    (Path(workdir) / NORMALIZATION).write_text(json.dumps(record))
+
+
 def _claim_workdir(workdir: Path, config) -> None:
     """Writes config.json, or checks that the workdir holds a run of this config."""
     saved = workdir / "config.json"
@@ -241,6 +273,7 @@ def train(
     workdir = Path(workdir)
     exp = setup(config, method=method)  # every check, before the workdir is touched
     _claim_workdir(workdir, config)
+    write_normalization(workdir, config, exp.data.stats)
     init_from = _pretrain(config) if config.train.pretrain else None
     steps, evaluations = loop.fit(
         exp, workdir, init_from=init_from, max_steps=max_steps, progress=progress

@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
         path = store.prepare(
             args.corpus, args.path, args.data_dir, config, args.workers, synth_seed=args.synth_seed
         )
-    except (corpora.LayoutError, FileNotFoundError, KeyError) as e:
+    except (corpora.LayoutError, store.NoUsableUtterance, FileNotFoundError, KeyError) as e:
         sys.exit(f"error: {e}")
     wall = time.perf_counter() - t0
     m = json.loads(path.read_text())

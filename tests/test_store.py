@@ -1,5 +1,8 @@
 import json
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import fakes
 import numpy as np
@@ -101,3 +104,62 @@ def test_missing_real_corpus_names_the_command(tmp_path):
         store.load("emodb", tmp_path)
     with pytest.raises(FileNotFoundError, match="python -m jaxser.prepare --corpus casia --path"):
         store.prepare("casia", None, tmp_path)
+
+
+def test_a_folder_of_unusable_files_fails_in_one_line(tmp_path):
+    root = tmp_path / "emodb" / "wav"
+    root.mkdir(parents=True)
+    for i, name in enumerate(["03a01Wa.wav", "03a01Fa.wav", "08b02Nb.wav"]):
+        (root / name).write_bytes(np.random.default_rng(i).bytes(3000))  # random bytes
+    (root / "09b03Aa.wav").write_bytes(b"")
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "jaxser.prepare",
+            "--corpus",
+            "emodb",
+            "--path",
+            str(root.parent),
+            "--data_dir",
+            str(tmp_path / "data"),
+            "--workers",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    line = r.stderr.strip().splitlines()[-1]
+    assert line.startswith("error: no usable utterance in") and "4 files skipped" in line
+    assert "unreadable: 3" in line and "empty: 1" in line
+    listed = Path(line.rsplit(" ", 1)[-1])
+    assert {Path(s["path"]).name for s in json.loads(listed.read_text())} == {
+        "03a01Wa.wav",
+        "03a01Fa.wav",
+        "08b02Nb.wav",
+        "09b03Aa.wav",
+    }
+    assert store.read_manifest("emodb", tmp_path / "data") is None  # nothing marked complete
+
+
+def test_concurrent_prepares_of_one_store_all_succeed(tmp_path):
+    """Processes started together on one data dir: one builds, the others wait and reuse."""
+    code = (
+        "import sys; from jaxser.data import store; "
+        "print(store.prepare('synth_emodb', data_dir=sys.argv[1], workers=1, synth_max_texts=2))"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(tmp_path / "data")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], [e[-2000:] for _, e in outs]
+    assert len({o.strip() for o, _ in outs}) == 1  # the same manifest
+    assert sum("rendering the synthetic corpus" in e for _, e in outs) == 1  # built once
+    assert store.load("synth_emodb", tmp_path / "data").manifest["num_utterances"] > 0

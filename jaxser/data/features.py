@@ -66,9 +66,12 @@ class FeatureConfig:
         return hashlib.sha256(blob).hexdigest()[:10]
 
 
+VIDEO = (".avi", ".mp4", ".mkv", ".mov", ".webm")  # their audio track is read through PyAV
+
+
 def decode(path: str) -> tuple[np.ndarray, int]:
-    """(samples [channels, n] float32, rate). Audio inside `.avi` is read through PyAV."""
-    if path.lower().endswith(".avi"):
+    """(samples [channels, n] float32, rate). Audio inside video files is read through PyAV."""
+    if path.lower().endswith(VIDEO):
         return _decode_av(path)
     try:
         wave, rate = sf.read(path, dtype="float32", always_2d=True)

@@ -62,6 +62,7 @@ class TaskData:
     source: Split
     target_adapt: Split  # unlabelled target the methods see in training
     target_test: Split  # labelled target for evaluation only
+    stats: dict = dataclasses.field(default_factory=dict)  # corpus -> its feature mean, std
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -165,7 +166,8 @@ def load_task(
         adapt = np.isin(tgt.speaker, adapt_speakers)
         target_adapt = _split(tgt, tgt_frames, label_of, in_task & adapt)
         target_test = _split(tgt, tgt_frames, label_of, in_task & ~adapt)
-    return TaskData(task, mapping, source, target_adapt, target_test)
+    stats = {d.name: d.manifest["stats"] for d in (src, tgt)}
+    return TaskData(task, mapping, source, target_adapt, target_test, stats)
 
 
 class _Cropper:

@@ -11,6 +11,10 @@ imported), so `tfds.load("jaxser_emodb", data_dir=<store>, download=False)`
 works as in any TFDS project (for the default features; any store reads with
 `tfds.builder_from_directory(manifest["tfds"]["builder_dir"])`). Real corpora
 read their folder as TFDS's manual dir.
+
+Concurrent prepares of one corpus (processes, sweep jobs, hosts on a shared
+filesystem) all succeed: one builds under `<data_dir>/<corpus>/prepare.lock`
+(the `filelock` package), the others wait for it and reuse its store.
 """
 
 import concurrent.futures
@@ -19,10 +23,12 @@ import json
 import multiprocessing
 import os
 import shutil
+import sys
 import time
 from collections import Counter
 from pathlib import Path
 
+import filelock
 import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow's first import
@@ -36,6 +42,7 @@ from jaxser.data.paths import resolve_data_dir
 
 SPLIT = "full"  # TFDS reserves "all"; tasks split by speaker in the pipeline, not here
 MANIFEST = "manifest.json"
+SKIPPED = "skipped.json"  # the files a failed prepare could not use, with reasons
 FORMAT = 1  # of the store; a store of another format is rebuilt
 
 
@@ -49,6 +56,14 @@ def prepare_command(corpus: str, data_dir: os.PathLike | str | None = None) -> s
     path = "" if corpus in corpora.SYNTHETIC else " --path /path/to/" + corpus
     dd = f" --data_dir {data_dir}" if data_dir else ""
     return f"python -m jaxser.prepare --corpus {corpus}{path}{dd}"
+
+
+class NoUsableUtterance(ValueError):
+    """Every file of a corpus folder was skipped: nothing to store."""
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 class _CorpusBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
@@ -69,7 +84,7 @@ class _CorpusBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         self.feature_config = feature_config
         self.utterances = list(utterances)
         self.workers = workers
-        self.report = {"skipped": [], "sum": None, "sumsq": None, "frames": 0}
+        self.report = {"skipped": [], "sum": None, "sumsq": None, "frames": 0, "kept": 0}
         super().__init__(**kwargs)
 
     def _info(self) -> tfds.core.DatasetInfo:
@@ -90,6 +105,16 @@ class _CorpusBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
                 }
             ),
         )
+
+    def _log_download_bytes(self) -> None:  # TFDS's line speaks of downloads: none here
+        _say(
+            f"{self.CORPUS}: featurising {len(self.utterances)} files "
+            f"({self.feature_config.kind}, {self.feature_config.dim} per frame) "
+            f"into {self.data_dir}"
+        )
+
+    def _log_download_done(self) -> None:
+        _say(f"{self.CORPUS}: wrote {self.data_dir}")
 
     def _split_generators(self, dl_manager):
         return {SPLIT: self._generate_examples()}
@@ -119,6 +144,7 @@ class _CorpusBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
                 total[0][:] += x.sum(0, dtype=np.float64)
                 total[1][:] += np.square(x, dtype=np.float64).sum(0)
                 self.report["frames"] += len(x)
+                self.report["kept"] += 1
                 yield (
                     utt.utt_id,
                     {
@@ -132,6 +158,8 @@ class _CorpusBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         finally:
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
+        if not self.report["kept"]:  # before TFDS's "No examples were yielded"
+            raise NoUsableUtterance(self.CORPUS)
         self.report["sum"], self.report["sumsq"] = total
 
 
@@ -175,18 +203,49 @@ def prepare(
     """
     spec = corpora.get(corpus)
     out = store_dir(corpus, data_dir, config)
-    if (manifest := read_manifest(corpus, data_dir, config)) is not None:
-        stamp = manifest["source"].get("synthetic")
-        if (
-            path is None
-            and stamp
-            and (stamp["seed"], stamp["max_texts"]) != (synth_seed, synth_max_texts)
-        ):
-            raise ValueError(
-                f"{out} holds the {corpus} render with seed {stamp['seed']} and max_texts "
-                f"{stamp['max_texts']}; use another --data_dir for another render"
-            )
-        return out / MANIFEST
+    if (done := _complete(corpus, path, data_dir, config, synth_seed, synth_max_texts)) is not None:
+        return done
+    out.parent.mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(str(out.parent / "prepare.lock"))
+    try:
+        lock.acquire(timeout=0)
+    except filelock.Timeout:
+        _say(f"{corpus}: another process is preparing it ({lock.lock_file}); waiting")
+        lock.acquire()
+    try:  # the other process may have finished it meanwhile
+        done = _complete(corpus, path, data_dir, config, synth_seed, synth_max_texts)
+        if done is not None:
+            return done
+        return _build(spec, corpus, path, out, config, workers, synth_seed, synth_max_texts)
+    finally:
+        lock.release()
+
+
+def _complete(corpus, path, data_dir, config, synth_seed, synth_max_texts) -> Path | None:
+    """The manifest path of a complete store to reuse, or None."""
+    if (manifest := read_manifest(corpus, data_dir, config)) is None:
+        return None
+    out = store_dir(corpus, data_dir, config)
+    stamp = manifest["source"].get("synthetic")
+    if (
+        path is None
+        and stamp
+        and (stamp["seed"], stamp["max_texts"])
+        != (
+            synth_seed,
+            synth_max_texts,
+        )
+    ):
+        raise ValueError(
+            f"{out} holds the {corpus} render with seed {stamp['seed']} and max_texts "
+            f"{stamp['max_texts']}; use another --data_dir for another render"
+        )
+    return out / MANIFEST
+
+
+def _build(spec, corpus, path, out, config, workers, synth_seed, synth_max_texts) -> Path:
+    """Renders (synthetic corpora) and featurises the corpus into `out`; the caller
+    holds the corpus's lock."""
     workers = workers or os.cpu_count() or 1
     t0 = time.perf_counter()
     source: dict = {"path": str(Path(path).expanduser().resolve()) if path else None}
@@ -196,6 +255,7 @@ def prepare(
                 f"{corpus} is a licensed corpus: pass its folder, e.g. {prepare_command(corpus)}"
             )
         path = out.parent / "audio"
+        _say(f"{corpus}: rendering the synthetic corpus (eSpeak NG) into {path}")
         stamp = synthetic.render(
             corpus,
             path,
@@ -213,7 +273,19 @@ def prepare(
     builder = BUILDERS[corpus](
         data_dir=str(out), feature_config=config, utterances=scan.utterances, workers=workers
     )
-    builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=str(path)))
+    try:
+        builder.download_and_prepare(
+            download_config=tfds.download.DownloadConfig(manual_dir=str(path))
+        )
+    except NoUsableUtterance:
+        skipped = [dataclasses.asdict(s) for s in scan.skipped] + builder.report["skipped"]
+        (out / SKIPPED).write_text(json.dumps(skipped, indent=1))
+        reasons = Counter(s["reason"] for s in skipped).most_common()
+        raise NoUsableUtterance(
+            f"no usable utterance in {path} ({corpus}): {len(skipped)} files skipped ("
+            + ", ".join(f"{r}: {n}" for r, n in reasons)
+            + f"); the skipped files and reasons are listed in {out / SKIPPED}"
+        ) from None
     t_features = time.perf_counter() - t0 - t_render
     report = builder.report
     frames = max(report["frames"], 1)

@@ -20,15 +20,20 @@ def restore(mngr: ocp.CheckpointManager, state: TrainState, step: int) -> TrainS
     return TrainState(**mngr.restore(step, args=ocp.args.StandardRestore(abstract)))
 
 
-def start_from(state: TrainState, workdir: Path) -> TrainState:
+def start_from(state: TrainState, workdir: Path, strict: bool = False) -> TrainState:
     """`state` with the parameters and BatchNorm statistics of the last checkpoint in
-    `workdir` (a finished stage), wherever the parameter paths and shapes match."""
+    `workdir` (a finished stage), wherever the parameter paths and shapes match;
+    `strict`: every one must match (the same model), else ValueError."""
     mngr = manager(workdir)
     saved = mngr.restore(mngr.latest_step(), args=ocp.args.StandardRestore())
 
     def overlay(current, previous):
         flat = flax.traverse_util.flatten_dict(flax.core.unfreeze(current))
         prev = flax.traverse_util.flatten_dict(previous)
+        if strict and (
+            set(prev) != set(flat) or any(prev[k].shape != v.shape for k, v in flat.items())
+        ):
+            raise ValueError(f"the checkpoint in {workdir} is not of this model")
         merged = {
             k: (prev[k] if k in prev and prev[k].shape == v.shape else v) for k, v in flat.items()
         }

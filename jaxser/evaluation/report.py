@@ -1,0 +1,344 @@
+"""Tables of finished runs: method x task mean +- std, tasks won and a paired
+Wilcoxon test against a baseline, as Markdown, CSV, LaTeX and a heatmap.
+
+A run is a folder holding `results.json` (and, when a sweep made it,
+`sweep.json`: its method label, config, overrides and wall time). Runs are
+grouped by (label space, protocol, model selection): each group gets its own
+tables, with those three stated above them. Means are over seeds, std is the
+sample std (ddof 1; 0 for one seed). "Tasks won" counts the tasks where a
+method's mean UAR over the seeds both have beats the baseline's; the p-value is
+scipy's two-sided Wilcoxon signed-rank test over the (task, seed) pairs both
+have (nan with fewer than two pairs or no difference). A run with
+`pred_balance` under `COLLAPSED` predicts (almost) one class for the whole
+target: the tables count such runs per cell.
+"""
+
+import csv
+import dataclasses
+import io
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+COLLAPSED = 0.1  # pred_balance under this: (almost) one class for every target utterance
+CSV_COLUMNS = (
+    "method",
+    "task",
+    "label_space",
+    "protocol",
+    "selection",
+    "seed",
+    "uar",
+    "war",
+    "macro_f1",
+    "pred_balance",
+    "steps",
+    "wall_s",
+    "run",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    """One finished run."""
+
+    method: str
+    task: str  # "source -> target"
+    label_space: str
+    protocol: str
+    selection: str
+    seed: int
+    uar: float
+    war: float
+    macro_f1: float
+    pred_balance: float
+    steps: int
+    wall_s: float  # nan when unknown
+    run: str  # folder name
+
+
+def read_run(run: Path) -> Row | None:
+    """The row of a finished run folder, or None (no results.json)."""
+    results = run / "results.json"
+    if not results.is_file():
+        return None
+    r = json.loads(results.read_text())
+    meta = json.loads((run / "sweep.json").read_text()) if (run / "sweep.json").is_file() else {}
+    return Row(
+        method=meta.get("method", r["method"]),
+        task=f"{r['source']} -> {r['target']}",
+        label_space=r.get("label_space", "categorical"),
+        protocol=r.get("protocol", "transductive"),
+        selection=r.get("selection", "last"),
+        seed=int(r["seed"]),
+        uar=float(r["uar"]),
+        war=float(r["war"]),
+        macro_f1=float(r["macro_f1"]),
+        pred_balance=float(r["pred_balance"]),
+        steps=int(r["steps"]),
+        wall_s=float(meta.get("wall_s", float("nan"))),
+        run=run.name,
+    )
+
+
+def collect(out: Path) -> list[Row]:
+    """Rows of every finished run folder directly under `out`, sorted by folder name."""
+    rows = [read_run(d) for d in sorted(Path(out).iterdir()) if d.is_dir()]
+    return [r for r in rows if r is not None]
+
+
+def _ordered(values: Iterable[str], first: Iterable[str] = ()) -> list[str]:
+    """Unique values: those of `first` in its order, then the rest in order of appearance."""
+    seen = dict.fromkeys(v for v in first if v in set(values))
+    seen.update(dict.fromkeys(values))
+    return list(seen)
+
+
+def mean_std(x) -> tuple[float, float]:
+    x = np.asarray(x, float)
+    return float(x.mean()), float(x.std(ddof=1)) if len(x) > 1 else 0.0
+
+
+def wilcoxon_p(diff) -> float:
+    """Two-sided Wilcoxon signed-rank p-value of paired differences (scipy)."""
+    diff = np.asarray(diff, float)
+    if len(diff) < 2 or not np.any(diff):
+        return float("nan")
+    return float(stats.wilcoxon(diff).pvalue)
+
+
+@dataclasses.dataclass
+class Group:
+    """The runs of one (label space, protocol, selection), as method x task cells."""
+
+    label_space: str
+    protocol: str
+    selection: str
+    methods: list[str]
+    tasks: list[str]
+    rows: list[Row]
+
+    def cell(self, method: str, task: str) -> list[Row]:
+        return [r for r in self.rows if r.method == method and r.task == task]
+
+    def cell_mean(self, method: str, task: str, key: str = "uar") -> float:
+        rows = self.cell(method, task)
+        return float(np.mean([getattr(r, key) for r in rows])) if rows else float("nan")
+
+    def mean_over_tasks(self, method: str, key: str = "uar") -> float:
+        means = [self.cell_mean(method, t, key) for t in self.tasks if self.cell(method, t)]
+        return float(np.mean(means)) if means else float("nan")
+
+    def best(self, task: str, key: str = "uar") -> str | None:
+        means = {m: self.cell_mean(m, task, key) for m in self.methods if self.cell(m, task)}
+        return max(means, key=means.get) if means else None
+
+    def against(self, method: str, baseline: str) -> dict | None:
+        """Tasks won, mean UARs over the shared tasks, and the paired Wilcoxon p."""
+        mine = {(r.task, r.seed): r.uar for r in self.rows if r.method == method}
+        base = {(r.task, r.seed): r.uar for r in self.rows if r.method == baseline}
+        pairs = sorted(set(mine) & set(base))
+        if not pairs:
+            return None
+        tasks = _ordered([t for t, _ in pairs], self.tasks)
+        per_task = [
+            (
+                np.mean([mine[p] for p in pairs if p[0] == t]),
+                np.mean([base[p] for p in pairs if p[0] == t]),
+            )
+            for t in tasks
+        ]
+        diff = [mine[p] - base[p] for p in pairs]
+        return {
+            "won": sum(a > b for a, b in per_task),
+            "tasks": len(tasks),
+            "mean": float(np.mean([a for a, _ in per_task])),
+            "baseline_mean": float(np.mean([b for _, b in per_task])),
+            "p": wilcoxon_p(diff),
+            "pairs": len(pairs),
+        }
+
+
+def groups(rows: list[Row], methods: Iterable[str] = (), tasks: Iterable[str] = ()) -> list[Group]:
+    """Rows split by (label space, protocol, selection); methods and tasks in the
+    given order first, then in order of appearance."""
+    out = []
+    for key in _ordered([(r.label_space, r.protocol, r.selection) for r in rows]):
+        mine = [r for r in rows if (r.label_space, r.protocol, r.selection) == key]
+        out.append(
+            Group(
+                *key,
+                _ordered([r.method for r in mine], methods),
+                _ordered([r.task for r in mine], tasks),
+                mine,
+            )
+        )
+    return out
+
+
+def _cell_text(g: Group, method: str, task: str, key: str, bold: bool, tex: bool) -> str:
+    rows = g.cell(method, task)
+    if not rows:
+        return "-"
+    m, s = mean_std([getattr(r, key) for r in rows])
+    pm = "$\\pm$" if tex else "+-"
+    text = f"{m:.3f} {pm} {s:.3f}"
+    if bold:
+        text = f"\\textbf{{{text}}}" if tex else f"**{text}**"
+    collapsed = sum(r.pred_balance < COLLAPSED for r in rows)
+    if collapsed:
+        text += f" ({collapsed}/{len(rows)} collapsed)" if not tex else f"$^{{c{collapsed}}}$"
+    return text
+
+
+def _heading(g: Group, baseline: str) -> str:
+    return (
+        f"Label space: {g.label_space}. Protocol: {g.protocol}. Model selection: "
+        f"{'the last step' if g.selection == 'last' else g.selection} (no target labels). "
+        f"Mean +- sample std over seeds; bold: the best mean per task; "
+        f"(k/n collapsed): runs with pred_balance < {COLLAPSED}. "
+        f"Against {baseline}: tasks won and a two-sided paired Wilcoxon signed-rank "
+        f"p-value over (task, seed) pairs."
+    )
+
+
+def markdown(groups_: list[Group], baseline: str = "source_only") -> str:
+    parts = []
+    for g in groups_:
+        parts.append(f"### {g.label_space}, {g.protocol}\n\n{_heading(g, baseline)}\n")
+        for key, title in (("uar", "UAR"), ("war", "WAR")):
+            head = f"| {title} | " + " | ".join(g.tasks) + " | mean over tasks | seeds |"
+            lines = [head, "|---" * (len(g.tasks) + 3) + "|"]
+            for m in g.methods:
+                cells = [_cell_text(g, m, t, key, g.best(t, key) == m, tex=False) for t in g.tasks]
+                seeds = sorted({r.seed for r in g.rows if r.method == m})
+                lines.append(
+                    f"| {m} | "
+                    + " | ".join(cells)
+                    + f" | {g.mean_over_tasks(m, key):.3f} | {','.join(map(str, seeds))} |"
+                )
+            parts.append("\n".join(lines) + "\n")
+        if baseline in g.methods:
+            lines = [
+                f"| method | tasks won vs {baseline} | mean UAR | {baseline} | diff "
+                "| Wilcoxon p (pairs) |",
+                "|---|---|---|---|---|---|",
+            ]
+            for m in g.methods:
+                a = g.against(m, baseline) if m != baseline else None
+                if a:
+                    lines.append(
+                        f"| {m} | {a['won']}/{a['tasks']} | {a['mean']:.3f} "
+                        f"| {a['baseline_mean']:.3f} | {a['mean'] - a['baseline_mean']:+.3f} "
+                        f"| {a['p']:.3g} ({a['pairs']}) |"
+                    )
+            parts.append("\n".join(lines) + "\n")
+        walls = [r.wall_s for r in g.rows if np.isfinite(r.wall_s)]
+        if walls:
+            parts.append(
+                f"Wall time per run: mean {np.mean(walls):.0f} s "
+                f"(min {min(walls):.0f}, max {max(walls):.0f}), {len(g.rows)} runs.\n"
+            )
+    return "\n".join(parts)
+
+
+def latex(groups_: list[Group], baseline: str = "source_only") -> str:
+    parts = []
+    for g in groups_:
+        cols = "l" + "c" * (len(g.tasks) + 1) + ("cc" if baseline in g.methods else "")
+        esc = lambda s: s.replace("_", "\\_").replace("->", "$\\to$")  # noqa: E731
+        head = ["Method", *map(esc, g.tasks), "Mean"]
+        if baseline in g.methods:
+            head += [f"Won vs {esc(baseline)}", "Wilcoxon $p$"]
+        lines = [
+            f"% {_heading(g, baseline)}",
+            f"\\begin{{tabular}}{{{cols}}}",
+            "\\toprule",
+            " & ".join(head) + " \\\\",
+            "\\midrule",
+        ]
+        for m in g.methods:
+            cells = [_cell_text(g, m, t, "uar", g.best(t) == m, tex=True) for t in g.tasks]
+            row = [esc(m), *cells, f"{g.mean_over_tasks(m):.3f}"]
+            if baseline in g.methods:
+                a = g.against(m, baseline) if m != baseline else None
+                row += [f"{a['won']}/{a['tasks']}", f"{a['p']:.3g}"] if a else ["--", "--"]
+            lines.append(" & ".join(row) + " \\\\")
+        lines += ["\\bottomrule", "\\end{tabular}", ""]
+        parts.append("\n".join(lines))
+    return "\n".join(parts)
+
+
+def csv_text(rows: list[Row]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CSV_COLUMNS)
+    for r in rows:
+        w.writerow([getattr(r, k) for k in CSV_COLUMNS])
+    return buf.getvalue()
+
+
+def heatmap_png(groups_: list[Group], path: Path) -> None:
+    """Mean UAR, method x task, one panel per group."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(
+        len(groups_),
+        1,
+        figsize=(
+            1.6 + 1.5 * max(len(g.tasks) for g in groups_),
+            0.8 + sum(0.5 * len(g.methods) + 0.9 for g in groups_),
+        ),
+        squeeze=False,
+    )
+    for ax, g in zip(axes[:, 0], groups_, strict=True):
+        z = np.array([[g.cell_mean(m, t) for t in g.tasks] for m in g.methods])
+        im = ax.imshow(z, cmap="viridis", aspect="auto")
+        ax.set_xticks(
+            range(len(g.tasks)), [t.replace(" -> ", "\n-> ") for t in g.tasks], fontsize=7
+        )
+        ax.set_yticks(range(len(g.methods)), g.methods, fontsize=8)
+        for (i, j), v in np.ndenumerate(z):
+            if np.isfinite(v):
+                ax.text(
+                    j,
+                    i,
+                    f"{v:.3f}",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if v < np.nanmean(z) else "black",
+                )
+        ax.set_title(
+            f"mean UAR ({g.label_space}, {g.protocol}, selection: {g.selection})", fontsize=9
+        )
+        fig.colorbar(im, ax=ax)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def write(
+    out: Path, methods: Iterable[str] = (), tasks: Iterable[str] = (), baseline: str = "source_only"
+) -> str:
+    """Writes results.md, results.csv, results.tex and uar.png in `out` from its
+    finished runs; returns the Markdown."""
+    out = Path(out)
+    rows = collect(out)
+    if not rows:
+        text = f"no finished run in {out}\n"
+        (out / "results.md").write_text(text)
+        return text
+    gs = groups(rows, methods, tasks)
+    text = markdown(gs, baseline)
+    (out / "results.md").write_text(text)
+    (out / "results.csv").write_text(csv_text(rows))
+    (out / "results.tex").write_text(latex(gs, baseline))
+    heatmap_png(gs, out / "uar.png")
+    return text

@@ -1,0 +1,235 @@
+"""Emotions of audio files, from a trained run.
+
+    python -m jaxser.predict --workdir runs/emodna-synth_emodb-synth_casia-seed0 clips/ a.wav
+    python -m jaxser.predict --workdir RUN clips/ --json --out predictions.json
+
+PATHs are files or folders (searched recursively) of wav, flac or ogg audio, or
+the audio track of avi, mp4, mkv, mov or webm video. Each file is decoded,
+resampled and featurised exactly as the run's corpora were (the feature
+settings and the normalisation are read from the run folder); a file longer
+than the run's training crop is covered by windows whose outputs are averaged,
+weighted by their frames, as in evaluation. The model is the run's last
+checkpoint.
+
+Normalisation: a run with per-corpus normalisation (the default) normalised
+each corpus by its own statistics; new audio is normalised with the statistics
+of the run's target corpus (`--normalize_as target`, the corpus the model was
+adapted to), of its source corpus (`source`), or of the given files themselves
+(`files`: treat them as a new corpus; wants many files).
+
+Output: one row per file, CSV by default (path, prediction, one probability per
+class); with --json an object {"predictions": [{"path", "prediction",
+"probabilities": {class: p}}], "skipped": [{"path", "reason"}]}. Files that
+cannot be used (unreadable, empty, silent, NaN, unknown format) are skipped
+with the reason on stderr and in the JSON's "skipped" list. Exit status 0 if
+any file got a prediction, 2 if none did.
+"""
+
+import argparse
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import tqdm
+
+from jaxser.data import features
+
+AUDIO = (".wav", ".flac", ".ogg")
+VIDEO = features.VIDEO
+PROGRESS_FROM = 6  # files: a progress bar from this many on
+NORMALIZE_AS = ("target", "source", "files")
+
+
+def find_files(paths: list[str]) -> tuple[list[Path], list[dict]]:
+    """Audio files under `paths` (folders recursively, hidden files left out) and the
+    paths skipped with their reason."""
+    found, skipped = [], []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files = sorted(
+                f for f in p.rglob("*")
+                if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts)
+            )  # fmt: skip
+        elif p.is_file():
+            files = [p]
+        else:
+            skipped.append({"path": str(p), "reason": "no such file or folder"})
+            continue
+        for f in files:
+            if f.suffix.lower() in AUDIO + VIDEO:
+                found.append(f)
+            else:
+                skipped.append({"path": str(f), "reason": f"unknown format ({f.suffix or 'none'})"})
+    return list(dict.fromkeys(found)), skipped
+
+
+def run_statistics(workdir: Path, config) -> dict:
+    """corpus -> {"mean", "std"} of the run's corpora: from the run folder, else from
+    the prepared stores (runs made before runs recorded them)."""
+    from jaxser import experiment
+
+    saved = workdir / experiment.NORMALIZATION
+    if saved.is_file():
+        return json.loads(saved.read_text())["stats"]
+    from jaxser.data import store
+
+    fc = experiment.feature_config(config)
+    stats = {}
+    for corpus in (config.data.source, config.data.target):
+        manifest = store.read_manifest(corpus, config.data.data_dir or None, fc)
+        if manifest is None:
+            raise FileNotFoundError(
+                f"{workdir} records no feature statistics and {corpus} is not prepared in "
+                f"{store.store_dir(corpus, config.data.data_dir or None, fc)}; run: "
+                f"{store.prepare_command(corpus, config.data.data_dir or None)}"
+            )
+        stats[corpus] = manifest["stats"]
+    return stats
+
+
+def normalize(feats: list[np.ndarray], how: str, stats: dict | None) -> list[np.ndarray]:
+    """As the run's corpora were (jaxser.data.pipeline.normalize): per corpus with
+    `stats` ({"mean", "std"}), per utterance, or not at all."""
+    if how == "corpus":
+        mean = np.asarray(stats["mean"], np.float32)
+        std = np.asarray(stats["std"], np.float32)
+        return [(x - mean) / std for x in feats]
+    if how == "utterance":
+        return [(x - x.mean(0)) / (x.std(0) + 1e-5) for x in feats]
+    return list(feats)
+
+
+def files_statistics(feats: list[np.ndarray]) -> dict:
+    """Mean and std per feature over every frame of the files (as prepare computes them)."""
+    x = np.concatenate(feats).astype(np.float64)
+    mean = x.mean(0)
+    std = np.sqrt(np.maximum((x**2).mean(0) - mean**2, 1e-12))
+    return {"mean": mean.round(6).tolist(), "std": std.round(6).tolist()}
+
+
+def as_split(feats: list[np.ndarray], names: list[str]):
+    """The files as a pipeline Split (no labels), for jaxser.evaluation.predict."""
+    from jaxser.data import pipeline
+
+    lengths = np.array([len(x) for x in feats], np.int64)
+    frames = np.concatenate([*feats, np.zeros((1, feats[0].shape[1]), np.float32)])
+    n = len(feats)
+    return pipeline.Split(
+        corpus="files",
+        frames=frames.astype(np.float32),
+        offsets=np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64),
+        lengths=lengths,
+        label=np.zeros(n, np.int32),
+        speaker=np.zeros(n, np.int32),
+        gender=np.zeros(n, np.int32),
+        utt_id=np.array(names),
+        speakers=("unknown",),
+    )
+
+
+def predict_files(workdir: Path, paths: list[str], normalize_as: str = "target") -> dict:
+    """{"classes", "predictions": [...], "skipped": [...]} for the files under `paths`."""
+    from jaxser import experiment
+    from jaxser.evaluation.predict import predict_split
+
+    exp = experiment.restore_model(workdir)  # fails before any audio is read
+    config = exp.config
+    how = config.data.normalization
+    stats = run_statistics(workdir, config) if how == "corpus" and normalize_as != "files" else {}
+    files, skipped = find_files(paths)
+    feats, kept = [], []
+    bar = tqdm.tqdm(files, desc="featurise", unit="file", disable=len(files) < PROGRESS_FROM)
+    for f in bar:
+        if f.stat().st_size == 0:
+            skipped.append({"path": str(f), "reason": "empty file"})
+            continue
+        try:
+            feats.append(features.featurize(str(f), exp.features))
+            kept.append(f)
+        except features.BadAudio as e:
+            skipped.append({"path": str(f), "reason": str(e)})
+    out = {"classes": list(exp.classes), "predictions": [], "skipped": skipped}
+    if not feats:
+        return out
+    if how == "corpus":
+        corpus = {"target": config.data.target, "source": config.data.source}.get(normalize_as)
+        feats = normalize(feats, how, stats[corpus] if corpus else files_statistics(feats))
+    else:
+        feats = normalize(feats, how, None)
+    variables = {"params": exp.state.params, "batch_stats": exp.state.batch_stats}
+    split = as_split(feats, [str(f) for f in kept])
+    probs = predict_split(
+        exp.forward, variables, split, config.train.eval_batch_size, exp.crop_frames, exp.mesh
+    )["probs"]
+    for f, p in zip(kept, probs, strict=True):
+        out["predictions"].append(
+            {
+                "path": str(f),
+                "prediction": exp.classes[int(np.argmax(p))],
+                "probabilities": {c: float(v) for c, v in zip(exp.classes, p, strict=True)},
+            }
+        )
+    return out
+
+
+def to_csv(result: dict) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["path", "prediction", *[f"p_{c}" for c in result["classes"]]])
+    for r in result["predictions"]:
+        w.writerow(
+            [
+                r["path"],
+                r["prediction"],
+                *[f"{r['probabilities'][c]:.6f}" for c in result["classes"]],
+            ]
+        )
+    return buf.getvalue()
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(
+        prog="python -m jaxser.predict",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--workdir", required=True, help="a run folder of python -m jaxser.train")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="audio or video files, or folders")
+    p.add_argument("--json", action="store_true", help="JSON instead of CSV")
+    p.add_argument("--out", help="write here instead of stdout")
+    p.add_argument(
+        "--normalize_as",
+        default="target",
+        choices=NORMALIZE_AS,
+        help="per-corpus runs: whose statistics normalise the files (default: target)",
+    )
+    args = p.parse_args(argv)
+    workdir = Path(args.workdir)
+    if not (workdir / "config.json").is_file():
+        sys.exit(f"error: {workdir} holds no run (no config.json); train one with "
+                 "python -m jaxser.train --config configs/<method>.py --workdir DIR")  # fmt: skip
+    try:
+        result = predict_files(workdir, args.paths, args.normalize_as)
+    except (FileNotFoundError, ValueError) as e:
+        sys.exit(f"error: {e}")
+    for s in result["skipped"]:
+        print(f"skipped {s['path']}: {s['reason']}", file=sys.stderr)
+    if args.json:
+        text = json.dumps({k: result[k] for k in ("predictions", "skipped")}, indent=1) + "\n"
+    else:
+        text = to_csv(result)
+    if args.out:
+        Path(args.out).write_text(text)
+    else:
+        sys.stdout.write(text)
+    n, k = len(result["predictions"]), len(result["skipped"])
+    print(f"{n} files predicted, {k} skipped", file=sys.stderr)
+    if not n:
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,345 @@
+"""Run a results table: every (method, task, seed) as its own run, then the tables.
+
+    python -m jaxser.sweep --methods source_only,dann,emodna \\
+        --tasks synth_emodb:synth_casia,synth_casia:synth_emodb --seeds 0,1,2 --out runs/sweep
+    python -m jaxser.sweep --methods source_only,mmd --tasks didan6 --jobs 2 \\
+        --set train.steps=600 --set data.label_space=categorical
+    python -m jaxser.sweep --report runs/sweep      # rewrite the tables from finished runs
+
+Each run is `python -m jaxser.train` in `<out>/<method>-<source>-<target>-seed<n>`
+(`<method>-<label space>-...` with --label_spaces), its output in that folder's
+`train.log`. A finished run (results.json present) is skipped; an interrupted
+one resumes from its last checkpoint; a failed one is reported with its log's
+last lines and the sweep goes on (the exit status is 1 at the end if any
+failed). `--jobs N` runs N at a time, each pinned to its own cores (N x cores
+per run <= the machine's cores).
+
+Methods are config files of configs/ (`dann` or `configs/dann.py`); tasks are
+`source:target` pairs or named sets: `ecan12` (the 12 ordered pairs of B, C, E,
+O), `didan6` (the 6 of B, C, E), with B, C, E, O = EmoDB, CASIA, eNTERFACE,
+EMOVO: their synthetic corpora by default, the real ones with --real (which
+fails, before any run, with the prepare command of every corpus not prepared).
+
+At the end, `<out>/results.md`, `results.csv` (one row per run), `results.tex`
+and `uar.png` (jaxser/evaluation/report.py): method x task mean +- std UAR and
+WAR, a mean-over-tasks column, the best per task in bold, and against
+source_only the tasks won and a paired Wilcoxon signed-rank p-value over
+(task, seed) pairs; the label space, protocol and model selection (the last
+step) are stated above each table.
+"""
+
+import argparse
+import concurrent.futures
+import dataclasses
+import itertools
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from jaxser import config as config_lib
+from jaxser import experiment
+from jaxser.config import ConfigError
+from jaxser.data import corpora
+from jaxser.data.paths import resolve_data_dir
+from jaxser.evaluation import report
+
+# Named task sets: letters of TASK_CORPORA, every ordered pair of them.
+TASK_CORPORA = {"B": "emodb", "C": "casia", "E": "enterface", "O": "emovo"}
+TASK_SETS = {"ecan12": "BCEO", "didan6": "BCE"}
+BASELINE = "source_only"
+LOG = "train.log"
+TAIL_LINES = 15
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """One (method, task, seed) of a sweep."""
+
+    method: str  # the label in the tables (a config name, or an ablation's name)
+    config: str  # config file
+    source: str
+    target: str
+    seed: int
+    label_space: str = ""  # "" keeps the config's own
+    overrides: tuple[str, ...] = ()  # "key=value", without --config.
+
+    @property
+    def name(self) -> str:
+        space = [self.label_space] if self.label_space else []
+        return "-".join([self.method, *space, self.source, self.target, f"seed{self.seed}"])
+
+    def all_overrides(self) -> list[str]:
+        space = [f"data.label_space={self.label_space}"] if self.label_space else []
+        return [
+            f"data.source={self.source}",
+            f"data.target={self.target}",
+            f"seed={self.seed}",
+            *space,
+            *self.overrides,
+        ]
+
+    def command(self, workdir: Path) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "jaxser.train",
+            "--config",
+            self.config,
+            "--workdir",
+            str(workdir),
+            "--no_progress",
+            *[f"--config.{o}" for o in self.all_overrides()],
+        ]
+
+
+def tasks_of(specs: list[str], real: bool = False) -> list[tuple[str, str]]:
+    """(source, target) pairs of `source:target` items and named sets."""
+    pairs = []
+    for spec in specs:
+        if spec in TASK_SETS:
+            names = [
+                TASK_CORPORA[k] if real else f"synth_{TASK_CORPORA[k]}" for k in TASK_SETS[spec]
+            ]
+            pairs += [(s, t) for s, t in itertools.permutations(names, 2)]
+        elif spec.count(":") == 1 and all(spec.split(":")):
+            s, t = spec.split(":")
+            for c in (s, t):
+                if c not in corpora.CORPORA:
+                    raise ConfigError(
+                        f"unknown corpus {c!r} in task {spec!r}; known: {sorted(corpora.CORPORA)}"
+                    )
+            pairs.append((s, t))
+        else:
+            raise ConfigError(
+                f"task {spec!r} is neither source:target nor a named set; sets: {sorted(TASK_SETS)}"
+            )
+    return list(dict.fromkeys(pairs))
+
+
+def plan(
+    methods: list[str | tuple[str, str, list[str]]],
+    tasks: list[tuple[str, str]],
+    seeds: list[int],
+    overrides: list[str] = (),
+    label_spaces: list[str] = ("",),
+) -> list[Run]:
+    """Every run; a method is a config name or (label, config, its own overrides)."""
+    runs = []
+    for method, space, (source, target), seed in itertools.product(
+        methods, label_spaces, tasks, seeds
+    ):
+        label, cfg, own = (method, method, []) if isinstance(method, str) else method
+        config = cfg if cfg.endswith(".py") else f"configs/{cfg}.py"
+        label = Path(label).stem if label.endswith(".py") else label
+        runs.append(Run(label, config, source, target, seed, space, (*own, *overrides)))
+    return runs
+
+
+def check(runs: list[Run]) -> None:
+    """Every run's config loads and passes `experiment.check` (before any work)."""
+    seen = set()
+    for run in runs:
+        key = (run.config, run.label_space, run.overrides)
+        if key in seen:
+            continue
+        seen.add(key)
+        cfg = config_lib.load(run.config, run.all_overrides())
+        experiment.check(cfg)
+
+
+def missing_corpora(runs: list[Run]) -> list[str]:
+    """The prepare command of every real corpus the runs read that is not prepared."""
+    missing = {}
+    for run in runs:
+        cfg = config_lib.load(run.config, run.all_overrides())
+        feats = experiment.feature_config(cfg)
+        root = resolve_data_dir(cfg.data.data_dir or None)
+        for corpus in (run.source, run.target):
+            if corpora.get(corpus).synthetic:
+                continue
+            if not (root / corpus / feats.key() / "manifest.json").is_file():
+                dd = f" --data_dir {cfg.data.data_dir}" if cfg.data.data_dir else ""
+                missing[corpus] = (
+                    f"python -m jaxser.prepare --corpus {corpus} --path /path/to/{corpus}{dd}"
+                )
+    return list(missing.values())
+
+
+def _duration(seconds: float) -> str:
+    m, s = divmod(int(round(seconds)), 60)
+    h, m = divmod(m, 60)
+    return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s"
+
+
+def _tail(path: Path, n: int = TAIL_LINES) -> str:
+    if not path.is_file():
+        return "(no log)"
+    return "\n".join(path.read_text(errors="replace").splitlines()[-n:])
+
+
+def _core_slots(jobs: int) -> list[set[int]]:
+    """Disjoint sets of cores, one per concurrent run (all cores for one job)."""
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if jobs <= 1 or len(cores) < jobs:
+        return [set(cores)] * max(jobs, 1)
+    per = len(cores) // jobs
+    return [set(cores[i * per : (i + 1) * per]) for i in range(jobs)]
+
+
+def execute(runs: list[Run], out: Path, jobs: int = 1, stream=sys.stderr) -> list[Run]:
+    """Runs every unfinished run, `jobs` at a time; returns the failed ones."""
+    out.mkdir(parents=True, exist_ok=True)
+    todo = [r for r in runs if not (out / r.name / "results.json").is_file()]
+    total, done0 = len(runs), len(runs) - len(todo)
+    print(
+        f"sweep {out}: {total} runs, {done0} finished, {len(todo)} to run, {jobs} at a time",
+        file=stream,
+        flush=True,
+    )
+    slots: queue.Queue = queue.Queue()
+    for cores in _core_slots(jobs):
+        slots.put(cores)
+    lock = threading.Lock()
+    state = {"done": done0, "ran": 0, "failed": []}
+    t_start = time.perf_counter()
+
+    def one(run: Run) -> None:
+        workdir = out / run.name
+        workdir.mkdir(parents=True, exist_ok=True)
+        meta_path = workdir / "sweep.json"
+        meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {"wall_s": 0.0}
+        meta.update(
+            method=run.method,
+            config=run.config,
+            overrides=list(run.all_overrides()),
+            command=" ".join(run.command(workdir)),
+        )
+        cores = slots.get()
+        env = dict(os.environ, OMP_NUM_THREADS=str(max(len(cores), 1)))
+        t0 = time.perf_counter()
+        try:
+            with (workdir / LOG).open("a") as log:
+                proc = subprocess.Popen(
+                    run.command(workdir), stdout=log, stderr=subprocess.STDOUT, env=env
+                )
+                if cores:  # before JAX and TensorFlow size their thread pools
+                    try:
+                        os.sched_setaffinity(proc.pid, cores)
+                    except OSError:  # the run ended already
+                        pass
+                proc.wait()
+        finally:
+            slots.put(cores)
+        wall = time.perf_counter() - t0
+        meta["wall_s"] = round(meta["wall_s"] + wall, 1)
+        meta_path.write_text(json.dumps(meta, indent=1))
+        ok = proc.returncode == 0 and (workdir / "results.json").is_file()
+        with lock:
+            state["done"] += 1
+            state["ran"] += 1
+            elapsed = time.perf_counter() - t_start
+            left = total - state["done"]
+            eta = elapsed / state["ran"] * left  # runs finished per second so far
+            if ok:
+                uar = json.loads((workdir / "results.json").read_text())["uar"]
+                what = f"UAR {uar:.4f}"
+            else:
+                state["failed"].append(run)
+                what = f"FAILED (exit {proc.returncode}); last lines of {workdir / LOG}:\n" + (
+                    "    " + _tail(workdir / LOG).replace("\n", "\n    ")
+                )
+            print(
+                f"[{state['done']}/{total}] {run.name}: {what} ({wall:.0f} s) | "
+                f"elapsed {_duration(elapsed)}, ETA {_duration(eta)}",
+                file=stream,
+                flush=True,
+            )
+
+    with concurrent.futures.ThreadPoolExecutor(max(jobs, 1)) as pool:
+        list(pool.map(one, todo))
+    return state["failed"]
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(
+        prog="python -m jaxser.sweep",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--methods", help="comma-separated configs, e.g. source_only,dann,emodna")
+    p.add_argument(
+        "--tasks",
+        help=f"comma-separated source:target pairs or named sets ({', '.join(TASK_SETS)})",
+    )
+    p.add_argument("--seeds", default="0,1,2", help="comma-separated (default 0,1,2)")
+    p.add_argument(
+        "--label_spaces",
+        default="",
+        help="comma-separated (categorical, arousal, valence); default: each config's own",
+    )
+    p.add_argument("--out", default="runs/sweep", help="the sweep's folder (default runs/sweep)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a config override for every run (repeatable), e.g. --set train.steps=600",
+    )
+    p.add_argument("--jobs", type=int, default=1, help="runs at a time (default 1)")
+    p.add_argument("--real", action="store_true", help="named task sets on the real corpora")
+    p.add_argument("--report", metavar="DIR", help="only rewrite DIR's tables from finished runs")
+    p.add_argument("--baseline", default=BASELINE, help="compared with (default source_only)")
+    args = p.parse_args(argv)
+
+    if args.report:
+        out = Path(args.report)
+        if not out.is_dir():
+            p.error(f"{out} is not a folder")
+        print(report.write(out, baseline=args.baseline))
+        print(out / "results.md")
+        return
+    if not args.methods or not args.tasks:
+        p.error("--methods and --tasks are needed (or --report DIR)")
+    try:
+        seeds = [int(s) for s in config_lib.names(args.seeds)]
+    except ValueError:
+        p.error(f"--seeds {args.seeds!r}: comma-separated integers, e.g. 0,1,2")
+    if args.jobs < 1:
+        p.error("--jobs must be at least 1")
+    overrides = [s.removeprefix("--config.").removeprefix("config.") for s in args.set]
+    try:
+        tasks = tasks_of(list(config_lib.names(args.tasks)), real=args.real)
+        runs = plan(
+            list(config_lib.names(args.methods)),
+            tasks,
+            seeds,
+            overrides,
+            list(config_lib.names(args.label_spaces)) or [""],
+        )
+        check(runs)
+        missing = missing_corpora(runs)
+    except ConfigError as e:
+        sys.exit(f"error: {e}")
+    if missing:
+        sys.exit("error: corpora not prepared; prepare each once:\n  " + "\n  ".join(missing))
+
+    out = Path(args.out)
+    failed = execute(runs, out, args.jobs)
+    methods = list(dict.fromkeys(r.method for r in runs))
+    task_names = [f"{s} -> {t}" for s, t in tasks]
+    print(report.write(out, methods, task_names, args.baseline))
+    print(out / "results.md")
+    if failed:
+        print(f"{len(failed)} of {len(runs)} runs failed:", file=sys.stderr)
+        for run in failed:
+            print(f"  {run.name}: see {out / run.name / LOG}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+import csv
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+from tiny import TINY
+
+from jaxser import sweep
+from jaxser.config import ConfigError
+from jaxser.evaluation import report
+
+UARS = {  # method -> task -> per-seed UAR
+    "source_only": {"a -> b": [0.50, 0.52, 0.47], "b -> a": [0.40, 0.41, 0.39]},
+    "dann": {"a -> b": [0.55, 0.51, 0.56], "b -> a": [0.38, 0.45, 0.42]},
+}
+
+
+def fake_runs(out: Path, uars=UARS, balance=0.9) -> None:
+    """Run folders with results.json as jaxser.train writes them."""
+    for method, tasks in uars.items():
+        for task, values in tasks.items():
+            source, target = task.split(" -> ")
+            for seed, uar in enumerate(values):
+                d = out / f"{method}-{source}-{target}-seed{seed}"
+                d.mkdir(parents=True)
+                results = {
+                    "uar": uar, "war": uar - 0.01, "macro_f1": uar - 0.02,
+                    "pred_balance": 0.0 if uar < 0.39 else balance, "method": method,
+                    "source": source, "target": target, "label_space": "categorical",
+                    "seed": seed, "steps": 300, "protocol": "transductive", "selection": "last",
+                }  # fmt: skip
+                (d / "results.json").write_text(json.dumps(results))
+                (d / "sweep.json").write_text(json.dumps({"method": method, "wall_s": 10.0}))
+
+
+def test_tables_hold_the_means_stds_and_wilcoxon_of_the_runs(tmp_path):
+    fake_runs(tmp_path)
+    text = report.write(tmp_path, ["source_only", "dann"], ["a -> b", "b -> a"])
+    for tasks in UARS.values():
+        for values in tasks.values():
+            cell = f"{np.mean(values):.3f} +- {np.std(values, ddof=1):.3f}"
+            assert cell in text
+    # the best per task in bold; one source_only run of b -> a has pred_balance 0
+    assert f"**{np.mean(UARS['dann']['a -> b']):.3f} +- " in text
+    assert f"**{np.mean(UARS['dann']['b -> a']):.3f} +- " in text
+    assert "(1/3 collapsed)" in text
+    # against source_only: tasks won and scipy's paired Wilcoxon over (task, seed)
+    diff = [
+        d - s
+        for t in ("a -> b", "b -> a")
+        for d, s in zip(UARS["dann"][t], UARS["source_only"][t], strict=True)
+    ]
+    p = stats.wilcoxon(diff).pvalue
+    assert re.search(rf"\| dann \| 2/2 \| .* \| {p:.3g} \(6\) \|", text)
+    over_tasks = np.mean([np.mean(v) for v in UARS["dann"].values()])
+    assert f"| {over_tasks:.3f} |" in text
+    assert "Model selection: the last step" in text and "Label space: categorical" in text
+    rows = list(csv.DictReader((tmp_path / "results.csv").open()))
+    assert len(rows) == 12 and set(rows[0]) == set(report.CSV_COLUMNS)
+    got = sorted(float(r["uar"]) for r in rows if r["method"] == "dann")
+    assert got == sorted(sum(UARS["dann"].values(), []))
+    tex = (tmp_path / "results.tex").read_text()
+    assert "\\textbf{" in tex and "\\begin{tabular}" in tex and f"{p:.3g}" in tex
+    assert (tmp_path / "uar.png").stat().st_size > 1000
+
+
+def test_task_sets_and_bad_names():
+    assert len(sweep.tasks_of(["ecan12"])) == 12 and len(sweep.tasks_of(["didan6"])) == 6
+    assert ("synth_emodb", "synth_casia") in sweep.tasks_of(["didan6"])
+    assert ("casia", "emovo") in sweep.tasks_of(["ecan12"], real=True)
+    assert sweep.tasks_of(["didan6", "synth_emodb:synth_casia"]) == sweep.tasks_of(["didan6"])
+    with pytest.raises(ConfigError, match="unknown corpus 'nope'.*known"):
+        sweep.tasks_of(["nope:synth_casia"])
+    with pytest.raises(ConfigError, match="named set; sets: \\['didan6', 'ecan12'\\]"):
+        sweep.tasks_of(["ecan13"])
+
+
+def _sweep(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "jaxser.sweep", *args], capture_output=True, text=True
+    )
+
+
+def test_real_corpora_not_prepared_fail_before_any_run(tmp_path):
+    r = _sweep("--methods", "source_only", "--tasks", "didan6", "--real", "--seeds", "0",
+               "--out", str(tmp_path / "out"), "--set", f"data.data_dir={tmp_path}")  # fmt: skip
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    for corpus in ("emodb", "casia", "enterface"):
+        assert f"python -m jaxser.prepare --corpus {corpus} --path" in r.stderr
+    assert not (tmp_path / "out").exists()
+    r = _sweep("--methods", "source_only,nope", "--tasks", "didan6", "--out", str(tmp_path))
+    assert r.returncode == 1 and "nope" in r.stderr and "dann.py" in r.stderr
+
+
+def test_a_sweep_resumes_reports_failures_and_runs_nothing_twice(tmp_path, small_data_dir):
+    """Tiny runs: one interrupted beforehand (resumed), one failing (reported, the
+    rest completes), then a second invocation that runs nothing."""
+    broken = tmp_path / "broken.py"  # passes every check, then diverges: a non-finite loss
+    broken.write_text(
+        "from configs import source_only\n\n\ndef get_config():\n"
+        "    c = source_only.get_config()\n    c.train.learning_rate = 1e38\n    return c\n"
+    )
+    out = tmp_path / "sweep"
+    sets = [a for o in [*TINY, f"data.data_dir={small_data_dir}"] for a in ("--set", o)]
+    args = ["--methods", f"source_only,{broken}", "--tasks", "synth_emodb:synth_casia",
+            "--seeds", "0,1", "--out", str(out), "--jobs", "2", *sets]  # fmt: skip
+    # seed 1 of source_only is stopped after 2 of its 4 steps, as a preemption would
+    [run] = [
+        r
+        for r in sweep.plan(["source_only"], [("synth_emodb", "synth_casia")], [1], TINY)
+        if r.seed == 1
+    ]
+    run = sweep.Run(*[getattr(run, f) for f in ("method", "config", "source", "target", "seed",
+                                                "label_space")],
+                    (*TINY, f"data.data_dir={small_data_dir}"))  # fmt: skip
+    subprocess.run([*run.command(out / run.name), "--max_steps", "2"], check=True,
+                   capture_output=True)  # fmt: skip
+    assert not (out / run.name / "results.json").exists()
+
+    r = _sweep(*args)
+    assert r.returncode == 1, r.stderr[-3000:]
+    assert "4 runs, 0 finished, 4 to run, 2 at a time" in r.stderr
+    assert r.stderr.count("FAILED") == 2 and "2 of 4 runs failed" in r.stderr
+    assert "error: non-finite loss at step" in r.stderr  # the log's last lines
+    assert re.search(r"\[\d/4\] source_only-synth_emodb-synth_casia-seed0: UAR", r.stderr)
+    steps = [
+        json.loads(line)["step"]
+        for line in (out / run.name / "metrics.jsonl").open()
+        if json.loads(line)["kind"] == "train"
+    ]
+    assert steps == [1, 2, 3, 4]  # resumed at step 2, not restarted
+    table = (out / "results.md").read_text()
+    uars = [
+        json.loads((out / f"source_only-synth_emodb-synth_casia-seed{s}/results.json").read_text())[
+            "uar"
+        ]
+        for s in (0, 1)
+    ]
+    assert f"{np.mean(uars):.3f} +- {np.std(uars, ddof=1):.3f}" in table
+
+    args[1] = "source_only"  # the finished runs only: nothing to run
+    again = _sweep(*args)
+    assert again.returncode == 0 and "2 runs, 2 finished, 0 to run" in again.stderr
+    assert (out / "results.md").read_text() == table
+    r = _sweep("--report", str(out))
+    assert r.returncode == 0 and (out / "results.md").read_text() == table

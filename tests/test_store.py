@@ -162,4 +162,7 @@ def test_concurrent_prepares_of_one_store_all_succeed(tmp_path):
     assert [p.returncode for p in procs] == [0, 0, 0], [e[-2000:] for _, e in outs]
     assert len({o.strip() for o, _ in outs}) == 1  # the same manifest
     assert sum("rendering the synthetic corpus" in e for _, e in outs) == 1  # built once
+    assert sum("featurising" in e and "wrote" in e for _, e in outs) == 1  # jaxser's own lines
+    # no library chatter: TFDS's download lines, TensorFlow's C++ start-up lines
+    assert not any("Downloading and preparing" in e or "oneDNN" in e for _, e in outs)
     assert store.load("synth_emodb", tmp_path / "data").manifest["num_utterances"] > 0

@@ -22,17 +22,15 @@ each `index`, weighted by their `mask` frames.
 """
 
 import dataclasses
-import os
 from collections.abc import Iterator
 
 import numpy as np
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-import tensorflow as tf  # noqa: E402
+from jaxser.data import corpora, quiet, store, tasks
+from jaxser.data.features import FeatureConfig
+from jaxser.data.tasks import NORMALIZATIONS, Task
 
-from jaxser.data import corpora, store, tasks  # noqa: E402
-from jaxser.data.features import FeatureConfig  # noqa: E402
-from jaxser.data.tasks import NORMALIZATIONS, Task  # noqa: E402
+tf = quiet.tensorflow()
 
 GENDERS = ("f", "m", "u")
 

@@ -31,14 +31,16 @@ from pathlib import Path
 import filelock
 import numpy as np
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow's first import
-import tensorflow_datasets as tfds  # noqa: E402
-import tqdm
+from jaxser.data import quiet
 
-from jaxser.data import corpora, features
-from jaxser.data.corpora import synthetic
-from jaxser.data.corpora.base import Utterance
-from jaxser.data.paths import resolve_data_dir
+quiet.tensorflow()  # before TFDS imports it
+import tensorflow_datasets as tfds  # noqa: E402
+import tqdm  # noqa: E402
+
+from jaxser.data import corpora, features  # noqa: E402
+from jaxser.data.corpora import synthetic  # noqa: E402
+from jaxser.data.corpora.base import Utterance  # noqa: E402
+from jaxser.data.paths import resolve_data_dir  # noqa: E402
 
 SPLIT = "full"  # TFDS reserves "all"; tasks split by speaker in the pipeline, not here
 MANIFEST = "manifest.json"

@@ -26,10 +26,14 @@ removes a term):
 - `corpus` = "corpus_classification": BCE of the corpus classifier on z_c.
 - `pl` = "pseudo_label" (class-level alignment): CE on target samples whose
   confidence passes their class's threshold, averaged over the target batch.
-- `div` = "diversity" (weight 0: off) [decision, not in the paper]:
-  sum_c pbar_c log pbar_c of the target batch's mean prediction, against a
-  collapse onto few classes (the role of FreeMatch's fairness loss, which
-  the paper's Emo-DNA does not have).
+- `div` = "diversity" (weight 1) [decision, not in the paper]: sum_c pbar_c
+  log pbar_c of the target batch's mean prediction, against a collapse onto
+  few classes (the role of FreeMatch's fairness loss, which the paper's
+  Emo-DNA does not have). Chosen on the development tasks (docs/results.md,
+  2026-12-02): in binary arousal, synth_emovo <-> synth_enterface, it lifted
+  Emo-DNA from 0.735 to 0.840 mean UAR and ended the one-class collapse of
+  a seed. It assumes the target's classes are not far from balanced;
+  `--config.terms.div.weight=0` gives the paper's loss.
 
 Pseudo-labels (`config.emodna`, shared by `cd`, `pl` and the monitor):
 - `threshold` [decision]: "freematch" (self-adaptive; global EMA of mean max

@@ -132,7 +132,7 @@ def test_a_folder_of_unusable_files_fails_in_one_line(tmp_path):
     assert r.returncode == 1 and "Traceback" not in r.stderr
     line = r.stderr.strip().splitlines()[-1]
     assert line.startswith("error: no usable utterance in") and "4 files skipped" in line
-    assert "unreadable: 3" in line and "empty: 1" in line
+    assert "unreadable audio: 3" in line and "empty file: 1" in line
     listed = Path(line.rsplit(" ", 1)[-1])
     assert {Path(s["path"]).name for s in json.loads(listed.read_text())} == {
         "03a01Wa.wav",

@@ -282,7 +282,8 @@ def _build(spec, corpus, path, out, config, workers, synth_seed, synth_max_texts
     except NoUsableUtterance:
         skipped = [dataclasses.asdict(s) for s in scan.skipped] + builder.report["skipped"]
         (out / SKIPPED).write_text(json.dumps(skipped, indent=1))
-        reasons = Counter(s["reason"] for s in skipped).most_common()
+        # the kind of each reason, without its details: "unreadable audio (...)"
+        reasons = Counter(s["reason"].split(" (")[0] for s in skipped).most_common()
         raise NoUsableUtterance(
             f"no usable utterance in {path} ({corpus}): {len(skipped)} files skipped ("
             + ", ".join(f"{r}: {n}" for r, n in reasons)

@@ -21,7 +21,7 @@ def get_config():
     c.terms.ida.layer = "fc1"
     c.terms.ida_group = dict(
         fn="ida_group",
-        weight=1.0,
+        weight=0.1,  # as DIDAN's IDA terms [decision, development tasks; docs/results.md]
         layer="fc2",
         groups=AROUSAL_GROUPS,  # high vs low arousal: the halves of labels.BINARY
     )

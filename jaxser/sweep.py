@@ -141,15 +141,10 @@ def plan(
 
 
 def check(runs: list[Run]) -> None:
-    """Every run's config loads and passes `experiment.check` (before any work)."""
-    seen = set()
+    """Every run's config loads and passes `experiment.check` (before any work): keys,
+    names, options, and the task (corpora, classes, label space) of each run."""
     for run in runs:
-        key = (run.config, run.label_space, run.overrides)
-        if key in seen:
-            continue
-        seen.add(key)
-        cfg = config_lib.load(run.config, run.all_overrides())
-        experiment.check(cfg)
+        experiment.check(config_lib.load(run.config, run.all_overrides()))
 
 
 def missing_corpora(runs: list[Run]) -> list[str]:

@@ -50,7 +50,7 @@ from jaxser.training.state import TrainState, init_state
 from jaxser.training.step import make_train_step
 
 OPTIMIZERS = ("adam", "sgd")
-NORMALIZATION = "normalization.json"  # in a run folder: features and statistics
+NORMALIZATION = "normalization.json"  # in a run folder: each corpus's feature statistics
 
 
 @dataclasses.dataclass
@@ -197,17 +197,23 @@ def setup(config, *, method: Method | None = None) -> Experiment:
     return exp
 
 
-def restore(workdir: Path, *, method: Method | None = None) -> Experiment:
-    """The experiment of the run in `workdir`, its state from the last checkpoint."""
-    workdir = Path(workdir)
+def _saved_run(workdir: Path):
+    """The config of the run in `workdir`, and its checkpoint manager and last step;
+    FileNotFoundError if the folder holds no run or no checkpoint."""
     saved = workdir / "config.json"
     if not saved.is_file():
         raise FileNotFoundError(f"{workdir} holds no run (no config.json)")
-    exp = setup(config_lib.from_json(saved.read_text()), method=method)
     mngr = checkpoints.manager(workdir)
     step = mngr.latest_step()
     if step is None:
         raise FileNotFoundError(f"no checkpoint in {workdir / 'checkpoints'}")
+    return config_lib.from_json(saved.read_text()), mngr, step
+
+
+def restore(workdir: Path, *, method: Method | None = None) -> Experiment:
+    """The experiment of the run in `workdir`, its state from the last checkpoint."""
+    config, mngr, step = _saved_run(Path(workdir))
+    exp = setup(config, method=method)
     state = checkpoints.restore(mngr, exp.state, step)
     exp.state = jax.device_put(state, parallel.replicated(exp.mesh))
     return exp
@@ -216,30 +222,18 @@ def restore(workdir: Path, *, method: Method | None = None) -> Experiment:
 def restore_model(workdir: Path) -> Experiment:
     """The model of the run in `workdir` with the parameters and BatchNorm statistics
     of its last checkpoint, built from the config's classes without reading data."""
-    workdir = Path(workdir)
-    saved = workdir / "config.json"
-    if not saved.is_file():
-        raise FileNotFoundError(f"{workdir} holds no run (no config.json)")
-    config = config_lib.from_json(saved.read_text())
-    if checkpoints.manager(workdir).latest_step() is None:
-        raise FileNotFoundError(f"no checkpoint in {workdir / 'checkpoints'}")
+    config, _, _ = _saved_run(Path(workdir))
     exp = build(config, tuple(tasks.mapping(task(config))), 1)
-    state = checkpoints.start_from(exp.state, workdir, strict=True)
+    state = checkpoints.start_from(exp.state, Path(workdir), strict=True)
     exp.state = jax.device_put(state, parallel.replicated(exp.mesh))
     return exp
 
 
-def write_normalization(workdir: Path, config, stats: dict) -> None:
-    """`<workdir>/normalization.json`: how the run's features were normalised and
-    each corpus's statistics, so that new audio is featurised as its corpora were."""
-    record = {
-        "features": feature_config(config).to_dict(),
-        "normalization": config.data.normalization,
-        "source": config.data.source,
-        "target": config.data.target,
-        "stats": stats,  # corpus -> {"mean": [...], "std": [...]}
-    }
-    (Path(workdir) / NORMALIZATION).write_text(json.dumps(record))
+def write_normalization(workdir: Path, stats: dict) -> None:
+    """`<workdir>/normalization.json`: each corpus's feature statistics (the
+    feature settings and normalisation are in config.json), so that new audio is
+    normalised as the run's corpora were without their prepared stores."""
+    (Path(workdir) / NORMALIZATION).write_text(json.dumps({"stats": stats}))
 
 
 def _claim_workdir(workdir: Path, config) -> None:
@@ -273,7 +267,7 @@ def train(
     workdir = Path(workdir)
     exp = setup(config, method=method)  # every check, before the workdir is touched
     _claim_workdir(workdir, config)
-    write_normalization(workdir, config, exp.data.stats)
+    write_normalization(workdir, exp.data.stats)
     init_from = _pretrain(config) if config.train.pretrain else None
     steps, evaluations = loop.fit(
         exp, workdir, init_from=init_from, max_steps=max_steps, progress=progress

@@ -90,37 +90,22 @@ def run_statistics(workdir: Path, config) -> dict:
     return stats
 
 
-def normalize(feats: list[np.ndarray], how: str, stats: dict | None) -> list[np.ndarray]:
-    """As the run's corpora were (jaxser.data.pipeline.normalize): per corpus with
-    `stats` ({"mean", "std"}), per utterance, or not at all."""
-    if how == "corpus":
-        mean = np.asarray(stats["mean"], np.float32)
-        std = np.asarray(stats["std"], np.float32)
-        return [(x - mean) / std for x in feats]
-    if how == "utterance":
-        return [(x - x.mean(0)) / (x.std(0) + 1e-5) for x in feats]
-    return list(feats)
-
-
-def files_statistics(feats: list[np.ndarray]) -> dict:
-    """Mean and std per feature over every frame of the files (as prepare computes them)."""
-    x = np.concatenate(feats).astype(np.float64)
-    mean = x.mean(0)
-    std = np.sqrt(np.maximum((x**2).mean(0) - mean**2, 1e-12))
-    return {"mean": mean.round(6).tolist(), "std": std.round(6).tolist()}
-
-
-def as_split(feats: list[np.ndarray], names: list[str]):
-    """The files as a pipeline Split (no labels), for jaxser.evaluation.predict."""
+def as_split(feats: list[np.ndarray], names: list[str], how: str, stats: dict | None):
+    """The files as a pipeline Split (no labels), normalised as the run's corpora
+    were (`pipeline.normalize_frames`; `stats` None: the files' own statistics)."""
     from jaxser.data import pipeline
 
     lengths = np.array([len(x) for x in feats], np.int64)
+    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
     frames = np.concatenate([*feats, np.zeros((1, feats[0].shape[1]), np.float32)])
+    if how == "corpus" and stats is None:
+        x = frames[:-1].astype(np.float64)
+        stats = features.statistics(x.sum(0), np.square(x).sum(0), len(x))
     n = len(feats)
     return pipeline.Split(
         corpus="files",
-        frames=frames.astype(np.float32),
-        offsets=np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64),
+        frames=pipeline.normalize_frames(frames, offsets, lengths, how, stats).astype(np.float32),
+        offsets=offsets,
         lengths=lengths,
         label=np.zeros(n, np.int32),
         speaker=np.zeros(n, np.int32),
@@ -138,7 +123,8 @@ def predict_files(workdir: Path, paths: list[str], normalize_as: str = "target")
     exp = experiment.restore_model(workdir)  # fails before any audio is read
     config = exp.config
     how = config.data.normalization
-    stats = run_statistics(workdir, config) if how == "corpus" and normalize_as != "files" else {}
+    corpus = {"target": config.data.target, "source": config.data.source}.get(normalize_as)
+    stats = run_statistics(workdir, config)[corpus] if how == "corpus" and corpus else None
     files, skipped = find_files(paths)
     feats, kept = [], []
     bar = tqdm.tqdm(files, desc="featurise", unit="file", disable=len(files) < PROGRESS_FROM)
@@ -154,13 +140,8 @@ def predict_files(workdir: Path, paths: list[str], normalize_as: str = "target")
     out = {"classes": list(exp.classes), "predictions": [], "skipped": skipped}
     if not feats:
         return out
-    if how == "corpus":
-        corpus = {"target": config.data.target, "source": config.data.source}.get(normalize_as)
-        feats = normalize(feats, how, stats[corpus] if corpus else files_statistics(feats))
-    else:
-        feats = normalize(feats, how, None)
     variables = {"params": exp.state.params, "batch_stats": exp.state.batch_stats}
-    split = as_split(feats, [str(f) for f in kept])
+    split = as_split(feats, [str(f) for f in kept], how, stats)
     probs = predict_split(
         exp.forward, variables, split, config.train.eval_batch_size, exp.crop_frames, exp.mesh
     )["probs"]

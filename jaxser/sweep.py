@@ -44,8 +44,7 @@ from pathlib import Path
 from jaxser import config as config_lib
 from jaxser import experiment
 from jaxser.config import ConfigError
-from jaxser.data import corpora
-from jaxser.data.paths import resolve_data_dir
+from jaxser.data import corpora, paths
 from jaxser.evaluation import report
 
 # Named task sets: letters of TASK_CORPORA, every ordered pair of them.
@@ -152,16 +151,13 @@ def missing_corpora(runs: list[Run]) -> list[str]:
     missing = {}
     for run in runs:
         cfg = config_lib.load(run.config, run.all_overrides())
-        feats = experiment.feature_config(cfg)
-        root = resolve_data_dir(cfg.data.data_dir or None)
+        key = experiment.feature_config(cfg).key()
+        data_dir = cfg.data.data_dir or None
         for corpus in (run.source, run.target):
-            if corpora.get(corpus).synthetic:
-                continue
-            if not (root / corpus / feats.key() / "manifest.json").is_file():
-                dd = f" --data_dir {cfg.data.data_dir}" if cfg.data.data_dir else ""
-                missing[corpus] = (
-                    f"python -m jaxser.prepare --corpus {corpus} --path /path/to/{corpus}{dd}"
-                )
+            spec = corpora.get(corpus)
+            if not (paths.store_dir(corpus, data_dir, key) / paths.MANIFEST).is_file():
+                if not spec.synthetic:  # synthetic corpora prepare themselves
+                    missing[corpus] = paths.prepare_command(corpus, False, data_dir)
     return list(missing.values())
 
 

@@ -66,6 +66,15 @@ class FeatureConfig:
         return hashlib.sha256(blob).hexdigest()[:10]
 
 
+def statistics(total: np.ndarray, total_sq: np.ndarray, frames: int) -> dict:
+    """Mean and std per bin from the sums of frames and of their squares over
+    `frames` frames (rounded to 6 decimals: the manifest's "stats")."""
+    frames = max(frames, 1)
+    mean = total / frames
+    std = np.sqrt(np.maximum(total_sq / frames - mean**2, 1e-12))
+    return {"mean": mean.round(6).tolist(), "std": std.round(6).tolist()}
+
+
 VIDEO = (".avi", ".mp4", ".mkv", ".mov", ".webm")  # their audio track is read through PyAV
 
 

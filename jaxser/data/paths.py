@@ -3,6 +3,8 @@
 import os
 from pathlib import Path
 
+MANIFEST = "manifest.json"  # written last in a store: the store is complete
+
 
 def default_data_dir() -> Path:
     """`$JAXSER_DATA_DIR`, else `~/.cache/jaxser`: prepared corpora under
@@ -13,3 +15,15 @@ def default_data_dir() -> Path:
 def resolve_data_dir(configured: str | os.PathLike | None = None) -> Path:
     """The data dir a run uses: the configured one (`data.data_dir`), else the default."""
     return Path(configured or default_data_dir()).expanduser()
+
+
+def store_dir(corpus: str, data_dir, feature_key: str) -> Path:
+    """The prepared store of `corpus` for the feature config whose key is given."""
+    return resolve_data_dir(data_dir) / corpus / feature_key
+
+
+def prepare_command(corpus: str, synthetic: bool, data_dir=None) -> str:
+    """The command that prepares `corpus` (real corpora need their folder)."""
+    path = "" if synthetic else " --path /path/to/" + corpus
+    dd = f" --data_dir {data_dir}" if data_dir else ""
+    return f"python -m jaxser.prepare --corpus {corpus}{path}{dd}"

@@ -85,15 +85,24 @@ def load_corpus(
 
 def normalize(data: store.CorpusData, how: str) -> np.ndarray:
     """Frames normalised per utterance (each bin over time), per corpus, or not at all."""
+    return normalize_frames(data.frames, data.offsets, data.lengths, how, data.manifest["stats"])
+
+
+def normalize_frames(
+    frames: np.ndarray, offsets: np.ndarray, lengths: np.ndarray, how: str, stats: dict
+) -> np.ndarray:
+    """A copy of concatenated utterance frames (last row: padding, left as is)
+    normalised per corpus with `stats` ({"mean", "std"} per bin), per utterance,
+    or not at all."""
     if how not in NORMALIZATIONS:
         raise ValueError(f"unknown normalisation {how!r}; known: {list(NORMALIZATIONS)}")
-    frames = data.frames.copy()
+    frames = frames.copy()
     if how == "corpus":
-        mean = np.asarray(data.manifest["stats"]["mean"], np.float32)
-        std = np.asarray(data.manifest["stats"]["std"], np.float32)
+        mean = np.asarray(stats["mean"], np.float32)
+        std = np.asarray(stats["std"], np.float32)
         frames[:-1] = (frames[:-1] - mean) / std
     elif how == "utterance":
-        for start, n in zip(data.offsets, data.lengths, strict=True):
+        for start, n in zip(offsets, lengths, strict=True):
             x = frames[start : start + n]
             frames[start : start + n] = (x - x.mean(0)) / (x.std(0) + 1e-5)
     return frames

@@ -37,13 +37,12 @@ quiet.tensorflow()  # before TFDS imports it
 import tensorflow_datasets as tfds  # noqa: E402
 import tqdm  # noqa: E402
 
-from jaxser.data import corpora, features  # noqa: E402
+from jaxser.data import corpora, features, paths  # noqa: E402
 from jaxser.data.corpora import synthetic  # noqa: E402
 from jaxser.data.corpora.base import Utterance  # noqa: E402
-from jaxser.data.paths import resolve_data_dir  # noqa: E402
 
 SPLIT = "full"  # TFDS reserves "all"; tasks split by speaker in the pipeline, not here
-MANIFEST = "manifest.json"
+MANIFEST = paths.MANIFEST
 SKIPPED = "skipped.json"  # the files a failed prepare could not use, with reasons
 FORMAT = 1  # of the store; a store of another format is rebuilt
 
@@ -51,13 +50,11 @@ FORMAT = 1  # of the store; a store of another format is rebuilt
 def store_dir(
     corpus: str, data_dir: os.PathLike | str | None, config: features.FeatureConfig
 ) -> Path:
-    return resolve_data_dir(data_dir) / corpus / config.key()
+    return paths.store_dir(corpus, data_dir, config.key())
 
 
 def prepare_command(corpus: str, data_dir: os.PathLike | str | None = None) -> str:
-    path = "" if corpus in corpora.SYNTHETIC else " --path /path/to/" + corpus
-    dd = f" --data_dir {data_dir}" if data_dir else ""
-    return f"python -m jaxser.prepare --corpus {corpus}{path}{dd}"
+    return paths.prepare_command(corpus, corpus in corpora.SYNTHETIC, data_dir)
 
 
 class NoUsableUtterance(ValueError):
@@ -291,9 +288,6 @@ def _build(spec, corpus, path, out, config, workers, synth_seed, synth_max_texts
         ) from None
     t_features = time.perf_counter() - t0 - t_render
     report = builder.report
-    frames = max(report["frames"], 1)
-    mean = report["sum"] / frames
-    std = np.sqrt(np.maximum(report["sumsq"] / frames - mean**2, 1e-12))
     skipped_paths = {s["path"] for s in report["skipped"]}
     kept = [u for u in scan.utterances if u.path not in skipped_paths]
     manifest = {
@@ -307,7 +301,7 @@ def _build(spec, corpus, path, out, config, workers, synth_seed, synth_max_texts
         "skipped": [dataclasses.asdict(s) for s in scan.skipped] + report["skipped"],
         "features": config.to_dict(),
         "feature_hash": config.key(),
-        "stats": {"mean": mean.round(6).tolist(), "std": std.round(6).tolist()},
+        "stats": features.statistics(report["sum"], report["sumsq"], report["frames"]),
         "num_frames": report["frames"],
         "audio_seconds": round(report["frames"] / config.frames_per_second, 2),
         "source": source,

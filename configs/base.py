@@ -78,3 +78,20 @@ def get_config() -> ml_collections.ConfigDict:
     # batch's mean prediction is pushed towards uniform over the classes.
     c.terms.div = dict(fn="diversity", weight=0.0)
     return c
+
+
+def source_free_config() -> ml_collections.ConfigDict:
+    """Shared defaults of the source-free methods (shot, nrc, aad, ecan;
+    jaxser/methods/source_free.py): stage 1 trains configs/source_model.py on
+    the source alone, once per source corpus, label space, classes, seed and
+    stage config; stage 2 adapts it on target batches only."""
+    c = get_config()
+    c.source_model = ""  # a source model's run folder to adapt instead of training stage 1
+    c.train.pretrain = "source_model.py"
+    c.train.pretrain_steps = 300
+    c.terms = ml_collections.ConfigDict()  # no source term: the source is gone
+    c.source_free = ml_collections.ConfigDict()
+    c.source_free.freeze_classifier = False
+    c.source_free.backbone_lr = 0.1  # the backbone adapts 10x slower (as in the references)
+    c.source_free.refresh_every = 0  # SHOT's pseudo-labels: 0 = every epoch of the target
+    return c

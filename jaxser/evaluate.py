@@ -22,7 +22,7 @@ def evaluate(workdir: Path, max_plot_points: int = 1500) -> dict:
     exp = experiment.restore(workdir)
     c, preds = exp.config, Predictions.of(exp, exp.state)
     evaluations = evaluators.run(exp.evaluators, preds)
-    r = results.write_results(workdir, c, evaluations, int(exp.state.step), exp.data.mapping)
+    r = experiment.write_results(exp, workdir, evaluations, int(exp.state.step))
     title = f"{c.method} {c.data.source}->{c.data.target} ({c.data.label_space})"
     results.features_png(preds, workdir, title, max_plot_points)
     return r

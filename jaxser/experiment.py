@@ -12,8 +12,10 @@
   predicting on new audio).
 - `train` checks everything, builds the experiment (so a bad option fails
   before the workdir is touched), then writes config.json, trains or reuses the
-  shared pretraining stage if the config names one (`pretrain_workdir`), fits
-  (jaxser/training/loop.py) and writes results.json (with the stage's figures as
+  shared pretraining stage if the config names one (`pretrain_workdir`; for a
+  source-free method, a source model trained on the source alone, unless
+  `config.source_model` gives one), fits (jaxser/training/loop.py) and writes
+  results.json (`write_results`: with the stage's figures as
   `before_adaptation`).
 
 This is the only place that jits the train step. Importing it needs no
@@ -106,17 +108,40 @@ def check(config) -> None:
     methods.validate(config)
     optim.parse_multipliers(config.train.lr_multipliers)
     evaluators.from_config(config.train.evaluators)
-    if config.train.pretrain:
+    if methods.is_source_free(config.method):
+        if config.source_model:
+            check_source_model(config)
+        elif not config.train.pretrain:
+            raise ConfigError(
+                f"{config.method} adapts a source model: set config.source_model to a "
+                "source model's run folder, or config.train.pretrain to a stage config "
+                "(configs/source_model.py) to train one"
+            )
+    if config.train.pretrain and not source_model_given(config):
         check(stage_config(config))
+
+
+def source_model_given(config) -> bool:
+    return methods.is_source_free(config.method) and bool(config.source_model)
 
 
 def stage_config(config) -> ml_collections.ConfigDict:
     """The config of `config.train.pretrain` with this run's data, model and seed,
-    for `train.pretrain_steps` steps."""
+    for `train.pretrain_steps` steps. The stage of a source-free method is a
+    source model: its data are the source corpus alone (as its own target, for
+    its final evaluation) with the task's classes, so it is shared by every
+    target of those classes and never reads the target."""
     stage = config_lib.load_file(config.train.pretrain)
+    data = config.data
+    if methods.is_source_free(config.method):
+        data = ml_collections.ConfigDict(config.data.to_dict())
+        if data.label_space == "categorical":
+            data.classes = ",".join(tasks.mapping(task(config)))
+        data.target = data.source
+        data.protocol = "transductive"
     with stage.unlocked():
         stage.seed = config.seed
-        stage.data = config.data
+        stage.data = data
         stage.model = config.model
         stage.train.pretrain = ""  # a stage has no stage of its own
         stage.train.steps = config.train.pretrain_steps
@@ -268,15 +293,44 @@ def train(
     exp = setup(config, method=method)  # every check, before the workdir is touched
     _claim_workdir(workdir, config)
     write_normalization(workdir, exp.data.stats)
-    init_from = _pretrain(config) if config.train.pretrain else None
+    if source_model_given(config):
+        print(f"start from given source model {config.source_model}", file=sys.stderr)
+    elif config.train.pretrain:
+        _pretrain(config)
     steps, evaluations = loop.fit(
-        exp, workdir, init_from=init_from, max_steps=max_steps, progress=progress
+        exp, workdir, init_from=stage_dir(config), max_steps=max_steps, progress=progress
     )
     if evaluations is None:
         return {"interrupted_at": steps}
-    if init_from is not None:
-        evaluations["before_adaptation"] = _stage_summary(init_from)
-    return results_lib.write_results(workdir, config, evaluations, steps, exp.data.mapping)
+    return write_results(exp, workdir, evaluations, steps)
+
+
+def stage_dir(config) -> Path | None:
+    """The run folder a run starts from: the given source model, its pretraining
+    stage, or None."""
+    if source_model_given(config):
+        return Path(config.source_model)
+    return pretrain_workdir(config) if config.train.pretrain else None
+
+
+def write_results(exp: Experiment, workdir: Path, evaluations: dict, steps: int) -> dict:
+    """results.json of a run (jaxser/evaluation/results.py) with, for a run that
+    started from a stage, the stage's figures on the target as
+    `before_adaptation`. A source-free run: the source model evaluated on this
+    run's target (its stage saw only the source), `"protocol": "source_free"`
+    and the target split's protocol as `target_split`."""
+    config, start = exp.config, stage_dir(exp.config)
+    protocol = config.data.protocol
+    evaluations = dict(evaluations)
+    if methods.is_source_free(config.method):
+        evaluations["before_adaptation"] = _before_adaptation(exp, start)
+        evaluations["target_split"] = config.data.protocol
+        protocol = "source_free"
+    elif start is not None:
+        evaluations["before_adaptation"] = _stage_summary(start)
+    return results_lib.write_results(
+        workdir, config, evaluations, steps, exp.data.mapping, protocol
+    )
 
 
 def pretrain_workdir(config) -> Path:
@@ -288,13 +342,56 @@ def pretrain_workdir(config) -> Path:
     root = config.train.pretrain_cache or paths.resolve_data_dir(config.data.data_dir) / "models"
     key = hashlib.sha256(config_lib.to_json(stage).encode()).hexdigest()[:12]
     d = stage.data
-    name = f"{stage.method}-{d.source}-{d.target}-{d.label_space}-seed{stage.seed}-{key}"
-    return Path(root) / name
+    corpora = d.source if d.target == d.source else f"{d.source}-{d.target}"
+    return Path(root) / f"{stage.method}-{corpora}-{d.label_space}-seed{stage.seed}-{key}"
+
+
+# what a given source model must share with the run that adapts it
+SOURCE_MODEL_KEYS = (
+    "data.label_space",
+    "data.features",
+    "data.n_mels",
+    "data.sample_rate",
+    "data.normalization",
+    "data.crop_seconds",
+    "model",
+)
+
+
+def check_source_model(config) -> None:
+    """`config.source_model` is a run folder with a checkpoint, of this task's
+    classes (and label mapping), label space, features and model; else a
+    ConfigError naming what differs."""
+    where = f"config.source_model={config.source_model}"
+    try:
+        saved, _, _ = _saved_run(Path(config.source_model))
+    except FileNotFoundError as e:
+        raise ConfigError(f"{where}: {e}") from None
+
+    def get(c, key):
+        for part in key.split("."):
+            c = c.get(part) if c is not None else None
+        return json.loads(json.dumps(c))  # tuples and the lists config.json holds compare equal
+
+    keys = [k for k in SOURCE_MODEL_KEYS if k != "model"]
+    keys += [f"model.{k}" for k in sorted(config.model)]
+    differ = [
+        f"{key} ({get(saved, key)!r} there, {get(config, key)!r} here)"
+        for key in keys
+        if get(saved, key) != get(config, key)
+    ]
+    theirs, ours = tasks.mapping(task(saved)), tasks.mapping(task(config))
+    if theirs != ours:
+        differ.append(f"classes ({dict(theirs)} there, {dict(ours)} here)")
+    if differ:
+        raise ConfigError(
+            f"{where} is not a model for this task; it differs in: " + "; ".join(differ)
+        )
 
 
 def _pretrain(config) -> Path:
     """Trains the pretraining stage once (runs needing the same one wait for it
-    under a file lock), and says whether it was trained or reused."""
+    under a file lock), and says whether it was trained or reused; its folder."""
     workdir = pretrain_workdir(config)
     workdir.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
@@ -306,6 +403,18 @@ def _pretrain(config) -> Path:
             train(stage_config(config), workdir, progress=False)
     print(f"start from {'reused' if reused else 'trained'} stage {workdir}", file=sys.stderr)
     return workdir
+
+
+def _before_adaptation(exp: Experiment, source_model: Path) -> dict:
+    """The source model's figures on this run's target test utterances."""
+    from jaxser.training import loop  # TensorFlow: only when a run reads data
+
+    state = checkpoints.start_from(exp.state, source_model, strict=True)
+    results, _ = loop.evaluate(exp, jax.device_put(state, parallel.replicated(exp.mesh)))
+    r = results["classification"]
+    return {k: r[k] for k in ("uar", "war", "macro_f1", "pred_balance")} | {
+        "from": str(source_model)
+    }
 
 
 def _stage_summary(workdir: Path) -> dict:

@@ -121,7 +121,11 @@ def test_every_term_of_every_method_runs_without_target_labels():
         for side in ("source", "target")
     }
     batch = {"source": {"label": jnp.array([0, 1, 2, 0, 1, 2])}, "target": {"index": jnp.arange(6)}}
-    state = thresholds.init("freematch", 3, 6)
+    state = thresholds.init("freematch", 3, 6) | {  # + the source-free banks
+        "features": jnp.array(unit(rng.normal(size=(6, 4)))),
+        "scores": jax.nn.softmax(jnp.array(rng.normal(size=(6, 3)))),
+        "pseudo": jnp.array([0, 1, 2, 2, 1, 0]),
+    }
     seen = set()
     for name in CONFIGS:
         config = config_lib.load(f"configs/{name}.py")
@@ -132,7 +136,8 @@ def test_every_term_of_every_method_runs_without_target_labels():
             value, _ = Term(fn)(out, batch, ctx)
             assert np.isfinite(float(value)), (name, fn_name)
             seen.add(fn_name)
-    assert len(seen) == 7 + 4 + 4 and set(terms.TERMS) <= seen  # shared, Emo-DNA, DIDAN
+    # shared, Emo-DNA, DIDAN, source-free
+    assert len(seen) == 7 + 4 + 4 + 6 and set(terms.TERMS) <= seen
 
 
 SPACES = {  # label space -> (classes, target utterances of the small synth_casia render)

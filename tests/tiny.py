@@ -12,6 +12,7 @@ TINY = [
     "train.batch_size=8",
     "train.eval_batch_size=32",
     "train.steps=4",
+    "train.pretrain_steps=2",
     "train.warmup_steps=1",
     "train.log_every=1",
     "train.eval_every=1000",

@@ -240,12 +240,13 @@ def train_dataset(
     process_index: int = 0,
     process_count: int = 1,
     start_step: int = 0,
-    source: bool = True,
+    halves: tuple[str, ...] = ("source", "target"),
 ) -> tf.data.Dataset:
     """Infinite stream of paired training batches (this process's slice of each),
     from batch `start_step` on (a resumed run continues the same stream).
-    `source=False`: target halves only (source-free adaptation); the target
-    halves are the same either way."""
+    `halves`: which halves a batch holds, ("target",) for source-free adaptation
+    and ("source",) for a source model; each half is the same whichever else
+    the batch holds."""
     if batch_size % process_count:
         raise ValueError(f"batch_size {batch_size} is not divisible by {process_count} processes")
     local = batch_size // process_count
@@ -257,14 +258,14 @@ def train_dataset(
     )
     seed = np.int64(seed)
 
-    def make(step):
+    def target_half(step):
         t_idx = _shuffled_indices(len(tgt), batch_size, step, seed * 4 + 2)
         t_start = tgt_crop.random_starts(t_idx, tf.stack([seed * 4 + 4, step]))[lo:hi]
         t_idx = t_idx[lo:hi]
         t_x, t_mask = tgt_crop(t_idx, t_start)
-        target = {"x": t_x, "mask": t_mask, "index": tf.cast(t_idx, tf.int32)}
-        if not source:
-            return {"target": target}
+        return {"x": t_x, "mask": t_mask, "index": tf.cast(t_idx, tf.int32)}
+
+    def source_half(step):
         if balanced:
             s_idx = _balanced_indices(src.label, len(data.classes), batch_size, step, seed * 4 + 1)
         else:
@@ -273,16 +274,21 @@ def train_dataset(
         s_idx = s_idx[lo:hi]
         s_x, s_mask = src_crop(s_idx, s_start)
         return {
-            "source": {
-                "x": s_x,
-                "mask": s_mask,
-                "label": tf.gather(src_label, s_idx),
-                "speaker": tf.gather(src_speaker, s_idx),
-                "gender": tf.gather(src_gender, s_idx),
-                "index": tf.cast(s_idx, tf.int32),
-            },
-            "target": target,
+            "x": s_x,
+            "mask": s_mask,
+            "label": tf.gather(src_label, s_idx),
+            "speaker": tf.gather(src_speaker, s_idx),
+            "gender": tf.gather(src_gender, s_idx),
+            "index": tf.cast(s_idx, tf.int32),
         }
+
+    make_half = {"source": source_half, "target": target_half}
+    unknown = set(halves) - set(make_half)
+    if unknown or not halves:
+        raise ValueError(f"unknown batch halves {sorted(unknown)}; known: {sorted(make_half)}")
+
+    def make(step):
+        return {h: make_half[h](step) for h in ("source", "target") if h in halves}
 
     ds = tf.data.Dataset.counter(start=start_step).map(
         make, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True

@@ -11,6 +11,11 @@ scipy's two-sided Wilcoxon signed-rank test over the (task, seed) pairs both
 have (nan with fewer than two pairs or no difference). A run with
 `pred_balance` under `COLLAPSED` predicts (almost) one class for the whole
 target: the tables count such runs per cell.
+
+A source-free run (protocol "source_free") adds a row for its source model
+before adaptation (`before_adaptation` of results.json: the source model on
+the run's target), once per (task, seed): the source-free methods share it,
+and it is their group's baseline.
 """
 
 import csv
@@ -23,6 +28,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
+BEFORE = "before_adaptation"  # the method name of a source model's row in source-free tables
 COLLAPSED = 0.1  # pred_balance under this: (almost) one class for every target utterance
 CSV_COLUMNS = (
     "method",
@@ -60,14 +66,15 @@ class Row:
     run: str  # folder name
 
 
-def read_run(run: Path) -> Row | None:
-    """The row of a finished run folder, or None (no results.json)."""
+def read_run(run: Path) -> list[Row]:
+    """The rows of a finished run folder (none without results.json): the run's,
+    and for a source-free run its source model's before adaptation."""
     results = run / "results.json"
     if not results.is_file():
-        return None
+        return []
     r = json.loads(results.read_text())
     meta = json.loads((run / "sweep.json").read_text()) if (run / "sweep.json").is_file() else {}
-    return Row(
+    row = Row(
         method=meta.get("method", r["method"]),
         task=f"{r['source']} -> {r['target']}",
         label_space=r.get("label_space", "categorical"),
@@ -82,12 +89,32 @@ def read_run(run: Path) -> Row | None:
         wall_s=float(meta.get("wall_s", float("nan"))),
         run=run.name,
     )
+    if row.protocol != "source_free" or BEFORE not in r:
+        return [row]
+    b = r[BEFORE]
+    before = dataclasses.replace(
+        row,
+        method=BEFORE,
+        **{k: float(b[k]) for k in ("uar", "war", "macro_f1", "pred_balance")},
+        steps=0,
+        wall_s=float("nan"),
+        run=Path(b["from"]).name,
+    )
+    return [row, before]
 
 
 def collect(out: Path) -> list[Row]:
-    """Rows of every finished run folder directly under `out`, sorted by folder name."""
-    rows = [read_run(d) for d in sorted(Path(out).iterdir()) if d.is_dir()]
-    return [r for r in rows if r is not None]
+    """Rows of every finished run folder directly under `out`, sorted by folder
+    name; a source model's row once per (task, label space, seed)."""
+    rows, seen = [], set()
+    for d in sorted(Path(out).iterdir()):
+        for r in read_run(d) if d.is_dir() else []:
+            key = (r.method, r.task, r.label_space, r.protocol, r.selection, r.seed)
+            if r.method == BEFORE and key in seen:
+                continue
+            seen.add(key)
+            rows.append(r)
+    return rows
 
 
 def _ordered(values: Iterable[str], first: Iterable[str] = ()) -> list[str]:
@@ -120,6 +147,11 @@ class Group:
     methods: list[str]
     tasks: list[str]
     rows: list[Row]
+
+    def baseline(self, default: str) -> str:
+        """What the group's methods are compared with: the source model before
+        adaptation in a source-free group, else `default`."""
+        return BEFORE if self.protocol == "source_free" and BEFORE in self.methods else default
 
     def cell(self, method: str, task: str) -> list[Row]:
         return [r for r in self.rows if r.method == method and r.task == task]
@@ -208,8 +240,9 @@ def _heading(g: Group, baseline: str) -> str:
 def markdown(groups_: list[Group], baseline: str = "source_only") -> str:
     parts = []
     for g in groups_:
-        parts.append(f"### {g.label_space}, {g.protocol}\n\n{_heading(g, baseline)}\n")
-        for key, title in (("uar", "UAR"), ("war", "WAR")):
+        base = g.baseline(baseline)
+        parts.append(f"### {g.label_space}, {g.protocol}\n\n{_heading(g, base)}\n")
+        for key, title in (("uar", "UAR"), ("war", "WAR"), ("pred_balance", "pred_balance")):
             head = f"| {title} | " + " | ".join(g.tasks) + " | mean over tasks | seeds |"
             lines = [head, "|---" * (len(g.tasks) + 3) + "|"]
             for m in g.methods:
@@ -221,14 +254,13 @@ def markdown(groups_: list[Group], baseline: str = "source_only") -> str:
                     + f" | {g.mean_over_tasks(m, key):.3f} | {','.join(map(str, seeds))} |"
                 )
             parts.append("\n".join(lines) + "\n")
-        if baseline in g.methods:
+        if base in g.methods:
             lines = [
-                f"| method | tasks won vs {baseline} | mean UAR | {baseline} | diff "
-                "| Wilcoxon p (pairs) |",
+                f"| method | tasks won vs {base} | mean UAR | {base} | diff | Wilcoxon p (pairs) |",
                 "|---|---|---|---|---|---|",
             ]
             for m in g.methods:
-                a = g.against(m, baseline) if m != baseline else None
+                a = g.against(m, base) if m != base else None
                 if a:
                     lines.append(
                         f"| {m} | {a['won']}/{a['tasks']} | {a['mean']:.3f} "
@@ -248,13 +280,14 @@ def markdown(groups_: list[Group], baseline: str = "source_only") -> str:
 def latex(groups_: list[Group], baseline: str = "source_only") -> str:
     parts = []
     for g in groups_:
-        cols = "l" + "c" * (len(g.tasks) + 1) + ("cc" if baseline in g.methods else "")
+        base = g.baseline(baseline)
+        cols = "l" + "c" * (len(g.tasks) + 1) + ("cc" if base in g.methods else "")
         esc = lambda s: s.replace("_", "\\_").replace("->", "$\\to$")  # noqa: E731
         head = ["Method", *map(esc, g.tasks), "Mean"]
-        if baseline in g.methods:
-            head += [f"Won vs {esc(baseline)}", "Wilcoxon $p$"]
+        if base in g.methods:
+            head += [f"Won vs {esc(base)}", "Wilcoxon $p$"]
         lines = [
-            f"% {_heading(g, baseline)}",
+            f"% {_heading(g, base)}",
             f"\\begin{{tabular}}{{{cols}}}",
             "\\toprule",
             " & ".join(head) + " \\\\",
@@ -263,8 +296,8 @@ def latex(groups_: list[Group], baseline: str = "source_only") -> str:
         for m in g.methods:
             cells = [_cell_text(g, m, t, "uar", g.best(t) == m, tex=True) for t in g.tasks]
             row = [esc(m), *cells, f"{g.mean_over_tasks(m):.3f}"]
-            if baseline in g.methods:
-                a = g.against(m, baseline) if m != baseline else None
+            if base in g.methods:
+                a = g.against(m, base) if m != base else None
                 row += [f"{a['won']}/{a['tasks']}", f"{a['p']:.3g}"] if a else ["--", "--"]
             lines.append(" & ".join(row) + " \\\\")
         lines += ["\\bottomrule", "\\end{tabular}", ""]

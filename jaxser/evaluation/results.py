@@ -16,13 +16,19 @@ def summary_line(r: dict) -> str:
 
 
 def write_results(
-    workdir: Path, config, evaluations: dict[str, dict], steps: int, mapping: dict
+    workdir: Path,
+    config,
+    evaluations: dict[str, dict],
+    steps: int,
+    mapping: dict,
+    protocol: str | None = None,
 ) -> dict:
     """Writes `<workdir>/results.json` and `confusion.png`; returns the results:
     the classification metrics on the target test utterances, the run's identity
     (method, task, label space and the mapping used (class -> emotions), seed,
-    steps, protocol; model selection: the last step, never target labels), then
-    every other evaluator's results under its name."""
+    steps, protocol (`data.protocol` unless given, e.g. "source_free"); model
+    selection: the last step, never target labels), then every other
+    evaluator's results under its name."""
     summary = evaluations["classification"]
     results = {
         **summary,
@@ -33,7 +39,7 @@ def write_results(
         "label_mapping": {c: list(e) for c, e in mapping.items()},
         "seed": int(config.seed),
         "steps": int(steps),
-        "protocol": config.data.protocol,
+        "protocol": protocol or config.data.protocol,
         "selection": "last",
     }
     results |= {k: v for k, v in evaluations.items() if k != "classification"}

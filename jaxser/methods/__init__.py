@@ -11,7 +11,7 @@ each such module has
 """
 
 from jaxser.config import ConfigError
-from jaxser.methods import baselines, didan, emodna, schedules, terms
+from jaxser.methods import baselines, didan, emodna, schedules, source_free, terms
 from jaxser.methods.base import Method, check_terms
 
 METHODS = {
@@ -23,6 +23,11 @@ METHODS = {
     "emodna": emodna,
     "didan": didan,
     "lidan": didan,
+    "source_model": baselines,
+    "shot": source_free,
+    "nrc": source_free,
+    "aad": source_free,
+    "ecan": source_free,
 }
 
 
@@ -30,6 +35,11 @@ def module(name: str):
     if name not in METHODS:
         raise ConfigError(f"unknown method {name!r}; known: {sorted(METHODS)}")
     return METHODS[name]
+
+
+def is_source_free(name: str) -> bool:
+    """Whether the method adapts a source model with target batches only."""
+    return module(name) is source_free
 
 
 def term_registry(name: str) -> dict:
@@ -55,4 +65,4 @@ def build(config, classes: tuple[str, ...], num_target: int) -> Method:
     return m.build(config, tuple(classes), num_target)
 
 
-__all__ = ["METHODS", "Method", "build", "module", "term_registry", "validate"]
+__all__ = ["METHODS", "Method", "build", "is_source_free", "module", "term_registry", "validate"]

@@ -8,9 +8,10 @@ reads; it never calls the trainer. Its parts:
   scalar per entry of `model_schedules` (model keyword -> schedule name), e.g.
   the strength of a gradient reversal.
 - `halves`: "source_target" (the step forwards source and target together and
-  splits the outputs into `out["source"]` and `out["target"]`) or "target"
-  (source-free: only `out["target"]`; a batch with a source half is refused
-  when the step is traced).
+  splits the outputs into `out["source"]` and `out["target"]`), "target"
+  (source-free adaptation: only `out["target"]`; a batch with a source half is
+  refused when the step is traced) or "source" (a source model trained on the
+  source alone: only `out["source"]`; a batch with a target half is refused).
 - `terms`: name -> `Term`; the loss is the sum of `weight(progress) * value` in
   name order. Terms of weight 0 are left out (an ablation).
 - `schedules`: name -> progress in [0, 1] -> scalar (jaxser/methods/schedules.py);
@@ -43,7 +44,9 @@ import jax.numpy as jnp
 
 from jaxser.config import ConfigError, check_options
 
-HALVES = ("source_target", "target")
+HALVES = ("source_target", "target", "source")
+# the halves of the training batch each kind of method runs on
+BATCH_HALVES = {"source_target": ("source", "target"), "target": ("target",), "source": ("source",)}
 # The keys of a term's config entry that are not options of its function.
 TERM_KEYS = ("fn", "weight", "schedule")
 

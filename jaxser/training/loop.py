@@ -21,6 +21,7 @@ from jaxser import parallel
 from jaxser.data import pipeline
 from jaxser.evaluation import evaluators
 from jaxser.evaluation.predict import Predictions, without_labels
+from jaxser.methods.base import BATCH_HALVES
 from jaxser.training import checkpoints
 from jaxser.training.writers import MetricWriter
 
@@ -59,7 +60,7 @@ def batches(exp, start: int):
         jax.process_index(),
         jax.process_count(),
         start_step=start,
-        source=exp.method.halves != "target",
+        halves=BATCH_HALVES[exp.method.halves],
     )
     return pipeline.as_numpy(ds)
 
@@ -82,8 +83,8 @@ def fit(
     start = mngr.latest_step() or 0
     if start:
         state = checkpoints.restore(mngr, state, start)
-    elif init_from is not None:
-        state = checkpoints.start_from(state, init_from)
+    elif init_from is not None:  # source-free: every parameter is the source model's
+        state = checkpoints.start_from(state, init_from, strict=method.halves == "target")
     state = jax.device_put(state, parallel.replicated(mesh))
     if not start and method.fill_state is not None:
         state = _host_update(exp, state, method.fill_state)

@@ -1,10 +1,12 @@
 """The pure train step: (state, batch) -> (state, logs), for any `Method`.
 
 The step forwards the halves the method runs on (source + target concatenated,
-so BatchNorm statistics are over both; or the target only), sums the weighted
+so BatchNorm statistics are over both; the target only; or the source only),
+sums the weighted
 loss terms, applies the optax update and updates the method state. Its checks
 run when it is traced, so they cost nothing per step: a batch whose target
-half has labels is refused, and so is a source half for a target-only method.
+half has labels is refused, and so is a half the method does not run on (a
+source half for source-free adaptation, a target half for a source model).
 """
 
 from collections.abc import Sequence
@@ -13,31 +15,32 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxser.methods.base import Context, Method
+from jaxser.methods.base import BATCH_HALVES, Context, Method
 from jaxser.training.state import TrainState
 
 
 def check_batch(method: Method, batch: dict) -> None:
-    if "label" in batch["target"]:
+    if "label" in batch.get("target", {}):
         raise ValueError("a training batch carries target labels; no loss may see them")
     if method.halves == "target" and "source" in batch:
         raise ValueError(
             f"method {method.name!r} adapts on the target only (source-free), "
             "but the training batch has a source half"
         )
-    if method.halves == "source_target" and "source" not in batch:
-        raise ValueError(f"method {method.name!r} needs a source half in the training batch")
-
-
-def _halves(method: Method) -> tuple[str, ...]:
-    return ("target",) if method.halves == "target" else ("source", "target")
+    if method.halves == "source" and "target" in batch:
+        raise ValueError(
+            f"method {method.name!r} trains a source model on the source alone, "
+            "but the training batch has a target half"
+        )
+    if missing := [h for h in BATCH_HALVES[method.halves] if h not in batch]:
+        raise ValueError(f"method {method.name!r} needs a {missing[0]} half in the training batch")
 
 
 def make_train_step(method: Method, tx, total_steps: int, seed: int, classes: Sequence[str]):
     """The step of `method` for a run of `total_steps` steps; `classes`: the task's
     emotion names in label order (the terms see them in their `Context`)."""
     seed_key = jax.random.key(seed)
-    halves = _halves(method)
+    halves = BATCH_HALVES[method.halves]
     classes = tuple(classes)
 
     def step(state: TrainState, batch: dict) -> tuple[TrainState, dict]:

@@ -20,6 +20,10 @@ def test_configs_load_and_default_to_the_synthetic_pair(name):
         for part in key.split("."):
             node = node[part]
     experiment.check(c)
+    if methods.is_source_free(name):  # the source is gone: no source term, a stage instead
+        assert all(e.fn != "cross_entropy" for e in c.terms.values())
+        assert c.train.pretrain == "source_model.py" and c.source_model == ""
+        return
     source_term = "reg" if name in ("didan", "lidan") else "cls"  # DIDAN's regression
     assert c.terms[source_term].weight == 1.0
 

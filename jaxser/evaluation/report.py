@@ -196,14 +196,15 @@ class Group:
 
 def groups(rows: list[Row], methods: Iterable[str] = (), tasks: Iterable[str] = ()) -> list[Group]:
     """Rows split by (label space, protocol, selection); methods and tasks in the
-    given order first, then in order of appearance."""
+    given order first (a source-free group's source model before all), then in
+    order of appearance."""
     out = []
     for key in _ordered([(r.label_space, r.protocol, r.selection) for r in rows]):
         mine = [r for r in rows if (r.label_space, r.protocol, r.selection) == key]
         out.append(
             Group(
                 *key,
-                _ordered([r.method for r in mine], methods),
+                _ordered([r.method for r in mine], [BEFORE, *methods]),
                 _ordered([r.task for r in mine], tasks),
                 mine,
             )

@@ -241,6 +241,11 @@ def test_second_method_reuses_the_source_model(small_data_dir, tmp_path, capsys)
     assert first["before_adaptation"]["from"] == str(stage)
     assert first["protocol"] == second["protocol"] == "source_free"
     assert first["target_split"] == "transductive"
+    # the step-0 evaluation (source model, banks filled) is the source model's figures
+    rows = [json.loads(line) for line in (tmp_path / "shot" / "metrics.jsonl").open()]
+    (start,) = [r for r in rows if r["kind"] == "eval" and r["step"] == 0]
+    assert start["uar"] == first["before_adaptation"]["uar"]
+    assert 0.0 <= start["bank/neighbour_purity"] <= 1.0
     # a given source model: the same one, named in the log
     given = tiny_config("nrc", small_data_dir, f"source_model={stage}")
     third = experiment.train(given, tmp_path / "nrc", progress=False)

@@ -4,7 +4,8 @@
 stage's parameters, or fills the method state from one prediction pass over
 the target), steps the jit-compiled train step over the tf.data stream,
 refreshes the method state on the host every `method.refresh_every` steps,
-evaluates on the target every `train.eval_every` steps, checkpoints with orbax,
+evaluates on the target every `train.eval_every` steps (and at step 0 of a
+source-free adaptation: the source model with its filled banks), checkpoints with orbax,
 logs to metrics.jsonl + TensorBoard, and stops on a non-finite loss with the
 last good checkpoint intact.
 """
@@ -86,10 +87,11 @@ def fit(
     elif init_from is not None:  # source-free: every parameter is the source model's
         state = checkpoints.start_from(state, init_from, strict=method.halves == "target")
     state = jax.device_put(state, parallel.replicated(mesh))
+    writer = MetricWriter(workdir)
     if not start and method.fill_state is not None:
         state = _host_update(exp, state, method.fill_state)
-
-    writer = MetricWriter(workdir)
+        if method.halves == "target":  # the source model as adaptation starts, with its banks
+            writer.write(0, evaluate(exp, state)[1], "eval")
     total = config.train.steps
     end = total if max_steps is None else min(total, start + max_steps)
     it = batches(exp, start)

@@ -53,6 +53,10 @@ Methods (each a config file; their loss terms are the config's entries):
     (`pseudo_labels="neighbours"`).
   - `div`: as SHOT's.
 
+Shared defaults (`configs/base.py`, `source_free_config`): 300 stage-1 steps,
+300 adaptation steps, Adam at learning rate 1e-4, ten times below source
+training (chosen on development tasks, docs/results.md).
+
 Options of every source-free method (`config.source_free`):
 - `freeze_classifier`: the classifier's learning rate is 0 (SHOT: True; NRC,
   AaD and ECAN train it, as their references do);

@@ -24,7 +24,9 @@ def get_config() -> ml_collections.ConfigDict:
     c.data.valence_negative = ""
     c.data.valence_positive = ""
     c.data.data_dir = ""  # empty: $JAXSER_DATA_DIR, else ~/.cache/jaxser
-    c.data.protocol = "transductive"  # or "held_out" (target speakers: adapt half / test half)
+    c.data.protocol = "transductive"  # or "held_out" (target speakers: adapt half / test half),
+    # or "loso": single corpus (data.target empty or = source), speaker-independent folds
+    c.data.fold = 0  # loso: the fold tested (jaxser/data/tasks.py, loso_folds)
     c.data.normalization = "corpus"  # "corpus", "utterance" or "none" (docs/results.md)
     c.data.crop_seconds = 2.0
     c.data.balanced = False  # class-balanced source batches

@@ -101,6 +101,18 @@ def check(config) -> None:
     _known("train.optimizer", config.train.optimizer, OPTIMIZERS)
     _known("data.normalization", config.data.normalization, tasks.NORMALIZATIONS)
     _known("data.protocol", config.data.protocol, tasks.PROTOCOLS)
+    d = config.data
+    if d.protocol == "loso" and d.target not in ("", d.source):
+        raise ConfigError(
+            f"data.protocol=loso trains and tests on one corpus ({d.source}), but "
+            f"data.target={d.target!r}: set --config.data.target= (empty) or to {d.source}"
+        )
+    if d.protocol != "loso" and not d.target:
+        raise ConfigError(
+            "data.target is empty: name the target corpus (or use data.protocol=loso)"
+        )
+    if d.fold < 0:
+        raise ConfigError(f"data.fold={d.fold} must be >= 0")
     try:
         tasks.mapping(task(config))
     except (KeyError, ValueError) as e:
@@ -199,7 +211,8 @@ def task(config) -> tasks.Task:
         ]
         overrides = tuple((h, e) for h, e in halves if e)
     classes = config_lib.names(d.classes)
-    return tasks.Task(d.source, d.target, classes, d.protocol, d.label_space, overrides)
+    target = d.source if d.protocol == "loso" else d.target
+    return tasks.Task(d.source, target, classes, d.protocol, d.label_space, overrides, d.fold)
 
 
 def load_data(config):
@@ -207,9 +220,12 @@ def load_data(config):
     from jaxser.data import pipeline  # TensorFlow: only when a run reads data
 
     d = config.data
-    return pipeline.load_task(
-        task(config), d.data_dir or None, feature_config(config), d.normalization
-    )
+    try:
+        return pipeline.load_task(
+            task(config), d.data_dir or None, feature_config(config), d.normalization
+        )
+    except ValueError as e:  # the data do not fit the task (a class or fold missing)
+        raise ConfigError(str(e)) from None
 
 
 def setup(config, *, method: Method | None = None) -> Experiment:

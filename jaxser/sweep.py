@@ -4,10 +4,13 @@
         --tasks synth_emodb:synth_casia,synth_casia:synth_emodb --seeds 0,1,2 --out runs/sweep
     python -m jaxser.sweep --methods source_only,mmd --tasks didan6 --jobs 2 \\
         --set train.steps=600 --set data.label_space=categorical
+    python -m jaxser.sweep --methods source_only --loso synth_emodb --folds 0-9 --seeds 0
     python -m jaxser.sweep --report runs/sweep      # rewrite the tables from finished runs
 
 Each run is `python -m jaxser.train` in `<out>/<method>-<source>-<target>-seed<n>`
-(`<method>-<label space>-...` with --label_spaces), its output in that folder's
+(`<method>-<label space>-...` with --label_spaces; `...-fold<k>-seed<n>` with
+--loso: single-corpus runs, `data.protocol=loso`, one per fold, whose table
+cell is the mean +- std over the folds), its output in that folder's
 `train.log`. A finished run (results.json present) is skipped; an interrupted
 one resumes from its last checkpoint; a failed one is reported with its log's
 last lines and the sweep goes on (the exit status is 1 at the end if any
@@ -66,19 +69,23 @@ class Run:
     seed: int
     label_space: str = ""  # "" keeps the config's own
     overrides: tuple[str, ...] = ()  # "key=value", without --config.
+    fold: int | None = None  # leave-one-speaker-out: the fold tested (target = source)
 
     @property
     def name(self) -> str:
         space = [self.label_space] if self.label_space else []
-        return "-".join([self.method, *space, self.source, self.target, f"seed{self.seed}"])
+        fold = [f"fold{self.fold}"] if self.fold is not None else []
+        return "-".join([self.method, *space, self.source, self.target, *fold, f"seed{self.seed}"])
 
     def all_overrides(self) -> list[str]:
         space = [f"data.label_space={self.label_space}"] if self.label_space else []
+        loso = [] if self.fold is None else ["data.protocol=loso", f"data.fold={self.fold}"]
         return [
             f"data.source={self.source}",
             f"data.target={self.target}",
             f"seed={self.seed}",
             *space,
+            *loso,
             *self.overrides,
         ]
 
@@ -126,17 +133,30 @@ def plan(
     seeds: list[int],
     overrides: list[str] = (),
     label_spaces: list[str] = ("",),
+    folds: list[int | None] = (None,),
 ) -> list[Run]:
-    """Every run; a method is a config name or (label, config, its own overrides)."""
+    """Every run; a method is a config name or (label, config, its own overrides);
+    `folds`: leave-one-speaker-out folds of each task (whose target is its source)."""
     runs = []
-    for method, space, (source, target), seed in itertools.product(
-        methods, label_spaces, tasks, seeds
+    for method, space, (source, target), fold, seed in itertools.product(
+        methods, label_spaces, tasks, folds, seeds
     ):
         label, cfg, own = (method, method, []) if isinstance(method, str) else method
         config = cfg if cfg.endswith(".py") else f"configs/{cfg}.py"
         label = Path(label).stem if label.endswith(".py") else label
-        runs.append(Run(label, config, source, target, seed, space, (*own, *overrides)))
+        runs.append(Run(label, config, source, target, seed, space, (*own, *overrides), fold))
     return runs
+
+
+def folds_of(spec: str) -> list[int]:
+    """Fold numbers of "0-9" or "0,2,5" (ranges and single numbers, comma-separated)."""
+    folds = []
+    for item in config_lib.names(spec):
+        lo, _, hi = item.partition("-")
+        if not lo.isdigit() or (hi and not hi.isdigit()):
+            raise ConfigError(f"--folds {spec!r}: e.g. 0-9 or 0,1,2")
+        folds += list(range(int(lo), int(hi or lo) + 1))
+    return list(dict.fromkeys(folds))
 
 
 def check(runs: list[Run]) -> None:
@@ -269,6 +289,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     p.add_argument("--seeds", default="0,1,2", help="comma-separated (default 0,1,2)")
     p.add_argument(
+        "--loso",
+        default="",
+        help="single-corpus, leave-one-speaker-out: comma-separated corpora (instead of --tasks)",
+    )
+    p.add_argument("--folds", default="", help="with --loso: the folds, e.g. 0-9 or 0,3")
+    p.add_argument(
         "--label_spaces",
         default="",
         help="comma-separated (categorical, arousal, valence); default: each config's own",
@@ -294,8 +320,10 @@ def main(argv: list[str] | None = None) -> None:
         print(report.write(out, baseline=args.baseline))
         print(out / "results.md")
         return
-    if not args.methods or not args.tasks:
-        p.error("--methods and --tasks are needed (or --report DIR)")
+    if not args.methods or bool(args.tasks) == bool(args.loso):
+        p.error("--methods and one of --tasks or --loso are needed (or --report DIR)")
+    if bool(args.loso) != bool(args.folds):
+        p.error("--loso and --folds go together (e.g. --loso synth_emodb --folds 0-9)")
     try:
         seeds = [int(s) for s in config_lib.names(args.seeds)]
     except ValueError:
@@ -304,13 +332,18 @@ def main(argv: list[str] | None = None) -> None:
         p.error("--jobs must be at least 1")
     overrides = [s.removeprefix("--config.").removeprefix("config.") for s in args.set]
     try:
-        tasks = tasks_of(list(config_lib.names(args.tasks)), real=args.real)
+        if args.loso:
+            tasks = tasks_of([f"{c}:{c}" for c in config_lib.names(args.loso)])
+            folds = folds_of(args.folds)
+        else:
+            tasks, folds = tasks_of(list(config_lib.names(args.tasks)), real=args.real), [None]
         runs = plan(
             list(config_lib.names(args.methods)),
             tasks,
             seeds,
             overrides,
             list(config_lib.names(args.label_spaces)) or [""],
+            folds,
         )
         check(runs)
         missing = missing_corpora(runs)
@@ -322,7 +355,7 @@ def main(argv: list[str] | None = None) -> None:
     out = Path(args.out)
     failed = execute(runs, out, args.jobs)
     methods = list(dict.fromkeys(r.method for r in runs))
-    task_names = [f"{s} -> {t}" for s, t in tasks]
+    task_names = [f"{s} (loso)" if args.loso else f"{s} -> {t}" for s, t in tasks]
     print(report.write(out, methods, task_names, args.baseline))
     print(out / "results.md")
     if failed:

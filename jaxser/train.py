@@ -17,9 +17,9 @@ from jaxser.evaluation.results import summary_line
 
 
 def default_workdir(config) -> Path:
-    return Path("runs") / (
-        f"{config.method}-{config.data.source}-{config.data.target}-seed{config.seed}"
-    )
+    d = config.data
+    task = f"{d.source}-loso-fold{d.fold}" if d.protocol == "loso" else f"{d.source}-{d.target}"
+    return Path("runs") / f"{config.method}-{task}-seed{config.seed}"
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -163,7 +163,11 @@ def load_task(
     in_label_space = list(label_of)
     source = _split(src, src_frames, label_of, np.isin(src.emotion, in_label_space))
     in_task = np.isin(tgt.emotion, in_label_space)
-    if task.protocol == "transductive":
+    if task.protocol == "loso":
+        test = np.isin(tgt.speaker, fold_speakers(task, tgt.speaker[in_task]))
+        source = _split(src, src_frames, label_of, in_task & ~test)
+        target_adapt = target_test = _split(tgt, tgt_frames, label_of, in_task & test)
+    elif task.protocol == "transductive":
         target_adapt = target_test = _split(tgt, tgt_frames, label_of, in_task)
     else:
         speakers = sorted(set(tgt.speaker[in_task]))
@@ -175,6 +179,18 @@ def load_task(
         target_test = _split(tgt, tgt_frames, label_of, in_task & ~adapt)
     stats = {d.name: d.manifest["stats"] for d in (src, tgt)}
     return TaskData(task, mapping, source, target_adapt, target_test, stats)
+
+
+def fold_speakers(task: Task, speakers) -> tuple[str, ...]:
+    """The test speakers of a loso task's fold, or a ValueError naming the folds."""
+    folds = tasks.loso_folds(task.target, speakers)
+    if not 0 <= task.fold < len(folds):
+        listed = "; ".join(f"{k}: {','.join(f)}" for k, f in enumerate(folds))
+        raise ValueError(
+            f"data.fold={task.fold} is out of range: {task.target} has {len(folds)} folds "
+            f"(0-{len(folds) - 1}; fold: its speakers): {listed}"
+        )
+    return folds[task.fold]
 
 
 class _Cropper:

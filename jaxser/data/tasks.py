@@ -12,7 +12,10 @@ import dataclasses
 from jaxser.data import corpora, labels
 
 NORMALIZATIONS = ("utterance", "corpus", "none")
-PROTOCOLS = ("transductive", "held_out")
+PROTOCOLS = ("transductive", "held_out", "loso")
+MAX_FOLDS = 10  # loso on a corpus of more speakers: speakers grouped into this many folds
+# corpora whose folds are recording sessions (speaker id -> session)
+SESSIONS = {"iemocap": lambda s: s[:5], "msp_improv": lambda s: s[1:]}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -20,10 +23,31 @@ class Task:
     source: str
     target: str
     classes: tuple[str, ...] = ()  # categorical only; empty: the emotions both corpora share
-    protocol: str = "transductive"  # or "held_out": target speakers split adapt / test
+    # "held_out": target speakers split adapt / test; "loso": one corpus
+    # (target = source), trained on every fold but `fold`, tested on `fold`
+    protocol: str = "transductive"
     label_space: str = "categorical"  # or "arousal", "valence"
     # binary spaces: halves that replace labels.BINARY's, as (class, emotions) pairs
     overrides: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    fold: int = 0  # loso only
+
+
+def loso_folds(corpus: str, speakers) -> list[tuple[str, ...]]:
+    """The folds of the single-corpus protocol, speaker-independent by
+    construction (each speaker in exactly one fold): IEMOCAP and MSP-IMPROV by
+    recording session (Ses01..Ses05; F01/M01 -> session 01); another corpus one
+    fold per speaker, or, with more than MAX_FOLDS speakers, the sorted speakers
+    dealt round-robin into MAX_FOLDS folds (fold k = speakers k, k + 10, ...)."""
+    speakers = sorted(set(speakers))
+    if corpus in SESSIONS:
+        session = SESSIONS[corpus]
+        return [
+            tuple(s for s in speakers if session(s) == k)
+            for k in sorted({session(s) for s in speakers})
+        ]
+    if len(speakers) <= MAX_FOLDS:
+        return [(s,) for s in speakers]
+    return [tuple(speakers[k::MAX_FOLDS]) for k in range(MAX_FOLDS)]
 
 
 def mapping(task: Task) -> dict[str, tuple[str, ...]]:

@@ -5,7 +5,9 @@ A run is a folder holding `results.json` (and, when a sweep made it,
 `sweep.json`: its method label, config, overrides and wall time). Runs are
 grouped by (label space, protocol, model selection): each group gets its own
 tables, with those three stated above them. Means are over seeds, std is the
-sample std (ddof 1; 0 for one seed). "Tasks won" counts the tasks where a
+sample std (ddof 1; 0 for one seed). A leave-one-speaker-out run (protocol
+"loso") is a fold of the task "<corpus> (loso)": that cell's mean +- std is
+over its folds (and seeds), and pairs are (task, seed, fold). "Tasks won" counts the tasks where a
 method's mean UAR over the seeds both have beats the baseline's; the p-value is
 scipy's two-sided Wilcoxon signed-rank test over the (task, seed) pairs both
 have (nan with fewer than two pairs or no difference). A run with
@@ -37,6 +39,7 @@ CSV_COLUMNS = (
     "protocol",
     "selection",
     "seed",
+    "fold",
     "uar",
     "war",
     "macro_f1",
@@ -64,6 +67,7 @@ class Row:
     steps: int
     wall_s: float  # nan when unknown
     run: str  # folder name
+    fold: int = -1  # loso: the fold tested (its runs share the task "<corpus> (loso)")
 
 
 def read_run(run: Path) -> list[Row]:
@@ -74,9 +78,10 @@ def read_run(run: Path) -> list[Row]:
         return []
     r = json.loads(results.read_text())
     meta = json.loads((run / "sweep.json").read_text()) if (run / "sweep.json").is_file() else {}
+    loso = r.get("protocol") == "loso"
     row = Row(
         method=meta.get("method", r["method"]),
-        task=f"{r['source']} -> {r['target']}",
+        task=f"{r['source']} (loso)" if loso else f"{r['source']} -> {r['target']}",
         label_space=r.get("label_space", "categorical"),
         protocol=r.get("protocol", "transductive"),
         selection=r.get("selection", "last"),
@@ -88,6 +93,7 @@ def read_run(run: Path) -> list[Row]:
         steps=int(r["steps"]),
         wall_s=float(meta.get("wall_s", float("nan"))),
         run=run.name,
+        fold=int(r["fold"]) if loso else -1,
     )
     if row.protocol != "source_free" or BEFORE not in r:
         return [row]
@@ -170,12 +176,12 @@ class Group:
 
     def against(self, method: str, baseline: str) -> dict | None:
         """Tasks won, mean UARs over the shared tasks, and the paired Wilcoxon p."""
-        mine = {(r.task, r.seed): r.uar for r in self.rows if r.method == method}
-        base = {(r.task, r.seed): r.uar for r in self.rows if r.method == baseline}
+        mine = {(r.task, r.seed, r.fold): r.uar for r in self.rows if r.method == method}
+        base = {(r.task, r.seed, r.fold): r.uar for r in self.rows if r.method == baseline}
         pairs = sorted(set(mine) & set(base))
         if not pairs:
             return None
-        tasks = _ordered([t for t, _ in pairs], self.tasks)
+        tasks = _ordered([p[0] for p in pairs], self.tasks)
         per_task = [
             (
                 np.mean([mine[p] for p in pairs if p[0] == t]),

@@ -34,7 +34,7 @@ def write_results(
         **summary,
         "method": config.method,
         "source": config.data.source,
-        "target": config.data.target,
+        "target": config.data.target or config.data.source,  # loso: one corpus
         "label_space": config.data.label_space,
         "label_mapping": {c: list(e) for c, e in mapping.items()},
         "seed": int(config.seed),
@@ -42,6 +42,8 @@ def write_results(
         "protocol": protocol or config.data.protocol,
         "selection": "last",
     }
+    if results["protocol"] == "loso":
+        results["fold"] = int(config.data.fold)
     results |= {k: v for k, v in evaluations.items() if k != "classification"}
     workdir = Path(workdir)
     (workdir / "results.json").write_text(json.dumps(results, indent=1))

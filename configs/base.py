@@ -27,6 +27,9 @@ def get_config() -> ml_collections.ConfigDict:
     c.data.protocol = "transductive"  # or "held_out" (target speakers: adapt half / test half),
     # or "loso": single corpus (data.target empty or = source), speaker-independent folds
     c.data.fold = 0  # loso: the fold tested (jaxser/data/tasks.py, loso_folds)
+    # Out-of-distribution test: comma-separated emotions held out of training
+    # (categorical); their target utterances are scored (jaxser/evaluation/ood.py).
+    c.data.ood_classes = ""
     c.data.normalization = "corpus"  # "corpus", "utterance" or "none" (docs/results.md)
     c.data.crop_seconds = 2.0
     c.data.balanced = False  # class-balanced source batches
@@ -65,6 +68,8 @@ def get_config() -> ml_collections.ConfigDict:
     c.train.pretrain_cache = ""  # shared stages, one per stage config; empty: <data dir>/models
 
     c.train.lr_multipliers = ""  # "regex=multiplier,...": over parameter paths; 0 freezes
+    c.train.odin_temperature = 1000.0  # ODIN (Liang et al. 2018), the OOD evaluation
+    c.train.odin_epsilon = 0.0014  # input perturbation, in normalised feature units
     c.train.evaluators = ""  # comma-separated, beside "classification" (always on): "source"
 
     # Named schedules of training progress p in [0, 1] (jaxser/methods/schedules.py).

@@ -43,7 +43,7 @@ from jaxser.config import ConfigError
 from jaxser.data import batch as batch_lib
 from jaxser.data import labels, paths, tasks
 from jaxser.data.features import FeatureConfig
-from jaxser.evaluation import evaluators
+from jaxser.evaluation import evaluators, ood
 from jaxser.evaluation import results as results_lib
 from jaxser.evaluation.forward import make_forward
 from jaxser.methods.base import Method
@@ -197,8 +197,18 @@ def build(
         state=jax.device_put(state, repl),
         step=step,
         forward=make_forward(method.model),
-        evaluators=evaluators.from_config(config.train.evaluators) | dict(method.evaluators),
+        evaluators=evaluators.from_config(config.train.evaluators)
+        | dict(method.evaluators)
+        | _ood_evaluator(config, method),
     )
+
+
+def _ood_evaluator(config, method: Method) -> dict:
+    """{"ood": the OOD evaluator} when `data.ood_classes` holds emotions out of training."""
+    if not config.data.ood_classes:
+        return {}
+    t = config.train
+    return {"ood": ood.evaluator(method.model, t.odin_temperature, t.odin_epsilon)}
 
 
 def task(config) -> tasks.Task:
@@ -212,7 +222,8 @@ def task(config) -> tasks.Task:
         overrides = tuple((h, e) for h, e in halves if e)
     classes = config_lib.names(d.classes)
     target = d.source if d.protocol == "loso" else d.target
-    return tasks.Task(d.source, target, classes, d.protocol, d.label_space, overrides, d.fold)
+    ood = config_lib.names(d.ood_classes)
+    return tasks.Task(d.source, target, classes, d.protocol, d.label_space, overrides, d.fold, ood)
 
 
 def load_data(config):

@@ -61,6 +61,8 @@ class TaskData:
     target_adapt: Split  # unlabelled target the methods see in training
     target_test: Split  # labelled target for evaluation only
     stats: dict = dataclasses.field(default_factory=dict)  # corpus -> its feature mean, std
+    # target utterances of the OOD emotions (labels -1), tested beside target_test
+    target_ood: Split | None = None
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -178,7 +180,14 @@ def load_task(
         target_adapt = _split(tgt, tgt_frames, label_of, in_task & adapt)
         target_test = _split(tgt, tgt_frames, label_of, in_task & ~adapt)
     stats = {d.name: d.manifest["stats"] for d in (src, tgt)}
-    return TaskData(task, mapping, source, target_adapt, target_test, stats)
+    ood = None
+    if task.ood:  # the test speakers' utterances of the held-out emotions
+        tested = np.isin(tgt.speaker, target_test.speakers)  # held_out, loso: test speakers
+        if task.protocol == "transductive":
+            tested[:] = True
+        is_ood = np.isin(tgt.emotion, task.ood) & tested
+        ood = _split(tgt, tgt_frames, {e: -1 for e in task.ood}, is_ood)
+    return TaskData(task, mapping, source, target_adapt, target_test, stats, ood)
 
 
 def fold_speakers(task: Task, speakers) -> tuple[str, ...]:

@@ -30,6 +30,8 @@ class Task:
     # binary spaces: halves that replace labels.BINARY's, as (class, emotions) pairs
     overrides: tuple[tuple[str, tuple[str, ...]], ...] = ()
     fold: int = 0  # loso only
+    # emotions held out of training: their target utterances form the OOD test split
+    ood: tuple[str, ...] = ()
 
 
 def loso_folds(corpus: str, speakers) -> list[tuple[str, ...]]:
@@ -63,6 +65,10 @@ def mapping(task: Task) -> dict[str, tuple[str, ...]]:
         )
     src_spec, tgt_spec = corpora.get(task.source), corpora.get(task.target)
     if task.label_space != "categorical":
+        if task.ood:
+            raise ValueError(
+                f"OOD classes {list(task.ood)} apply to the categorical label space only"
+            )
         if task.classes:
             raise ValueError(
                 f"classes {list(task.classes)} apply to the categorical label space only; "
@@ -70,6 +76,8 @@ def mapping(task: Task) -> dict[str, tuple[str, ...]]:
             )
         return labels.binary_mapping(task.label_space, dict(task.overrides))
     shared = labels.shared_classes(task.source, src_spec.emotions, task.target, tgt_spec.emotions)
+    if task.ood:
+        return _without_ood(task, shared, tgt_spec.emotions)
     if not task.classes:
         return {c: (c,) for c in shared}
     chosen = labels.validate_classes(task.classes)
@@ -80,3 +88,26 @@ def mapping(task: Task) -> dict[str, tuple[str, ...]]:
             f"{list(src_spec.emotions)} and {task.target} {list(tgt_spec.emotions)}"
         )
     return {c: (c,) for c in chosen}
+
+
+def _without_ood(task: Task, shared, target_emotions) -> dict[str, tuple[str, ...]]:
+    """The categorical mapping without the OOD emotions, each of which the target
+    must have; at least 2 in-distribution classes must remain."""
+    known = sorted(set(target_emotions) - {labels.OTHER})
+    unknown = sorted(set(task.ood) - set(known))
+    if unknown:
+        raise ValueError(f"OOD classes {unknown} are not emotions of {task.target}: {known}")
+    classes = labels.validate_classes(task.classes) if task.classes else shared
+    if overlap := sorted(set(classes) & set(task.ood)):
+        if task.classes:
+            raise ValueError(f"{overlap} are both training classes and OOD classes")
+    kept = [c for c in classes if c not in task.ood]
+    if len(kept) < 2:
+        raise ValueError(
+            f"holding out {list(task.ood)} leaves {kept}: fewer than 2 in-distribution "
+            f"classes; {task.target}'s emotions: {known}"
+        )
+    missing = sorted(set(kept) - set(shared))
+    if missing:
+        raise ValueError(f"classes {missing} are not shared by {task.source} and {task.target}")
+    return {c: (c,) for c in kept}

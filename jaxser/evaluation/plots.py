@@ -85,3 +85,23 @@ def features_png(
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def ood_png(scores: dict, path: Path, title: str = "") -> None:
+    """One panel per OOD score: histograms of in-distribution and OOD utterances.
+    `scores`: score name -> {"in": [...], "out": [...]}."""
+    names = list(scores)
+    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 2.8), squeeze=False)
+    for ax, name in zip(axes[0], names, strict=True):
+        values = np.concatenate([scores[name]["in"], scores[name]["out"]])
+        bins = np.linspace(values.min(), values.max() + 1e-12, 30)
+        ax.hist(scores[name]["in"], bins, alpha=0.6, density=True, label="in-distribution")
+        ax.hist(scores[name]["out"], bins, alpha=0.6, density=True, label="OOD")
+        ax.set_title(name, fontsize=9)
+        ax.tick_params(labelsize=7)
+    axes[0][0].legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -46,6 +46,13 @@ def write_results(
         results["fold"] = int(config.data.fold)
     results |= {k: v for k, v in evaluations.items() if k != "classification"}
     workdir = Path(workdir)
+    if "ood" in results:  # the per-utterance scores go to ood.png, not results.json
+        results["ood"] = dict(results["ood"])
+        plots.ood_png(
+            results["ood"].pop("scores"),
+            workdir / "ood.png",
+            f"{config.method}: held out {', '.join(results['ood']['ood_classes'])}",
+        )
     (workdir / "results.json").write_text(json.dumps(results, indent=1))
     plots.confusion_png(
         np.array(summary["confusion"]),

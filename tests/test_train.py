@@ -117,10 +117,15 @@ def test_every_term_of_every_method_runs_without_target_labels():
             "z_e": jnp.array(unit(rng.normal(size=(6, 4)))),
             "z_c": jnp.array(unit(rng.normal(size=(6, 4)))),
             **{f"fc{i}": jnp.array(rng.normal(size=(6, 4))) for i in (1, 2, 3)},
+            "cosine": jnp.array(np.tanh(rng.normal(size=(6, 3)))),
+            "speaker_logits": jnp.array(rng.normal(size=(6, 4))),
+            "gender_logits": jnp.array(rng.normal(size=(6, 3))),
         }
         for side in ("source", "target")
     }
-    batch = {"source": {"label": jnp.array([0, 1, 2, 0, 1, 2])}, "target": {"index": jnp.arange(6)}}
+    source = {"label": jnp.array([0, 1, 2, 0, 1, 2]), "speaker": jnp.array([0, 1, 2, 3, 0, 1])}
+    source["gender"] = jnp.array([0, 1, 0, 1, 2, 0])
+    batch = {"source": source, "target": {"index": jnp.arange(6)}}
     state = thresholds.init("freematch", 3, 6) | {  # + the source-free banks
         "features": jnp.array(unit(rng.normal(size=(6, 4)))),
         "scores": jax.nn.softmax(jnp.array(rng.normal(size=(6, 3)))),
@@ -136,8 +141,8 @@ def test_every_term_of_every_method_runs_without_target_labels():
             value, _ = Term(fn)(out, batch, ctx)
             assert np.isfinite(float(value)), (name, fn_name)
             seen.add(fn_name)
-    # shared, Emo-DNA, DIDAN, source-free
-    assert len(seen) == 7 + 4 + 4 + 6 and set(terms.TERMS) <= seen
+    # shared, Emo-DNA, DIDAN, source-free, MSAC
+    assert len(seen) == 7 + 4 + 4 + 6 + 3 and set(terms.TERMS) <= seen
 
 
 SPACES = {  # label space -> (classes, target utterances of the small synth_casia render)

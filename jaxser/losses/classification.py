@@ -34,3 +34,14 @@ def diversity(logits_BxC: jax.Array) -> jax.Array:
     spreads over the classes; -log C when it is uniform, 0 when one class takes all)."""
     pbar = jnp.mean(jax.nn.softmax(logits_BxC), axis=0)
     return jnp.sum(pbar * jnp.log(pbar + 1e-8))
+
+
+def am_softmax(
+    cosine_BxC: jax.Array, labels_B: jax.Array, scale: float = 30.0, margin: float = 0.2
+) -> jax.Array:
+    """Additive-margin softmax (Wang et al. 2018): mean CE of
+    scale * (cosine - margin on the true class only). The margin is a training
+    loss only; inference logits are scale * cosine."""
+    onehot = jax.nn.one_hot(labels_B, cosine_BxC.shape[-1])
+    logits = scale * (cosine_BxC - margin * onehot)
+    return jnp.mean(optax.softmax_cross_entropy(logits, onehot))

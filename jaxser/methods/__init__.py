@@ -11,7 +11,7 @@ each such module has
 """
 
 from jaxser.config import ConfigError
-from jaxser.methods import baselines, didan, emodna, schedules, source_free, terms
+from jaxser.methods import baselines, didan, emodna, msac, schedules, source_free, terms
 from jaxser.methods.base import Method, check_terms
 
 METHODS = {
@@ -28,6 +28,7 @@ METHODS = {
     "nrc": source_free,
     "aad": source_free,
     "ecan": source_free,
+    "msac": msac,
 }
 
 

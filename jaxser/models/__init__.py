@@ -7,6 +7,7 @@ import jax.numpy as jnp
 from jaxser.models.cnn import CNN
 from jaxser.models.didan import RegressionModel
 from jaxser.models.emodna import EmoDNAModel
+from jaxser.models.msac import MSACModel
 from jaxser.models.ser import SERModel
 from jaxser.models.timnet import TIMNet
 
@@ -29,7 +30,7 @@ def compute_dtype(name: str) -> jnp.dtype:
     return jnp.dtype(name)
 
 
-def backbone(config) -> nn.Module:
+def backbone(config, **kw) -> nn.Module:
     """The backbone named by `config.model.backbone`, built from `config.model`.
 
     Mixed precision: the backbone computes in `model.compute_dtype`; parameters,
@@ -38,7 +39,8 @@ def backbone(config) -> nn.Module:
     name = config.model.backbone
     if name not in BACKBONES:
         raise KeyError(f"unknown backbone {name!r}; known: {sorted(BACKBONES)}")
-    return BACKBONES[name](config.model, compute_dtype(config.model.compute_dtype))
+    module = BACKBONES[name](config.model, compute_dtype(config.model.compute_dtype))
+    return module.clone(**kw) if kw else module
 
 
 __all__ = [
@@ -47,6 +49,7 @@ __all__ = [
     "DTYPES",
     "compute_dtype",
     "EmoDNAModel",
+    "MSACModel",
     "RegressionModel",
     "SERModel",
     "TIMNet",

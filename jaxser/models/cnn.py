@@ -48,9 +48,12 @@ class CNN(nn.Module):
     convs_per_block: int = 2
     dropout: float = 0.1
     dtype: jnp.dtype = jnp.float32
+    # False: the frames before pooling, (features [B, T', C] averaged over
+    # frequency, their mask [B, T']), for a model that pools them itself
+    pool: bool = True
 
     @nn.compact
-    def __call__(self, x_BxTxF: jax.Array, mask_BxT: jax.Array, *, train: bool) -> jax.Array:
+    def __call__(self, x_BxTxF: jax.Array, mask_BxT: jax.Array, *, train: bool):
         norm = lambda: nn.BatchNorm(use_running_average=not train, momentum=0.9, dtype=self.dtype)  # noqa: E731
         x = x_BxTxF[..., None].astype(self.dtype)
         x = nn.Conv(self.stem_channels, (5, 5), strides=(2, 2), use_bias=False, dtype=self.dtype)(x)
@@ -66,6 +69,8 @@ class CNN(nn.Module):
             if i < len(self.channels) - 1:
                 x = max_pool_2x2(x)
                 mask = _pool_mask(mask, 2)
+        if not self.pool:
+            return x.mean(2).astype(jnp.float32), mask[:, : x.shape[1]]
         # Masked mean over time (padding frames excluded), plain mean over frequency.
         w = mask[:, : x.shape[1], None, None].astype(x.dtype)
         x = jnp.sum(x * w, axis=(1, 2)) / jnp.maximum(jnp.sum(w, axis=(1, 2)) * x.shape[2], 1.0)

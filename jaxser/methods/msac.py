@@ -1,0 +1,84 @@
+"""MSAC-SERNet (Pan et al. 2023/2024): additive-margin softmax emotion model with
+Multiple Speech Attribute Control, for single- and cross-corpus SER.
+
+Model (jaxser/models/msac.py): the CNN backbone's frames (before its pooling),
+attentive statistics pooling, a 256-d emotion embedding, an AM-softmax head
+(s = 30, m = 0.2; the margin only in the training loss, inference logits are
+s * cosine, so `results.json` and every OOD score see margin-free logits).
+
+Terms (each ablatable by its weight; decisions [METHODS.md silent]):
+- `am`: AM-softmax CE on the labelled source (`am_softmax`, options `scale`,
+  `margin`); `--config.terms.am.fn=cross_entropy` with `margin` removed is the
+  plain-CE head of the same model (`configs/msac_ce.py`).
+- `speaker`: a speaker classifier on the embedding behind gradient reversal
+  of strength `schedules.speaker_grl` (its own schedule, DANN's sigmoid): the
+  embedding is pushed to carry no speaker identity. Source speakers only.
+- `gender`: a gender classifier on the embedding, no reversal: an auxiliary
+  task (speech attributes correlated with emotion expression are kept).
+- `adv`: in cross-corpus tasks, a corpus discriminator behind gradient
+  reversal of strength `schedules.grl` (weight 0 in single-corpus runs: the
+  target half is the same corpus).
+Option (`config.msac`): `max_speakers`, the speaker head's size (speaker
+indices of the source split must be below it).
+The orthogonality alternative of the paper's attribute branches is not built.
+"""
+
+from jaxser import models
+from jaxser.config import ConfigError
+from jaxser.losses import classification
+from jaxser.methods import schedules, terms
+from jaxser.methods.base import Method, terms_from_config
+
+SECTION = "msac"
+GENDERS = 3  # pipeline.GENDERS: f, m, u
+
+
+def am_softmax(out, batch, ctx, *, scale: float = 30.0, margin: float = 0.2):
+    """AM-softmax CE of the source cosines (the margin on the true class)."""
+    return classification.am_softmax(
+        out["source"]["cosine"], batch["source"]["label"], scale, margin
+    )
+
+
+def speaker_adversarial(out, batch, ctx):
+    """Speaker CE on the source half; the model reverses its gradient."""
+    return classification.cross_entropy(out["source"]["speaker_logits"], batch["source"]["speaker"])
+
+
+def gender_auxiliary(out, batch, ctx):
+    """Gender CE on the source half (auxiliary, no reversal)."""
+    return classification.cross_entropy(out["source"]["gender_logits"], batch["source"]["gender"])
+
+
+TERMS = {
+    "am_softmax": am_softmax,
+    "speaker_adversarial": speaker_adversarial,
+    "gender": gender_auxiliary,
+}
+
+
+def validate(config) -> None:
+    if config.msac.max_speakers < 1:
+        raise ConfigError("config.msac.max_speakers must be >= 1")
+    if "speaker_grl" not in config.schedules:
+        raise ConfigError("MSAC needs config.schedules.speaker_grl (the speaker reversal)")
+
+
+def build(config, classes: tuple[str, ...], num_target: int) -> Method:
+    scale = float(config.terms.am.get("scale", 30.0)) if "am" in config.terms else 30.0
+    model = models.MSACModel(
+        models.backbone(config, pool=False),
+        len(classes),
+        config.model.embedding_dim,
+        scale,
+        config.msac.max_speakers,
+        GENDERS,
+        discriminator_hidden=config.model.discriminator_hidden,
+    )
+    return Method(
+        config.method,
+        model,
+        terms_from_config(config, terms.TERMS | TERMS),
+        schedules=schedules.build(config.schedules),
+        model_schedules={"grl_lambda": "grl", "speaker_lambda": "speaker_grl"},
+    )

@@ -24,7 +24,8 @@ def test_configs_load_and_default_to_the_synthetic_pair(name):
         assert all(e.fn != "cross_entropy" for e in c.terms.values())
         assert c.train.pretrain == "source_model.py" and c.source_model == ""
         return
-    source_term = "reg" if name in ("didan", "lidan") else "cls"  # DIDAN's regression
+    # DIDAN's regression, MSAC's AM-softmax
+    source_term = {"didan": "reg", "lidan": "reg", "msac": "am"}.get(name, "cls")
     assert c.terms[source_term].weight == 1.0
 
 

@@ -126,8 +126,24 @@ def to_json(config: ml_collections.ConfigDict) -> str:
     return json.dumps(config.to_dict(), indent=1, sort_keys=True, default=list)
 
 
+# Keys added to the base config after runs were saved without them: a saved
+# config.json gets their default (the behaviour those runs had), so older run
+# folders restore, evaluate, predict and resume.
+ADDED_KEYS = {
+    ("data", "fold"): 0,
+    ("data", "ood_classes"): "",
+    ("train", "odin_temperature"): 1000.0,
+    ("train", "odin_epsilon"): 0.0014,
+}
+
+
 def from_json(text: str) -> ml_collections.ConfigDict:
-    config = ml_collections.ConfigDict(json.loads(text))
+    """A saved config (config.json), with the keys added since filled in."""
+    d = json.loads(text)
+    for (section, key), default in ADDED_KEYS.items():
+        if section in d and key not in d[section]:
+            d[section][key] = default
+    config = ml_collections.ConfigDict(d)
     config.lock()
     return config
 

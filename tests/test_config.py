@@ -1,3 +1,4 @@
+import json
 import subprocess
 import sys
 
@@ -161,3 +162,13 @@ def test_every_config_file_is_a_method_and_every_method_has_one():
 
     files = {p.stem for p in Path("configs").glob("*.py")} - {"base", "__init__"}
     assert files == set(CONFIGS)
+
+
+def test_a_config_saved_before_keys_were_added_loads_with_their_defaults():
+    config = config_lib.load("configs/dann.py")
+    saved = json.loads(config_lib.to_json(config))
+    for (section, key), default in config_lib.ADDED_KEYS.items():
+        assert config[section][key] == default  # the default is the base config's
+        del saved[section][key]
+    old = config_lib.from_json(json.dumps(saved))
+    assert config_lib.diff(old, config) == []  # an older run folder resumes

@@ -30,7 +30,10 @@ class AttentiveStatsPool(nn.Module):
 
     @nn.compact
     def __call__(self, h_BxTxC: jax.Array, mask_BxT: jax.Array) -> jax.Array:
-        e = nn.Dense(1, name="score")(jnp.tanh(nn.Dense(self.hidden, name="attention")(h_BxTxC)))
+        # no bias on the score: softmax over time ignores a constant (its gradient is
+        # zero up to rounding, which Adam would amplify into noise-driven updates)
+        hidden = jnp.tanh(nn.Dense(self.hidden, name="attention")(h_BxTxC))
+        e = nn.Dense(1, use_bias=False, name="score")(hidden)
         e = jnp.where(mask_BxT[..., None], e, -jnp.inf)
         alpha = jax.nn.softmax(e, axis=1)
         alpha = jnp.where(mask_BxT[..., None], alpha, 0.0)  # an all-padding row: zeros

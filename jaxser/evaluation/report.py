@@ -279,7 +279,7 @@ def markdown(groups_: list[Group], baseline: str = "source_only") -> str:
         if walls:
             parts.append(
                 f"Wall time per run: mean {np.mean(walls):.0f} s "
-                f"(min {min(walls):.0f}, max {max(walls):.0f}), {len(g.rows)} runs.\n"
+                f"(min {min(walls):.0f}, max {max(walls):.0f}), {len(walls)} runs.\n"
             )
     return "\n".join(parts)
 

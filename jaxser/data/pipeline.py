@@ -159,15 +159,17 @@ def load_task(
     classes = tuple(mapping)
     label_of = {e: i for i, c in enumerate(classes) for e in mapping[c]}
     src = load_corpus(task.source, data_dir, features)
-    tgt = load_corpus(task.target, data_dir, features)
+    same = task.target == task.source  # loso, a source model's stage: read it once
+    tgt = src if same else load_corpus(task.target, data_dir, features)
     _check_counts(task, classes, label_of, src, tgt)
-    src_frames, tgt_frames = normalize(src, normalization), normalize(tgt, normalization)
+    src_frames = normalize(src, normalization)
+    tgt_frames = src_frames if same else normalize(tgt, normalization)
     in_label_space = list(label_of)
-    source = _split(src, src_frames, label_of, np.isin(src.emotion, in_label_space))
+    src_keep = np.isin(src.emotion, in_label_space)
     in_task = np.isin(tgt.emotion, in_label_space)
-    if task.protocol == "loso":
+    if task.protocol == "loso":  # one corpus: the fold is tested, the others train
         test = np.isin(tgt.speaker, fold_speakers(task, tgt.speaker[in_task]))
-        source = _split(src, src_frames, label_of, in_task & ~test)
+        src_keep &= ~test
         target_adapt = target_test = _split(tgt, tgt_frames, label_of, in_task & test)
     elif task.protocol == "transductive":
         target_adapt = target_test = _split(tgt, tgt_frames, label_of, in_task)
@@ -179,13 +181,13 @@ def load_task(
         adapt = np.isin(tgt.speaker, adapt_speakers)
         target_adapt = _split(tgt, tgt_frames, label_of, in_task & adapt)
         target_test = _split(tgt, tgt_frames, label_of, in_task & ~adapt)
+    source = _split(src, src_frames, label_of, src_keep)
     stats = {d.name: d.manifest["stats"] for d in (src, tgt)}
     ood = None
-    if task.ood:  # the test speakers' utterances of the held-out emotions
-        tested = np.isin(tgt.speaker, target_test.speakers)  # held_out, loso: test speakers
-        if task.protocol == "transductive":
-            tested[:] = True
-        is_ood = np.isin(tgt.emotion, task.ood) & tested
+    if task.ood:  # the tested speakers' utterances of the held-out emotions
+        is_ood = np.isin(tgt.emotion, task.ood)
+        if task.protocol != "transductive":  # held_out, loso: the test speakers only
+            is_ood &= np.isin(tgt.speaker, target_test.speakers)
         ood = _split(tgt, tgt_frames, {e: -1 for e in task.ood}, is_ood)
     return TaskData(task, mapping, source, target_adapt, target_test, stats, ood)
 

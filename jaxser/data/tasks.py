@@ -76,38 +76,33 @@ def mapping(task: Task) -> dict[str, tuple[str, ...]]:
             )
         return labels.binary_mapping(task.label_space, dict(task.overrides))
     shared = labels.shared_classes(task.source, src_spec.emotions, task.target, tgt_spec.emotions)
+    classes = shared
+    if task.classes:
+        classes = labels.validate_classes(task.classes)
+        missing = sorted(set(classes) - set(shared))
+        if missing:
+            raise ValueError(
+                f"classes {missing} are not shared by {task.source} "
+                f"{list(src_spec.emotions)} and {task.target} {list(tgt_spec.emotions)}"
+            )
     if task.ood:
-        return _without_ood(task, shared, tgt_spec.emotions)
-    if not task.classes:
-        return {c: (c,) for c in shared}
-    chosen = labels.validate_classes(task.classes)
-    missing = sorted(set(chosen) - set(shared))
-    if missing:
-        raise ValueError(
-            f"classes {missing} are not shared by {task.source} "
-            f"{list(src_spec.emotions)} and {task.target} {list(tgt_spec.emotions)}"
-        )
-    return {c: (c,) for c in chosen}
+        classes = _without_ood(task, classes, tgt_spec.emotions)
+    return {c: (c,) for c in classes}
 
 
-def _without_ood(task: Task, shared, target_emotions) -> dict[str, tuple[str, ...]]:
-    """The categorical mapping without the OOD emotions, each of which the target
-    must have; at least 2 in-distribution classes must remain."""
+def _without_ood(task: Task, classes, target_emotions) -> list[str]:
+    """`classes` without the OOD emotions, each of which the target must have; at
+    least 2 in-distribution classes must remain."""
     known = sorted(set(target_emotions) - {labels.OTHER})
     unknown = sorted(set(task.ood) - set(known))
     if unknown:
         raise ValueError(f"OOD classes {unknown} are not emotions of {task.target}: {known}")
-    classes = labels.validate_classes(task.classes) if task.classes else shared
-    if overlap := sorted(set(classes) & set(task.ood)):
-        if task.classes:
-            raise ValueError(f"{overlap} are both training classes and OOD classes")
+    if task.classes and (overlap := sorted(set(classes) & set(task.ood))):
+        raise ValueError(f"{overlap} are both training classes and OOD classes")
     kept = [c for c in classes if c not in task.ood]
     if len(kept) < 2:
         raise ValueError(
             f"holding out {list(task.ood)} leaves {kept}: fewer than 2 in-distribution "
             f"classes; {task.target}'s emotions: {known}"
         )
-    missing = sorted(set(kept) - set(shared))
-    if missing:
-        raise ValueError(f"classes {missing} are not shared by {task.source} and {task.target}")
-    return {c: (c,) for c in kept}
+    return kept

@@ -29,6 +29,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 import numpy as np
+from scipy import special
 from sklearn import metrics as skm
 
 from jaxser.evaluation.predict import predict_split
@@ -54,7 +55,7 @@ def logit_scores(logits: np.ndarray, probs: np.ndarray) -> dict[str, np.ndarray]
     return {
         "msp": probs.max(1),
         "max_logit": logits.max(1),
-        "energy": np.asarray(jax.scipy.special.logsumexp(jnp.asarray(logits), axis=1)),
+        "energy": special.logsumexp(logits, axis=1),
     }
 
 
@@ -96,16 +97,15 @@ def evaluator(model, temperature: float, epsilon: float) -> Callable:
     odin_forward = make_odin_forward(model, temperature, epsilon)
 
     def ood(predictions) -> dict:
-        data = predictions.data
-        inside, outside = predictions("target_test"), predictions("target_ood")
         source = predictions("source")
         scores = {}
-        for name, pred in (("in", inside), ("out", outside)):
+        for name, split in (("in", "target_test"), ("out", "target_ood")):
+            pred = predictions(split)
             s = logit_scores(pred["logits"], pred["probs"])
             odin = predict_split(
                 odin_forward,
                 predictions.variables,
-                getattr(data, "target_test" if name == "in" else "target_ood"),
+                getattr(predictions.data, split),
                 predictions.batch_size,
                 predictions.crop_frames,
                 predictions.mesh,
@@ -114,9 +114,9 @@ def evaluator(model, temperature: float, epsilon: float) -> Callable:
             s["mahalanobis"] = mahalanobis(source["features"], source["labels"], pred["features"])
             scores[name] = s
         result = {
-            "ood_classes": list(data.task.ood),
-            "n_in": len(inside["labels"]),
-            "n_out": len(outside["labels"]),
+            "ood_classes": list(predictions.data.task.ood),
+            "n_in": len(scores["in"]["msp"]),
+            "n_out": len(scores["out"]["msp"]),
             "odin_temperature": temperature,
             "odin_epsilon": epsilon,
         }

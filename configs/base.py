@@ -42,6 +42,7 @@ def get_config() -> ml_collections.ConfigDict:
     c.model.channels = (16, 32, 64, 128)
     c.model.stem_channels = 8
     c.model.convs_per_block = 2
+    c.model.residual = False  # backbone "cnn": residual blocks (MSAC-SERNet's)
     c.model.dropout = 0.1
     c.model.bottleneck_dim = 128
     c.model.discriminator_hidden = 256

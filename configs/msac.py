@@ -4,10 +4,13 @@
     # single-corpus, speaker-independent (no corpus head: one corpus)
     python -m jaxser.train --config configs/msac.py --config.data.protocol=loso \
         --config.data.target= --config.data.fold=0 --config.terms.adv.weight=0
-    # ablations: no speaker control, no gender task, plain CE instead of AM-softmax
+    # ablations: no speaker control, no gender task, plain CE instead of AM-softmax,
+    # orthogonal attribute embedding instead of speaker reversal, plain CNN blocks
     python -m jaxser.train --config configs/msac.py --config.terms.speaker.weight=0
     python -m jaxser.train --config configs/msac.py --config.terms.gender.weight=0
     python -m jaxser.train --config configs/msac_ce.py
+    python -m jaxser.train --config configs/msac_orth.py
+    python -m jaxser.train --config configs/msac.py --config.model.residual=False
 
 Decisions and options: jaxser/methods/msac.py.
 """
@@ -19,11 +22,14 @@ def get_config():
     c = base.get_config()
     c.method = "msac"
     c.model.embedding_dim = 256
+    c.model.residual = True
     c.schedules.speaker_grl = dict(kind="sigmoid", gamma=10.0, scale=1.0)
     c.terms = c.terms.__class__()
     c.terms.am = dict(fn="am_softmax", weight=1.0, scale=30.0, margin=0.2)
     c.terms.speaker = dict(fn="speaker_adversarial", weight=0.1)
     c.terms.gender = dict(fn="gender", weight=0.1)
     c.terms.adv = dict(fn="adversarial", weight=1.0)  # cross-corpus: corpus reversal
-    c.msac = dict(max_speakers=256)
+    # with msac.control="orthogonal" (configs/msac_orth.py)
+    c.terms.orth = dict(fn="attribute_orthogonality", weight=0.0)
+    c.msac = dict(max_speakers=256, control="reversal")
     return c

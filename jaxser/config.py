@@ -134,6 +134,8 @@ ADDED_KEYS = {
     ("data", "ood_classes"): "",
     ("train", "odin_temperature"): 1000.0,
     ("train", "odin_epsilon"): 0.0014,
+    ("model", "residual"): False,
+    ("msac", "control"): "reversal",
 }
 
 

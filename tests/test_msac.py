@@ -1,5 +1,6 @@
 """MSAC-SERNet: AM-softmax against numpy, attentive statistics pooling under
-padding, the speaker and corpus reversals on their own schedules."""
+padding, the speaker and corpus reversals on their own schedules, the
+orthogonal control, residual blocks, the max-cosine OOD score."""
 
 import jax
 import jax.numpy as jnp
@@ -7,9 +8,14 @@ import numpy as np
 import pytest
 from tiny import tiny_config
 
+from jaxser import config as config_lib
 from jaxser import experiment
 from jaxser.data import batch as batch_lib
+from jaxser.evaluation import ood
+from jaxser.evaluation.predict import Predictions
 from jaxser.losses import classification
+from jaxser.methods import msac as msac_method
+from jaxser.models.cnn import CNN
 from jaxser.models.msac import AttentiveStatsPool
 
 CLASSES = ("angry", "fear", "happy", "neutral", "sad")
@@ -120,3 +126,84 @@ def test_tiny_single_corpus_run_with_ood_classes(small_data_dir, tmp_path):
     assert (r["method"], r["protocol"], r["fold"]) == ("msac", "loso", 0)
     assert r["classes"] == list(CLASSES)
     assert r["ood"]["n_out"] == 6 and 0.0 <= r["ood"]["odin"]["auroc"] <= 1.0
+    assert 0.0 <= r["ood"]["max_cosine"]["auroc"] <= 1.0
+
+
+def test_orthogonal_control_speaker_head_on_its_own_embedding(tmp_path):
+    exp = experiment.build(tiny_config("msac_orth", tmp_path), CLASSES, 100)
+    assert "attribute_embedding" in exp.state.params
+    speaker = _backbone_grad(exp, "speaker")
+    assert speaker(0.0, 0.0) > 0.0  # no reversal: the speaker CE trains the backbone as is
+    assert speaker(0.0, 0.0) == pytest.approx(speaker(1.0, 0.0), rel=1e-6)  # lambda ignored
+    assert _backbone_grad(exp, "orth")(0.0, 0.0) > 0.0
+
+
+def test_attribute_orthogonality_against_numpy():
+    r = np.random.default_rng(2)
+    z, a = r.normal(size=(6, 4)), r.normal(size=(6, 3))
+
+    def rows(x):
+        x = x - x.mean(0)
+        return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+    expected = sum(float(rows(z)[:, i] @ rows(a)[:, j]) ** 2 for i in range(4) for j in range(3))
+    out = {"source": {"features": jnp.array(z), "attribute_features": jnp.array(a)}}
+    got = msac_method.attribute_orthogonality(out, None, None)
+    assert float(got) == pytest.approx(expected / 36, rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["msac.control=gated"], r"unknown config.msac.control 'gated'; known: \['reversal'"),
+        (["terms.orth.weight=0.1"], "needs config.msac.control='orthogonal'"),
+    ],
+)
+def test_bad_control_fails_in_check(overrides, message):
+    config = config_lib.load("configs/msac.py", overrides)
+    with pytest.raises(config_lib.ConfigError, match=message):
+        experiment.check(config)
+
+
+def test_residual_block_is_identity_shortcut_plus_its_convs():
+    x = jnp.array(np.random.default_rng(3).normal(size=(2, 24, 16)), jnp.float32)
+    mask = jnp.ones((2, 24), bool)
+    block = CNN(channels=(4,), stem_channels=4, convs_per_block=1, residual=True, pool=False)
+    stem = CNN(channels=(), stem_channels=4, pool=False)
+    v = block.init(jax.random.key(0), x, mask, train=False)
+    assert "Conv_2" not in v["params"]  # equal channels: identity shortcut, no projection
+    stem_v = {
+        "params": {k: v["params"][k] for k in ("Conv_0", "BatchNorm_0")},
+        "batch_stats": {"BatchNorm_0": v["batch_stats"]["BatchNorm_0"]},
+    }
+    zeroed = jax.tree.map(lambda a: a, v)
+    zeroed["params"]["BatchNorm_1"]["scale"] = jnp.zeros(4)  # the conv branch adds 0
+    got, _ = block.apply(zeroed, x, mask, train=False)
+    want, _ = stem.apply(stem_v, x, mask, train=False)
+    np.testing.assert_allclose(got, want, rtol=1e-6)  # relu(relu(stem) + 0) = relu(stem)
+    full, _ = block.apply(v, x, mask, train=False)
+    assert not np.allclose(full, want)
+    wide = CNN(channels=(8,), stem_channels=4, convs_per_block=2, residual=True, pool=False)
+    params = wide.init(jax.random.key(0), x, mask, train=False)["params"]
+    assert params["Conv_3"]["kernel"].shape == (1, 1, 4, 8)  # the projection shortcut
+
+
+def test_max_cosine_is_max_logit_over_scale_for_one_window_utterances(small_data_dir):
+    config = tiny_config(
+        "msac",
+        small_data_dir,
+        "data.protocol=loso",
+        "data.target=",
+        "data.fold=0",
+        "data.ood_classes=boredom,disgust",
+        "data.crop_seconds=6.0",  # longer than every utterance: one window each
+    )
+    exp = experiment.setup(config)
+    result = ood.evaluator(exp.method.model, 1000.0, 0.0)(Predictions.of(exp, exp.state))
+    for part in ("in", "out"):
+        np.testing.assert_allclose(
+            result["scores"]["max_cosine"][part],
+            np.array(result["scores"]["max_logit"][part]) / 30.0,
+            rtol=1e-4,
+        )
+    assert set(result["max_cosine"]) == {"auroc", "fpr95", "aupr_in", "aupr_out"}

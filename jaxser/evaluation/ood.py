@@ -16,8 +16,12 @@ in-distribution", per utterance (windows averaged as in evaluation):
 - `mahalanobis` (Lee et al. 2018): minus the smallest Mahalanobis distance of
   the utterance's embedding (the model's "features") to a class mean of the
   source (training) embeddings, with their tied covariance;
-(The max-cosine score of AM-softmax heads comes with MSAC-SERNet, whose
-model is not built yet.)
+- `max_cosine` (models with an AM-softmax head, MSAC-SERNet's; absent for
+  others): the largest cosine between the utterance's embedding and a class
+  weight of the head. An utterance of one window has max_cosine = max_logit /
+  scale, the same ranking as `max_logit`; they differ only where an
+  utterance's windows are averaged (logits average per-window cosines, this
+  score takes the cosine of the averaged embedding).
 
 Metrics (scikit-learn), in-distribution as the positive class: AUROC, the
 false-positive rate of OOD utterances at 95% true-positive rate (`fpr95`),
@@ -33,8 +37,9 @@ from scipy import special
 from sklearn import metrics as skm
 
 from jaxser.evaluation.predict import predict_split
+from jaxser.models.msac import CLASS_WEIGHTS
 
-SCORES = ("msp", "max_logit", "energy", "odin", "mahalanobis")
+SCORES = ("msp", "max_logit", "energy", "odin", "mahalanobis", "max_cosine")
 
 
 def metrics(in_scores: np.ndarray, out_scores: np.ndarray) -> dict[str, float]:
@@ -73,6 +78,13 @@ def mahalanobis(
     return -dist.min(1)
 
 
+def max_cosine(features: np.ndarray, class_weights_DxC: np.ndarray) -> np.ndarray:
+    """The largest cosine between each embedding and a class weight (column)."""
+    f = features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-8)
+    w = class_weights_DxC / np.maximum(np.linalg.norm(class_weights_DxC, axis=0), 1e-8)
+    return (f @ w).max(1)
+
+
 def make_odin_forward(model, temperature: float, epsilon: float) -> Callable:
     """(variables, x, mask) -> (logits of the perturbed input / T, features), jitted:
     `predict_split` with it averages the tempered softmax over an utterance's windows."""
@@ -98,6 +110,7 @@ def evaluator(model, temperature: float, epsilon: float) -> Callable:
 
     def ood(predictions) -> dict:
         source = predictions("source")
+        class_weights = predictions.variables["params"].get(CLASS_WEIGHTS)
         scores = {}
         for name, split in (("in", "target_test"), ("out", "target_ood")):
             pred = predictions(split)
@@ -112,6 +125,8 @@ def evaluator(model, temperature: float, epsilon: float) -> Callable:
             )
             s["odin"] = odin["probs"].max(1)
             s["mahalanobis"] = mahalanobis(source["features"], source["labels"], pred["features"])
+            if class_weights is not None:
+                s["max_cosine"] = max_cosine(pred["features"], np.asarray(class_weights))
             scores[name] = s
         result = {
             "ood_classes": list(predictions.data.task.ood),

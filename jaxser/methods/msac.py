@@ -13,21 +13,30 @@ Terms (each ablatable by its weight; decisions [METHODS.md silent]):
 - `speaker`: a speaker classifier on the embedding behind gradient reversal
   of strength `schedules.speaker_grl` (its own schedule, DANN's sigmoid): the
   embedding is pushed to carry no speaker identity. Source speakers only.
+  With `msac.control="orthogonal"` the speaker classifier reads a separate
+  attribute embedding instead, without reversal (`configs/msac_orth.py`).
+- `orth` (control "orthogonal" only): the Domain Separation Networks
+  difference loss between the emotion and attribute embeddings of the source
+  half, rows centred and L2-normalised [decision: DSN's form; the paper's
+  exact orthogonality constraint is not specified].
 - `gender`: a gender classifier on the embedding, no reversal: an auxiliary
   task (speech attributes correlated with emotion expression are kept).
 - `adv`: in cross-corpus tasks, a corpus discriminator behind gradient
   reversal of strength `schedules.grl` (weight 0 in single-corpus runs: the
   target half is the same corpus).
-Option (`config.msac`): `max_speakers`, the speaker head's size (speaker
-indices of the source split must be below it).
-The orthogonality alternative of the paper's attribute branches is not built.
+Options (`config.msac`): `max_speakers`, the speaker head's size (speaker
+indices of the source split must be below it); `control`, "reversal" or
+"orthogonal" (jaxser/models/msac.py).
 """
+
+import jax.numpy as jnp
 
 from jaxser import models
 from jaxser.config import ConfigError
-from jaxser.losses import classification
+from jaxser.losses import classification, contrastive
 from jaxser.methods import schedules, terms
 from jaxser.methods.base import Method, terms_from_config
+from jaxser.models.msac import CONTROLS
 
 SECTION = "msac"
 GENDERS = 3  # pipeline.GENDERS: f, m, u
@@ -50,10 +59,21 @@ def gender_auxiliary(out, batch, ctx):
     return classification.cross_entropy(out["source"]["gender_logits"], batch["source"]["gender"])
 
 
+def attribute_orthogonality(out, batch, ctx):
+    """DSN difference loss between the source emotion and attribute embeddings."""
+
+    def rows(x):
+        return contrastive.l2_normalize(x - jnp.mean(x, axis=0, keepdims=True))
+
+    src = out["source"]
+    return contrastive.orthogonality(rows(src["features"]), rows(src["attribute_features"]))
+
+
 TERMS = {
     "am_softmax": am_softmax,
     "speaker_adversarial": speaker_adversarial,
     "gender": gender_auxiliary,
+    "attribute_orthogonality": attribute_orthogonality,
 }
 
 
@@ -62,6 +82,17 @@ def validate(config) -> None:
         raise ConfigError("config.msac.max_speakers must be >= 1")
     if "speaker_grl" not in config.schedules:
         raise ConfigError("MSAC needs config.schedules.speaker_grl (the speaker reversal)")
+    control = config.msac.get("control", "reversal")
+    if control not in CONTROLS:
+        raise ConfigError(f"unknown config.msac.control {control!r}; known: {list(CONTROLS)}")
+    uses_orth = any(
+        t.fn == "attribute_orthogonality" and t.weight != 0 for t in config.terms.values()
+    )
+    if uses_orth and control != "orthogonal":
+        raise ConfigError(
+            "the attribute_orthogonality term needs config.msac.control='orthogonal' "
+            "(the attribute embedding it acts on)"
+        )
 
 
 def build(config, classes: tuple[str, ...], num_target: int) -> Method:
@@ -74,6 +105,7 @@ def build(config, classes: tuple[str, ...], num_target: int) -> Method:
         config.msac.max_speakers,
         GENDERS,
         discriminator_hidden=config.model.discriminator_hidden,
+        control=config.msac.get("control", "reversal"),
     )
     return Method(
         config.method,

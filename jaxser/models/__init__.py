@@ -14,7 +14,7 @@ from jaxser.models.timnet import TIMNet
 # name -> builder from the config's `model` section and the compute dtype
 BACKBONES = {
     "cnn": lambda m, dtype: CNN(
-        tuple(m.channels), m.stem_channels, m.convs_per_block, m.dropout, dtype
+        tuple(m.channels), m.stem_channels, m.convs_per_block, m.dropout, dtype, m.residual
     ),
     "timnet": lambda m, dtype: TIMNet(m.timnet_features, m.timnet_blocks, m.dropout, dtype),
 }

@@ -2,7 +2,10 @@
 
 A strided 5x5 stem (16 channels) and a 2x2 max-pool, then blocks of two
 3x3 conv-BN-ReLU layers (32, 64, 128, 256 channels), max-pooled 2x2 between
-blocks, then masked global average pooling over time and frequency. About
+blocks, then masked global average pooling over time and frequency. With
+`residual=True` each block is a residual block (He et al. 2016): its convs'
+output, before the last ReLU, is added to a shortcut of the block's input (a
+1x1 conv + BN where the channels change), MSAC-SERNet's backbone. About
 1.2M parameters; the early layers are narrow because they run at full
 resolution, where the FLOPs are. With a 3 s crop (300 frames) the last block
 sees 9 x 2 cells of ~0.33 s.
@@ -48,6 +51,7 @@ class CNN(nn.Module):
     convs_per_block: int = 2
     dropout: float = 0.1
     dtype: jnp.dtype = jnp.float32
+    residual: bool = False
     # False: the frames before pooling, (features [B, T', C] averaged over
     # frequency, their mask [B, T']), for a model that pools them itself
     pool: bool = True
@@ -63,9 +67,16 @@ class CNN(nn.Module):
         mask = _pool_mask(jnp.pad(mask_BxT, ((0, 0), (0, mask_BxT.shape[1] % 2))), 2)
         mask = _pool_mask(mask, 2)
         for i, c in enumerate(self.channels):
-            for _ in range(self.convs_per_block):
-                x = nn.Conv(c, (3, 3), use_bias=False, dtype=self.dtype)(x)
-                x = nn.relu(norm()(x))
+            shortcut = x
+            for j in range(self.convs_per_block):
+                x = norm()(nn.Conv(c, (3, 3), use_bias=False, dtype=self.dtype)(x))
+                if not (self.residual and j == self.convs_per_block - 1):
+                    x = nn.relu(x)
+            if self.residual:
+                if shortcut.shape[-1] != c:
+                    shortcut = nn.Conv(c, (1, 1), use_bias=False, dtype=self.dtype)(shortcut)
+                    shortcut = norm()(shortcut)
+                x = nn.relu(x + shortcut)
             if i < len(self.channels) - 1:
                 x = max_pool_2x2(x)
                 mask = _pool_mask(mask, 2)

@@ -3,12 +3,19 @@ attentive statistics pooling, a 256-d emotion embedding and an additive-margin
 softmax head, with speech-attribute heads on the embedding.
 
 Outputs: "features" (the embedding), "cosine" (cosine of the L2-normalised
-embedding to each L2-normalised class weight), "logits" (scale * cosine: the
-margin is a training loss, jaxser/losses/classification.py `am_softmax`, never
-part of the inference logits), "speaker_logits" (behind gradient reversal of
-strength `speaker_lambda`), "gender_logits" (no reversal: an auxiliary task)
+embedding to each L2-normalised class weight, the parameter `CLASS_WEIGHTS`),
+"logits" (scale * cosine: the margin is a training loss,
+jaxser/losses/classification.py `am_softmax`, never part of the inference
+logits), "speaker_logits", "gender_logits" (no reversal: an auxiliary task)
 and "domain_logits" (a corpus discriminator behind gradient reversal of
 strength `grl_lambda`).
+
+Speaker control, `control`:
+- "reversal": the speaker head reads the emotion embedding behind gradient
+  reversal of strength `speaker_lambda`;
+- "orthogonal": a second, attribute embedding of the pooled frames
+  ("attribute_features") feeds the speaker head without reversal; the
+  method's orthogonality term keeps it orthogonal to the emotion embedding.
 """
 
 import flax.linen as nn
@@ -42,6 +49,10 @@ class AttentiveStatsPool(nn.Module):
         return jnp.concatenate([mean, jnp.sqrt(jnp.maximum(var, 1e-6))], axis=-1)
 
 
+CLASS_WEIGHTS = "class_weights"  # [embedding_dim, num_classes], the AM-softmax head
+CONTROLS = ("reversal", "orthogonal")
+
+
 class MSACModel(nn.Module):
     backbone: nn.Module  # frame mode: (x, mask) -> ([B, T', C], [B, T'])
     num_classes: int
@@ -51,6 +62,7 @@ class MSACModel(nn.Module):
     num_genders: int = 3
     attention_hidden: int = 128
     discriminator_hidden: int = 256
+    control: str = "reversal"
 
     @nn.compact
     def __call__(
@@ -66,16 +78,24 @@ class MSACModel(nn.Module):
         pooled = AttentiveStatsPool(self.attention_hidden, name="pooling")(frames, mask)
         z = nn.Dense(self.embedding_dim, name="embedding")(pooled)
         w = self.param(
-            "class_weights", nn.initializers.lecun_normal(), (self.embedding_dim, self.num_classes)
+            CLASS_WEIGHTS, nn.initializers.lecun_normal(), (self.embedding_dim, self.num_classes)
         )
         cosine = l2_normalize(z) @ l2_normalize(w.T).T
         speaker = nn.Dense(self.num_speakers, name="speaker_head")
         disc = heads.discriminator(self.discriminator_hidden, name="discriminator")
-        return {
+        out = {
             "features": z,
             "cosine": cosine,
             "logits": self.scale * cosine,
-            "speaker_logits": speaker(grad_reverse(z, speaker_lambda)),
             "gender_logits": nn.Dense(self.num_genders, name="gender_head")(z),
             "domain_logits": disc(grad_reverse(z, grl_lambda), train=train),
         }
+        if self.control == "reversal":
+            out["speaker_logits"] = speaker(grad_reverse(z, speaker_lambda))
+        elif self.control == "orthogonal":
+            a = nn.Dense(self.embedding_dim, name="attribute_embedding")(pooled)
+            out["attribute_features"] = a
+            out["speaker_logits"] = speaker(a)
+        else:
+            raise ValueError(f"unknown control {self.control!r}; known: {list(CONTROLS)}")
+        return out

@@ -18,6 +18,11 @@ A source-free run (protocol "source_free") adds a row for its source model
 before adaptation (`before_adaptation` of results.json: the source model on
 the run's target), once per (task, seed): the source-free methods share it,
 and it is their group's baseline.
+
+Runs with out-of-distribution results (`results.json["ood"]`, from
+`data.ood_classes`) add an OOD table: per method, task and held-out emotions,
+each score's AUROC, FPR95, AUPR-in and AUPR-out, mean +- sample std over the
+runs (folds and seeds); `ood.csv` holds one line per run and score.
 """
 
 import csv
@@ -121,6 +126,63 @@ def collect(out: Path) -> list[Row]:
             seen.add(key)
             rows.append(r)
     return rows
+
+
+OOD_METRICS = ("auroc", "fpr95", "aupr_in", "aupr_out")
+
+
+def ood_rows(out: Path) -> list[dict]:
+    """One dict per (finished run with OOD results, score): method, task,
+    ood_classes, seed, fold, score and its metrics, in folder order."""
+    rows = []
+    for d in sorted(Path(out).iterdir()):
+        results = d / "results.json"
+        if not (d.is_dir() and results.is_file()):
+            continue
+        r = json.loads(results.read_text())
+        if "ood" not in r:
+            continue
+        (row,) = read_run(d)[:1]
+        for score, m in r["ood"].items():
+            if isinstance(m, dict) and set(OOD_METRICS) <= set(m):
+                rows.append(
+                    dict(
+                        method=row.method,
+                        task=row.task,
+                        ood_classes=",".join(r["ood"]["ood_classes"]),
+                        seed=row.seed,
+                        fold=row.fold,
+                        score=score,
+                        **{k: float(m[k]) for k in OOD_METRICS},
+                        run=d.name,
+                    )
+                )
+    return rows
+
+
+def ood_markdown(rows: list[dict]) -> str:
+    """Per (task, held-out emotions): method x score, each metric mean +- std over runs."""
+    parts = []
+    for task, held in _ordered([(r["task"], r["ood_classes"]) for r in rows]):
+        sel = [r for r in rows if (r["task"], r["ood_classes"]) == (task, held)]
+        lines = [
+            f"### OOD: {task}, held out: {held}\n",
+            "In-distribution is the positive class; higher AUROC and AUPR and lower "
+            "FPR95 are better. Mean +- sample std over runs (folds and seeds).\n",
+            "| method | score | AUROC | FPR95 | AUPR-in | AUPR-out | runs |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for method in _ordered([r["method"] for r in sel]):
+            for score in _ordered([r["score"] for r in sel if r["method"] == method]):
+                cell = [r for r in sel if (r["method"], r["score"]) == (method, score)]
+                stats_ = [mean_std([r[k] for r in cell]) for k in OOD_METRICS]
+                lines.append(
+                    f"| {method} | {score} | "
+                    + " | ".join(f"{m:.3f} +- {s:.3f}" for m, s in stats_)
+                    + f" | {len(cell)} |"
+                )
+        parts.append("\n".join(lines) + "\n")
+    return "\n".join(parts)
 
 
 def _ordered(values: Iterable[str], first: Iterable[str] = ()) -> list[str]:
@@ -377,6 +439,13 @@ def write(
         return text
     gs = groups(rows, methods, tasks)
     text = markdown(gs, baseline)
+    oods = [r for r in ood_rows(out) if not methods or r["method"] in methods]
+    if oods:
+        text += "\n" + ood_markdown(oods)
+        with open(out / "ood.csv", "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(oods[0]))
+            w.writeheader()
+            w.writerows(oods)
     (out / "results.md").write_text(text)
     (out / "results.csv").write_text(csv_text(rows))
     (out / "results.tex").write_text(latex(gs, baseline))

@@ -19,6 +19,7 @@ from jaxser.models.cnn import CNN
 from jaxser.models.msac import AttentiveStatsPool
 
 CLASSES = ("angry", "fear", "happy", "neutral", "sad")
+LOSO_OOD = ("data.protocol=loso", "data.target=", "data.fold=0", "data.ood_classes=boredom,disgust")
 
 
 def test_am_softmax_against_numpy_margin_on_the_true_class_only():
@@ -113,15 +114,7 @@ def test_speaker_and_corpus_reversals_follow_their_own_schedules(tmp_path):
 
 
 def test_tiny_single_corpus_run_with_ood_classes(small_data_dir, tmp_path):
-    config = tiny_config(
-        "msac",
-        small_data_dir,
-        "data.protocol=loso",
-        "data.target=",
-        "data.fold=0",
-        "data.ood_classes=boredom,disgust",
-        "terms.adv.weight=0",
-    )
+    config = tiny_config("msac", small_data_dir, *LOSO_OOD, "terms.adv.weight=0")
     r = experiment.train(config, tmp_path / "run", progress=False)
     assert (r["method"], r["protocol"], r["fold"]) == ("msac", "loso", 0)
     assert r["classes"] == list(CLASSES)
@@ -189,15 +182,8 @@ def test_residual_block_is_identity_shortcut_plus_its_convs():
 
 
 def test_max_cosine_is_max_logit_over_scale_for_one_window_utterances(small_data_dir):
-    config = tiny_config(
-        "msac",
-        small_data_dir,
-        "data.protocol=loso",
-        "data.target=",
-        "data.fold=0",
-        "data.ood_classes=boredom,disgust",
-        "data.crop_seconds=6.0",  # longer than every utterance: one window each
-    )
+    # a crop longer than every utterance: one window each
+    config = tiny_config("msac", small_data_dir, *LOSO_OOD, "data.crop_seconds=6.0")
     exp = experiment.setup(config)
     result = ood.evaluator(exp.method.model, 1000.0, 0.0)(Predictions.of(exp, exp.state))
     for part in ("in", "out"):

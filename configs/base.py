@@ -30,7 +30,7 @@ def get_config() -> ml_collections.ConfigDict:
     # Out-of-distribution test: comma-separated emotions held out of training
     # (categorical); their target utterances are scored (jaxser/evaluation/ood.py).
     c.data.ood_classes = ""
-    c.data.normalization = "corpus"  # "corpus", "utterance" or "none" (docs/results.md)
+    c.data.normalization = "corpus"  # "corpus", "utterance", "speaker" or "none"
     c.data.crop_seconds = 2.0
     c.data.balanced = False  # class-balanced source batches
     c.data.features = "logmel"  # or "mfcc"

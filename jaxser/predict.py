@@ -92,7 +92,8 @@ def run_statistics(workdir: Path, config) -> dict:
 
 def as_split(feats: list[np.ndarray], names: list[str], how: str, stats: dict | None):
     """The files as a pipeline Split (no labels), normalised as the run's corpora
-    were (`pipeline.normalize_frames`; `stats` None: the files' own statistics)."""
+    were (`pipeline.normalize_frames`; `stats` None: the files' own statistics;
+    per speaker: the files are taken as one speaker's)."""
     from jaxser.data import pipeline
 
     lengths = np.array([len(x) for x in feats], np.int64)

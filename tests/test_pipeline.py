@@ -132,6 +132,20 @@ def test_normalisations(small_data_dir):
     np.testing.assert_allclose(corpus.mean(0), 0, atol=1e-3)
     np.testing.assert_allclose(corpus.std(0), 1, atol=1e-2)
     np.testing.assert_array_equal(pipeline.normalize(raw, "none"), raw.frames)
+    speaker = pipeline.normalize(raw, "speaker")
+    assert np.all(speaker[-1] == 0)  # the padding row
+    for s in np.unique(raw.speaker):
+        idx = np.flatnonzero(raw.speaker == s)
+        rows = np.concatenate(
+            [np.arange(raw.offsets[i], raw.offsets[i] + raw.lengths[i]) for i in idx]
+        )
+        x, ref = speaker[rows], raw.frames[rows].astype(np.float64)
+        np.testing.assert_allclose(x, (ref - ref.mean(0)) / (ref.std(0) + 1e-5), atol=1e-4)
+        np.testing.assert_allclose(x.mean(0), 0, atol=1e-4)
+        # one speaker's utterances keep their differences (not each centred on itself)
+        first = idx[0]
+        utt = speaker[raw.offsets[first] : raw.offsets[first] + raw.lengths[first]]
+        assert np.abs(utt.mean(0)).max() > 0.05
     with pytest.raises(ValueError, match="known"):
         pipeline.normalize(raw, "global")
 

@@ -86,16 +86,29 @@ def load_corpus(
 
 
 def normalize(data: store.CorpusData, how: str) -> np.ndarray:
-    """Frames normalised per utterance (each bin over time), per corpus, or not at all."""
-    return normalize_frames(data.frames, data.offsets, data.lengths, how, data.manifest["stats"])
+    """Frames normalised per utterance (each bin over time), per corpus, per
+    speaker, or not at all."""
+    stats = data.manifest["stats"]
+    return normalize_frames(data.frames, data.offsets, data.lengths, how, stats, data.speaker)
 
 
 def normalize_frames(
-    frames: np.ndarray, offsets: np.ndarray, lengths: np.ndarray, how: str, stats: dict
+    frames: np.ndarray,
+    offsets: np.ndarray,
+    lengths: np.ndarray,
+    how: str,
+    stats: dict | None,
+    speakers: np.ndarray | None = None,
 ) -> np.ndarray:
     """A copy of concatenated utterance frames (last row: padding, left as is)
     normalised per corpus with `stats` ({"mean", "std"} per bin), per utterance,
-    or not at all."""
+    per speaker (each bin over all frames of the speaker's utterances;
+    `speakers`: one id per utterance, None: all one speaker), or not at all.
+
+    Per speaker removes each speaker's baseline (pitch, level, timbre) and keeps
+    the variation between their utterances, which carries the emotion; it
+    reads no labels, so a test speaker's own unlabelled utterances give its
+    statistics (as in speaker-independent SER practice)."""
     if how not in NORMALIZATIONS:
         raise ValueError(f"unknown normalisation {how!r}; known: {list(NORMALIZATIONS)}")
     frames = frames.copy()
@@ -107,6 +120,13 @@ def normalize_frames(
         for start, n in zip(offsets, lengths, strict=True):
             x = frames[start : start + n]
             frames[start : start + n] = (x - x.mean(0)) / (x.std(0) + 1e-5)
+    elif how == "speaker":
+        speakers = np.zeros(len(lengths), int) if speakers is None else np.asarray(speakers)
+        for s in np.unique(speakers):
+            idx = np.flatnonzero(speakers == s)
+            rows = np.concatenate([np.arange(offsets[i], offsets[i] + lengths[i]) for i in idx])
+            x = frames[rows].astype(np.float64)
+            frames[rows] = (x - x.mean(0)) / (x.std(0) + 1e-5)
     return frames
 
 

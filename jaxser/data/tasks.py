@@ -11,7 +11,7 @@ import dataclasses
 
 from jaxser.data import corpora, labels
 
-NORMALIZATIONS = ("utterance", "corpus", "none")
+NORMALIZATIONS = ("utterance", "corpus", "speaker", "none")
 PROTOCOLS = ("transductive", "held_out", "loso")
 MAX_FOLDS = 10  # loso on a corpus of more speakers: speakers grouped into this many folds
 # corpora whose folds are recording sessions (speaker id -> session)

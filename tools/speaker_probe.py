@@ -7,7 +7,8 @@ split (the training speakers' utterances, windows averaged), and a 5-fold
 cross-validated logistic regression on them predicting the speaker (accuracy,
 chance = 1 / speakers) and the emotion (UAR). Speaker control (MSAC-SERNet's
 reversal or orthogonal attribute embedding) should lower the speaker accuracy
-while keeping the emotion UAR. Prints one line per run and the mean per method.
+while keeping the emotion UAR. Prints one line per run and, per method, the
+mean +- population std (ddof 0) over its runs.
 """
 
 import argparse

@@ -21,7 +21,7 @@ from jaxser.evaluation.predict import Predictions
 def evaluate(workdir: Path, max_plot_points: int = 1500) -> dict:
     exp = experiment.restore(workdir)
     c, preds = exp.config, Predictions.of(exp, exp.state)
-    evaluations = evaluators.run(exp.evaluators, preds)
+    evaluations = evaluators.run(exp.evaluators | exp.final_evaluators, preds)
     r = experiment.write_results(exp, workdir, evaluations, int(exp.state.step))
     title = f"{c.method} {c.data.source}->{c.data.target} ({c.data.label_space})"
     results.features_png(preds, workdir, title, max_plot_points)

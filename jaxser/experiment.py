@@ -69,6 +69,9 @@ class Experiment:
     forward: Callable  # jitted (variables, x, mask) -> (logits, features), for evaluation
     evaluators: dict  # name -> evaluator (jaxser/evaluation/evaluators.py)
     data: Any = None  # pipeline.TaskData; None when built from classes alone
+    # evaluators of the final model only (results.json), not of the periodic
+    # evaluations: the OOD evaluator (its ODIN pass differentiates every utterance)
+    final_evaluators: dict = dataclasses.field(default_factory=dict)
 
 
 def feature_config(config) -> FeatureConfig:
@@ -197,9 +200,8 @@ def build(
         state=jax.device_put(state, repl),
         step=step,
         forward=make_forward(method.model),
-        evaluators=evaluators.from_config(config.train.evaluators)
-        | dict(method.evaluators)
-        | _ood_evaluator(config, method),
+        evaluators=evaluators.from_config(config.train.evaluators) | dict(method.evaluators),
+        final_evaluators=_ood_evaluator(config, method),
     )
 
 

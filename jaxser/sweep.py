@@ -355,7 +355,7 @@ def main(argv: list[str] | None = None) -> None:
     out = Path(args.out)
     failed = execute(runs, out, args.jobs)
     methods = list(dict.fromkeys(r.method for r in runs))
-    task_names = [f"{s} (loso)" if args.loso else f"{s} -> {t}" for s, t in tasks]
+    task_names = [report.task_name(s, t, bool(args.loso)) for s, t in tasks]
     print(report.write(out, methods, task_names, args.baseline))
     print(out / "results.md")
     if failed:

@@ -71,6 +71,7 @@ def test_tiny_single_corpus_run_with_ood_classes(small_data_dir, tmp_path):
     config = tiny_config("source_only", small_data_dir, *LOSO, "data.ood_classes=boredom,disgust")
     exp = experiment.setup(config)
     assert "boredom" not in exp.classes and len(exp.classes) == 5
+    assert "ood" in exp.final_evaluators and "ood" not in exp.evaluators  # the final model only
     ood_split, test = exp.data.target_ood, exp.data.target_test
     assert ood_split.speakers == test.speakers  # the fold's speaker only
     assert len(ood_split) == 2 * 3 and len(test) == 5 * 3  # 3 texts per emotion

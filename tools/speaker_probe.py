@@ -13,7 +13,6 @@ mean +- population std (ddof 0) over its runs.
 
 import argparse
 import collections
-import json
 from pathlib import Path
 
 import numpy as np
@@ -39,14 +38,14 @@ def run_probe(workdir: Path) -> dict:
     exp = experiment.restore(workdir)
     source = Predictions.of(exp, exp.state)("source")
     speaker, label = exp.data.source.speaker, exp.data.source.label
-    r = json.loads((workdir / "results.json").read_text())
+    row = report.read_run(workdir)[0]
     return {
-        "method": report.read_run(workdir)[0].method,  # the sweep's label (msac_ce, ...)
+        "method": row.method,  # the sweep's label (msac_ce, ...)
         "run": workdir.name,
         "speakers": len(np.unique(speaker)),
         "speaker_acc": float(np.mean(probe(source["features"], speaker) == speaker)),
         "emotion_uar": float(balanced_accuracy_score(label, probe(source["features"], label))),
-        "target_uar": float(r["uar"]),
+        "target_uar": row.uar,
     }
 
 

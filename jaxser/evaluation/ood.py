@@ -111,8 +111,13 @@ def evaluator(model, temperature: float, epsilon: float) -> Callable:
     def ood(predictions) -> dict:
         source = predictions("source")
         class_weights = predictions.variables["params"].get(CLASS_WEIGHTS)
+        parts = (("in", "target_test"), ("out", "target_ood"))
+        features = [predictions(split)["features"] for _, split in parts]
+        # one fit of the class means and tied covariance serves both splits
+        distance = mahalanobis(source["features"], source["labels"], np.concatenate(features))
+        distances = np.split(distance, [len(features[0])])
         scores = {}
-        for name, split in (("in", "target_test"), ("out", "target_ood")):
+        for (name, split), maha in zip(parts, distances, strict=True):
             pred = predictions(split)
             s = logit_scores(pred["logits"], pred["probs"])
             odin = predict_split(
@@ -124,7 +129,7 @@ def evaluator(model, temperature: float, epsilon: float) -> Callable:
                 predictions.mesh,
             )
             s["odin"] = odin["probs"].max(1)
-            s["mahalanobis"] = mahalanobis(source["features"], source["labels"], pred["features"])
+            s["mahalanobis"] = maha
             if class_weights is not None:
                 s["max_cosine"] = max_cosine(pred["features"], np.asarray(class_weights))
             scores[name] = s

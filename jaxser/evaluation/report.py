@@ -73,6 +73,14 @@ class Row:
     wall_s: float  # nan when unknown
     run: str  # folder name
     fold: int = -1  # loso: the fold tested (its runs share the task "<corpus> (loso)")
+    # results.json["ood"] without the per-utterance scores; None without OOD classes
+    ood: dict | None = dataclasses.field(default=None, compare=False)
+
+
+def task_name(source: str, target: str, loso: bool) -> str:
+    """A table's task: "<source> -> <target>", or "<corpus> (loso)" for the folds
+    of a leave-one-speaker-out run."""
+    return f"{source} (loso)" if loso else f"{source} -> {target}"
 
 
 def read_run(run: Path) -> list[Row]:
@@ -86,7 +94,7 @@ def read_run(run: Path) -> list[Row]:
     loso = r.get("protocol") == "loso"
     row = Row(
         method=meta.get("method", r["method"]),
-        task=f"{r['source']} (loso)" if loso else f"{r['source']} -> {r['target']}",
+        task=task_name(r["source"], r["target"], loso),
         label_space=r.get("label_space", "categorical"),
         protocol=r.get("protocol", "transductive"),
         selection=r.get("selection", "last"),
@@ -99,6 +107,7 @@ def read_run(run: Path) -> list[Row]:
         wall_s=float(meta.get("wall_s", float("nan"))),
         run=run.name,
         fold=int(r["fold"]) if loso else -1,
+        ood=r.get("ood"),
     )
     if row.protocol != "source_free" or BEFORE not in r:
         return [row]
@@ -110,6 +119,7 @@ def read_run(run: Path) -> list[Row]:
         steps=0,
         wall_s=float("nan"),
         run=Path(b["from"]).name,
+        ood=None,  # the OOD results are the adapted model's
     )
     return [row, before]
 
@@ -131,33 +141,26 @@ def collect(out: Path) -> list[Row]:
 OOD_METRICS = ("auroc", "fpr95", "aupr_in", "aupr_out")
 
 
-def ood_rows(out: Path) -> list[dict]:
-    """One dict per (finished run with OOD results, score): method, task,
-    ood_classes, seed, fold, score and its metrics, in folder order."""
-    rows = []
-    for d in sorted(Path(out).iterdir()):
-        results = d / "results.json"
-        if not (d.is_dir() and results.is_file()):
-            continue
-        r = json.loads(results.read_text())
-        if "ood" not in r:
-            continue
-        (row,) = read_run(d)[:1]
-        for score, m in r["ood"].items():
+def ood_rows(rows: list[Row]) -> list[dict]:
+    """One dict per (run with OOD results, score): method, task, ood_classes,
+    seed, fold, score and its metrics, in the order of `rows`."""
+    out = []
+    for row in rows:
+        for score, m in (row.ood or {}).items():
             if isinstance(m, dict) and set(OOD_METRICS) <= set(m):
-                rows.append(
+                out.append(
                     dict(
                         method=row.method,
                         task=row.task,
-                        ood_classes=",".join(r["ood"]["ood_classes"]),
+                        ood_classes=",".join(row.ood["ood_classes"]),
                         seed=row.seed,
                         fold=row.fold,
                         score=score,
                         **{k: float(m[k]) for k in OOD_METRICS},
-                        run=d.name,
+                        run=row.run,
                     )
                 )
-    return rows
+    return out
 
 
 def ood_markdown(rows: list[dict]) -> str:
@@ -439,7 +442,7 @@ def write(
         return text
     gs = groups(rows, methods, tasks)
     text = markdown(gs, baseline)
-    oods = [r for r in ood_rows(out) if not methods or r["method"] in methods]
+    oods = ood_rows([r for r in rows if not methods or r.method in methods])
     if oods:
         text += "\n" + ood_markdown(oods)
         with open(out / "ood.csv", "w", newline="") as f:

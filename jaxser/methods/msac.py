@@ -82,7 +82,7 @@ def validate(config) -> None:
         raise ConfigError("config.msac.max_speakers must be >= 1")
     if "speaker_grl" not in config.schedules:
         raise ConfigError("MSAC needs config.schedules.speaker_grl (the speaker reversal)")
-    control = config.msac.get("control", "reversal")
+    control = config.msac.control
     if control not in CONTROLS:
         raise ConfigError(f"unknown config.msac.control {control!r}; known: {list(CONTROLS)}")
     uses_orth = any(
@@ -105,7 +105,7 @@ def build(config, classes: tuple[str, ...], num_target: int) -> Method:
         config.msac.max_speakers,
         GENDERS,
         discriminator_hidden=config.model.discriminator_hidden,
-        control=config.msac.get("control", "reversal"),
+        control=config.msac.control,
     )
     return Method(
         config.method,

@@ -31,10 +31,11 @@ class NonFiniteLoss(RuntimeError):
     """The loss became NaN or infinite; the message names the step and the terms."""
 
 
-def evaluate(exp, state) -> tuple[dict, dict]:
-    """(every evaluator's results, the scalars to log incl. the method's monitor)."""
+def evaluate(exp, state, final: bool = False) -> tuple[dict, dict]:
+    """(every evaluator's results, the scalars to log incl. the method's monitor);
+    `final`: the run's last evaluation, which adds `exp.final_evaluators`."""
     preds = Predictions.of(exp, state)
-    results = evaluators.run(exp.evaluators, preds)
+    results = evaluators.run(exp.evaluators | (exp.final_evaluators if final else {}), preds)
     scalars = evaluators.scalars(results)
     if exp.method.monitor is not None:
         scalars |= exp.method.monitor(jax.device_get(state.method_state), preds("target_test"))
@@ -139,6 +140,6 @@ def fit(
     mngr.wait_until_finished()
     if int(state.step) < total:
         return int(state.step), None
-    results, scalars = evaluate(exp, state)
+    results, scalars = evaluate(exp, state, final=True)
     writer.write(total, scalars, "eval")
     return total, results

@@ -23,24 +23,43 @@ class ConfigError(ValueError):
     """A config key, value or name the user can fix."""
 
 
-def _resolve(path: str) -> Path:
-    p = Path(path)
+def resolve_file(path: str) -> Path:
+    """The file `path` names; a bundled config (`dann.py`, `configs/dann.py`) is
+    also found from another working directory, but a path into any other folder
+    must exist: `myexp/dann.py` never falls back to the bundled `dann.py`."""
+    p = Path(path).expanduser()
     if p.is_file():
         return p
-    if (CONFIGS_DIR / p.name).is_file():
+    bundled = p.parent in (Path("."), Path("configs"))
+    if bundled and (CONFIGS_DIR / p.name).is_file():
         return CONFIGS_DIR / p.name
     known = sorted(q.name for q in CONFIGS_DIR.glob("*.py") if q.name != "__init__.py")
+    if not bundled:
+        raise ConfigError(f"config file {path!r} not found (no such file)")
     raise ConfigError(f"config file {path!r} not found; configs in {CONFIGS_DIR}: {known}")
 
 
 def load_file(path: str) -> ml_collections.ConfigDict:
-    p = _resolve(path).resolve()
+    """The config of a config file: imports it and calls its `get_config()`. Only
+    for files the user names; a config read from a run folder is JSON
+    (`from_json`), never a file to import."""
+    p = resolve_file(path).resolve()
     if str(p.parents[1]) not in sys.path:  # configs import `configs.base`
         sys.path.insert(0, str(p.parents[1]))
     spec = importlib.util.spec_from_file_location(f"jaxser_config_{p.stem}", p)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as e:
+        raise ConfigError(f"config file {p}, line {e.lineno}: syntax error: {e.msg}") from e
+    if not callable(getattr(module, "get_config", None)):
+        raise ConfigError(f"config file {p} has no get_config() function returning the config")
     config = module.get_config()
+    if not isinstance(config, ml_collections.ConfigDict):
+        raise ConfigError(
+            f"config file {p}: get_config() returned {type(config).__name__}, "
+            "not an ml_collections.ConfigDict"
+        )
     config.lock()
     return config
 
@@ -86,7 +105,7 @@ def _parse(old, text: str, key: str):
         if isinstance(old, tuple | list):
             value = ast.literal_eval(text) if text.strip()[:1] in "([" else text.split(",")
             return tuple(type(old[0])(v) for v in value) if old else tuple(value)
-    except ValueError as e:
+    except (ValueError, SyntaxError, TypeError) as e:
         raise ConfigError(f"--config.{key}: cannot read {text!r} as {type(old).__name__}") from e
     return text
 
@@ -141,7 +160,13 @@ ADDED_KEYS = {
 
 def from_json(text: str) -> ml_collections.ConfigDict:
     """A saved config (config.json), with the keys added since filled in."""
-    d = json.loads(text)
+    return from_dict(json.loads(text))
+
+
+def from_dict(d: dict) -> ml_collections.ConfigDict:
+    """A config from its saved dict (config.json's content), with the keys added
+    since filled in."""
+    d = json.loads(json.dumps(d))  # a copy: the caller's dict stays as it was
     for (section, key), default in ADDED_KEYS.items():
         if section in d and key not in d[section]:
             d[section][key] = default

@@ -12,8 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from jaxser import config as config_lib
-from jaxser import experiment
+from jaxser import cli, experiment, parallel
 from jaxser.evaluation import evaluators, results
 from jaxser.evaluation.predict import Predictions
 
@@ -24,7 +23,8 @@ def evaluate(workdir: Path, max_plot_points: int = 1500) -> dict:
     evaluations = evaluators.run(exp.evaluators | exp.final_evaluators, preds)
     r = experiment.write_results(exp, workdir, evaluations, int(exp.state.step))
     title = f"{c.method} {c.data.source}->{c.data.target} ({c.data.label_space})"
-    results.features_png(preds, workdir, title, max_plot_points)
+    if parallel.is_lead():
+        results.features_png(preds, workdir, title, max_plot_points)
     return r
 
 
@@ -35,12 +35,13 @@ def main(argv: list[str] | None = None) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--workdir", required=True)
+    cli.add_debug(p)
     args = p.parse_args(argv)
     workdir = Path(args.workdir)
-    try:
+    from jaxser.training.checkpoints import DamagedCheckpoint
+
+    with cli.one_line_errors(cli.debugging(args), DamagedCheckpoint):
         r = evaluate(workdir)
-    except (config_lib.ConfigError, FileNotFoundError) as e:
-        sys.exit(f"error: {e}")
     print(results.summary_line(r), file=sys.stderr)
     print(workdir / "results.json")
 

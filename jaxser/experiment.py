@@ -38,7 +38,7 @@ import ml_collections
 from jax.sharding import Mesh
 
 from jaxser import config as config_lib
-from jaxser import methods, models, parallel
+from jaxser import files, methods, models, parallel, run_folder
 from jaxser.config import ConfigError
 from jaxser.data import batch as batch_lib
 from jaxser.data import labels, paths, tasks
@@ -52,7 +52,6 @@ from jaxser.training.state import TrainState, init_state
 from jaxser.training.step import make_train_step
 
 OPTIMIZERS = ("adam", "sgd")
-NORMALIZATION = "normalization.json"  # in a run folder: each corpus's feature statistics
 
 
 @dataclasses.dataclass
@@ -72,6 +71,8 @@ class Experiment:
     # evaluators of the final model only (results.json), not of the periodic
     # evaluations: the OOD evaluator (its ODIN pass differentiates every utterance)
     final_evaluators: dict = dataclasses.field(default_factory=dict)
+    # the resolved config of the pretraining stage the run starts from (None: none)
+    stage: ml_collections.ConfigDict | None = None
 
 
 def feature_config(config) -> FeatureConfig:
@@ -95,9 +96,53 @@ def _known(key: str, value, known) -> None:
         raise ConfigError(f"unknown config.{key}={value!r}; known: {sorted(known)}")
 
 
-def check(config) -> None:
-    """Every name and option of `config` (method, terms, schedules, backbone, ...),
-    before any data is read or any file written. Raises ConfigError."""
+# numbers a run cannot work with: (key, the least allowed, whether it may equal it)
+BOUNDS = (
+    ("train.steps", 0, False),
+    ("train.batch_size", 0, False),
+    ("train.eval_batch_size", 0, False),
+    ("train.log_every", 0, False),
+    ("train.eval_every", 0, False),
+    ("train.checkpoint_every", 0, False),
+    ("train.keep_checkpoints", 0, False),
+    ("train.learning_rate", 0, True),
+    ("train.weight_decay", 0, True),
+    ("train.warmup_steps", 0, True),
+    ("train.grad_clip", 0, True),
+    ("data.crop_seconds", 0, False),
+)
+# methods that read no target batch: their stage may evaluate on its own source
+NO_TARGET = ("source_model",)
+
+
+def _check_numbers(config) -> None:
+    for key, least, inclusive in BOUNDS:
+        section, name = key.split(".")
+        value = config[section][name]
+        if value < least or (value == least and not inclusive):
+            need = f">= {least}" if inclusive else f"> {least}"
+            raise ConfigError(f"config.{key}={value} must be {need}")
+    for name, entry in config.terms.items():
+        if float(entry.get("weight", 0.0)) < 0:
+            raise ConfigError(
+                f"config.terms.{name}.weight={entry.weight} is negative: a loss term's "
+                "weight is >= 0 (0 switches it off)"
+            )
+    if uses_stage(config) and config.train.pretrain_steps <= 0:
+        raise ConfigError(
+            f"config.train.pretrain={config.train.pretrain!r} is a stage of "
+            f"train.pretrain_steps={config.train.pretrain_steps} steps: set "
+            "--config.train.pretrain_steps to a positive number, or --config.train.pretrain= "
+            "(empty) for no stage"
+        )
+
+
+def check(config, stage: ml_collections.ConfigDict | None = None):
+    """Every name and option of `config` (method, terms, schedules, backbone,
+    numbers, ...), before any data is read or any file written. Raises
+    ConfigError. Returns the run's pretraining stage config (None without one):
+    `stage` when given (a run folder's saved `stage.json`), else made from the
+    file `train.pretrain` names (`stage_config`: only for configs the user gave)."""
     _known("method", config.method, methods.METHODS)
     _known("model.backbone", config.model.backbone, models.BACKBONES)
     _known("model.compute_dtype", config.model.compute_dtype, models.DTYPES)
@@ -114,12 +159,19 @@ def check(config) -> None:
         raise ConfigError(
             "data.target is empty: name the target corpus (or use data.protocol=loso)"
         )
+    if d.protocol != "loso" and d.target == d.source and config.method not in NO_TARGET:
+        raise ConfigError(
+            f"data.source and data.target are both {d.source}: the test utterances would be "
+            "training utterances; name another target corpus, or use data.protocol=loso "
+            "(speaker-independent folds of one corpus)"
+        )
     if d.fold < 0:
         raise ConfigError(f"data.fold={d.fold} must be >= 0")
+    _check_numbers(config)
     try:
         tasks.mapping(task(config))
-    except (KeyError, ValueError) as e:
-        raise ConfigError(f"config.data: {e.args[0]}") from None
+    except ConfigError as e:  # only the user's errors: a bug keeps its own type
+        raise ConfigError(f"config.data: {e}") from None
     methods.validate(config)
     optim.parse_multipliers(config.train.lr_multipliers)
     evaluators.from_config(config.train.evaluators)
@@ -132,12 +184,20 @@ def check(config) -> None:
                 "source model's run folder, or config.train.pretrain to a stage config "
                 "(configs/source_model.py) to train one"
             )
-    if config.train.pretrain and not source_model_given(config):
-        check(stage_config(config))
+    if not uses_stage(config):
+        return None
+    stage = stage if stage is not None else stage_config(config)
+    check(stage)
+    return stage
 
 
 def source_model_given(config) -> bool:
     return methods.is_source_free(config.method) and bool(config.source_model)
+
+
+def uses_stage(config) -> bool:
+    """Whether a run of `config` starts from its pretraining stage."""
+    return bool(config.train.pretrain) and not source_model_given(config)
 
 
 def stage_config(config) -> ml_collections.ConfigDict:
@@ -168,13 +228,15 @@ def stage_config(config) -> ml_collections.ConfigDict:
 def build(
     config,
     classes: tuple[str, ...],
-    num_target: int,
+    num_target: int | None,
     *,
     method: Method | None = None,
     mesh: Mesh | None = None,
 ) -> Experiment:
-    """Everything a step needs, from the task's classes alone. `method`: a method
-    of the caller's instead of the config's (tests bring tiny ones)."""
+    """Everything a step needs, from the task's classes alone. `num_target`: the
+    target utterances adapted on (None: a model to predict with, whose method
+    state is not sized to a target). `method`: a method of the caller's instead
+    of the config's (tests bring tiny ones)."""
     classes = tuple(classes)
     mesh = mesh or parallel.make_mesh()
     parallel.check_batch_size(config.train.batch_size, mesh)
@@ -233,76 +295,54 @@ def load_data(config):
     from jaxser.data import pipeline  # TensorFlow: only when a run reads data
 
     d = config.data
-    try:
-        return pipeline.load_task(
-            task(config), d.data_dir or None, feature_config(config), d.normalization
-        )
-    except ValueError as e:  # the data do not fit the task (a class or fold missing)
-        raise ConfigError(str(e)) from None
+    return pipeline.load_task(
+        task(config), d.data_dir or None, feature_config(config), d.normalization
+    )
 
 
-def setup(config, *, method: Method | None = None) -> Experiment:
-    """The experiment of `config`: its data, then `build` on the task's classes."""
-    check(config)
+def setup(
+    config, *, method: Method | None = None, stage: ml_collections.ConfigDict | None = None
+) -> Experiment:
+    """The experiment of `config`: its data, then `build` on the task's classes.
+    `stage`: the resolved stage config of a run folder (else made by `check`)."""
+    stage = check(config, stage)
     parallel.initialize_distributed()
     data = load_data(config)
     exp = build(config, data.classes, len(data.target_adapt), method=method)
-    exp.data = data
+    exp.data, exp.stage = data, stage
     return exp
 
 
-def _saved_run(workdir: Path):
-    """The config of the run in `workdir`, and its checkpoint manager and last step;
-    FileNotFoundError if the folder holds no run or no checkpoint."""
-    saved = workdir / "config.json"
-    if not saved.is_file():
-        raise FileNotFoundError(f"{workdir} holds no run (no config.json)")
-    mngr = checkpoints.manager(workdir)
-    step = mngr.latest_step()
-    if step is None:
-        raise FileNotFoundError(f"no checkpoint in {workdir / 'checkpoints'}")
-    return config_lib.from_json(saved.read_text()), mngr, step
+def saved_run(workdir: Path):
+    """The config of the run in `workdir` (read as data), and its resolved stage
+    config (None without one); run_folder.NoRun if the folder holds no run."""
+    workdir = Path(workdir)
+    config = run_folder.read_config(workdir)
+    stage = run_folder.read_stage(workdir, config) if uses_stage(config) else None
+    return config, stage
 
 
 def restore(workdir: Path, *, method: Method | None = None) -> Experiment:
-    """The experiment of the run in `workdir`, its state from the last checkpoint."""
-    config, mngr, step = _saved_run(Path(workdir))
-    exp = setup(config, method=method)
-    state = checkpoints.restore(mngr, exp.state, step)
+    """The experiment of the run in `workdir`, its state from the newest checkpoint
+    that reads back. Executes no code the run folder names."""
+    config, stage = saved_run(Path(workdir))
+    exp = setup(config, method=method, stage=stage)
+    _, state, step = checkpoints.restore_latest(Path(workdir), exp.state)
+    if state is None:
+        raise run_folder.NoRun(f"no checkpoint in {Path(workdir) / run_folder.CHECKPOINTS}")
     exp.state = jax.device_put(state, parallel.replicated(exp.mesh))
     return exp
 
 
 def restore_model(workdir: Path) -> Experiment:
     """The model of the run in `workdir` with the parameters and BatchNorm statistics
-    of its last checkpoint, built from the config's classes without reading data."""
-    config, _, _ = _saved_run(Path(workdir))
-    exp = build(config, tuple(tasks.mapping(task(config))), 1)
+    of its last checkpoint, built from the config's classes without reading data
+    (for prediction: the method's target state is not built)."""
+    config = run_folder.read_config(Path(workdir))
+    exp = build(config, tuple(tasks.mapping(task(config))), None)
     state = checkpoints.start_from(exp.state, Path(workdir), strict=True)
     exp.state = jax.device_put(state, parallel.replicated(exp.mesh))
     return exp
-
-
-def write_normalization(workdir: Path, stats: dict) -> None:
-    """`<workdir>/normalization.json`: each corpus's feature statistics (the
-    feature settings and normalisation are in config.json), so that new audio is
-    normalised as the run's corpora were without their prepared stores."""
-    (Path(workdir) / NORMALIZATION).write_text(json.dumps({"stats": stats}))
-
-
-def _claim_workdir(workdir: Path, config) -> None:
-    """Writes config.json, or checks that the workdir holds a run of this config."""
-    saved = workdir / "config.json"
-    if saved.exists():
-        differ = config_lib.diff(config_lib.from_json(saved.read_text()), config)
-        if differ:
-            raise ConfigError(
-                f"{workdir} holds a run of a different config (keys that differ: {differ}); "
-                "use another --workdir, or delete this one to start over"
-            )
-    else:
-        workdir.mkdir(parents=True, exist_ok=True)
-        saved.write_text(config_lib.to_json(config))
 
 
 def train(
@@ -315,31 +355,37 @@ def train(
 ) -> dict:
     """Trains `config` in `workdir` (resuming from its last checkpoint) and returns the
     results of the final evaluation (also in `<workdir>/results.json`), or
-    `{"interrupted_at": step}` when `max_steps` stopped it first."""
+    `{"interrupted_at": step}` when `max_steps` stopped it first. Raises
+    loop.Interrupted on Ctrl-C (the run resumes from its last checkpoint)."""
     from jaxser.training import loop  # TensorFlow: only when a run reads data
 
     workdir = Path(workdir)
+    run_folder.check_folder(workdir)
     exp = setup(config, method=method)  # every check, before the workdir is touched
-    _claim_workdir(workdir, config)
-    write_normalization(workdir, exp.data.stats)
+    run_folder.claim(workdir, config, exp.stage)
+    run_folder.write_normalization(workdir, exp.data.stats)
     if source_model_given(config):
         print(f"start from given source model {config.source_model}", file=sys.stderr)
-    elif config.train.pretrain:
-        _pretrain(config)
+    elif exp.stage is not None:
+        _pretrain(config, exp.stage)
     steps, evaluations = loop.fit(
-        exp, workdir, init_from=stage_dir(config), max_steps=max_steps, progress=progress
+        exp,
+        workdir,
+        init_from=stage_dir(config, exp.stage),
+        max_steps=max_steps,
+        progress=progress,
     )
     if evaluations is None:
         return {"interrupted_at": steps}
     return write_results(exp, workdir, evaluations, steps)
 
 
-def stage_dir(config) -> Path | None:
+def stage_dir(config, stage: ml_collections.ConfigDict | None = None) -> Path | None:
     """The run folder a run starts from: the given source model, its pretraining
-    stage, or None."""
+    stage (`stage`: its resolved config; None: made from the stage file), or None."""
     if source_model_given(config):
         return Path(config.source_model)
-    return pretrain_workdir(config) if config.train.pretrain else None
+    return pretrain_workdir(config, stage) if uses_stage(config) else None
 
 
 def write_results(exp: Experiment, workdir: Path, evaluations: dict, steps: int) -> dict:
@@ -347,9 +393,14 @@ def write_results(exp: Experiment, workdir: Path, evaluations: dict, steps: int)
     started from a stage, the stage's figures on the target as
     `before_adaptation`. A source-free run: the source model evaluated on this
     run's target (its stage saw only the source), `"protocol": "source_free"`
-    and the target split's protocol as `target_split`."""
-    config, start = exp.config, stage_dir(exp.config)
+    and the target split's protocol as `target_split`. A run whose target is its
+    source outside loso (a source model's own stage) is marked
+    `"protocol": "source_training"`: its figures are on its training utterances."""
+    config = exp.config
+    start = stage_dir(config, exp.stage)
     protocol = config.data.protocol
+    if protocol != "loso" and config.data.target == config.data.source:
+        protocol = "source_training"
     evaluations = dict(evaluations)
     if methods.is_source_free(config.method):
         evaluations["before_adaptation"] = _before_adaptation(exp, start)
@@ -358,16 +409,23 @@ def write_results(exp: Experiment, workdir: Path, evaluations: dict, steps: int)
     elif start is not None:
         evaluations["before_adaptation"] = _stage_summary(start)
     return results_lib.write_results(
-        workdir, config, evaluations, steps, exp.data.mapping, protocol
+        workdir,
+        config,
+        evaluations,
+        steps,
+        exp.data.mapping,
+        protocol,
+        run_folder.config_hash(config, exp.stage),
+        write=parallel.is_lead(),
     )
 
 
-def pretrain_workdir(config) -> Path:
+def pretrain_workdir(config, stage: ml_collections.ConfigDict | None = None) -> Path:
     """The folder of `config`'s pretraining stage: one per stage config (the
     stage file's settings with this run's data, model, seed and steps), shared by
     every run that starts from it, under `train.pretrain_cache` (empty: `models/`
-    in the data dir)."""
-    stage = stage_config(config)
+    in the data dir). `stage`: the resolved stage config (None: made from the file)."""
+    stage = stage if stage is not None else stage_config(config)
     root = config.train.pretrain_cache or paths.resolve_data_dir(config.data.data_dir) / "models"
     key = hashlib.sha256(config_lib.to_json(stage).encode()).hexdigest()[:12]
     d = stage.data
@@ -393,9 +451,11 @@ def check_source_model(config) -> None:
     ConfigError naming what differs."""
     where = f"config.source_model={config.source_model}"
     try:
-        saved, _, _ = _saved_run(Path(config.source_model))
-    except FileNotFoundError as e:
+        saved = run_folder.read_config(Path(config.source_model))
+    except (FileNotFoundError, files.DamagedFile) as e:
         raise ConfigError(f"{where}: {e}") from None
+    if not any((Path(config.source_model) / run_folder.CHECKPOINTS).glob("*")):
+        raise ConfigError(f"{where}: no checkpoint in {config.source_model}")
 
     def get(c, key):
         for part in key.split("."):
@@ -418,18 +478,18 @@ def check_source_model(config) -> None:
         )
 
 
-def _pretrain(config) -> Path:
+def _pretrain(config, stage: ml_collections.ConfigDict) -> Path:
     """Trains the pretraining stage once (runs needing the same one wait for it
     under a file lock), and says whether it was trained or reused; its folder."""
-    workdir = pretrain_workdir(config)
+    workdir = pretrain_workdir(config, stage)
     workdir.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
         if jax.process_count() == 1:  # several processes train one stage together
             lock = stack.enter_context(open(workdir.parent / f"{workdir.name}.lock", "w"))
             fcntl.flock(lock, fcntl.LOCK_EX)
-        reused = (workdir / "results.json").is_file()
+        reused = (workdir / run_folder.RESULTS).is_file()
         if not reused:
-            train(stage_config(config), workdir, progress=False)
+            train(stage, workdir, progress=False)
     print(f"start from {'reused' if reused else 'trained'} stage {workdir}", file=sys.stderr)
     return workdir
 
@@ -448,5 +508,5 @@ def _before_adaptation(exp: Experiment, source_model: Path) -> dict:
 
 def _stage_summary(workdir: Path) -> dict:
     """The stage's figures on the target, and where it lives."""
-    r = json.loads((workdir / "results.json").read_text())
+    r = run_folder.read_results(workdir)
     return {k: r[k] for k in ("uar", "war", "macro_f1", "pred_balance")} | {"from": str(workdir)}

@@ -29,6 +29,14 @@ def initialize_distributed() -> None:
     )
 
 
+def is_lead() -> bool:
+    """Whether this process writes a run's files (config.json, logs, results,
+    figures): process 0 only, so that the processes of a multi-host run do not
+    write over each other in a shared run folder. Checkpoints are written by
+    every process together (orbax)."""
+    return jax.process_index() == 0
+
+
 def make_mesh() -> Mesh:
     return Mesh(np.asarray(jax.devices()), ("data",))
 

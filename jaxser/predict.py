@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import tqdm
 
+from jaxser import cli
 from jaxser.data import features
 
 AUDIO = (".wav", ".flac", ".ogg")
@@ -69,11 +70,11 @@ def find_files(paths: list[str]) -> tuple[list[Path], list[dict]]:
 def run_statistics(workdir: Path, config) -> dict:
     """corpus -> {"mean", "std"} of the run's corpora: from the run folder, else from
     the prepared stores (runs made before runs recorded them)."""
-    from jaxser import experiment
+    from jaxser import experiment, run_folder
 
-    saved = workdir / experiment.NORMALIZATION
-    if saved.is_file():
-        return json.loads(saved.read_text())["stats"]
+    saved = run_folder.read_normalization(workdir)
+    if saved is not None:
+        return saved
     from jaxser.data import store
 
     fc = experiment.feature_config(config)
@@ -188,15 +189,20 @@ def main(argv: list[str] | None = None) -> None:
         choices=NORMALIZE_AS,
         help="per-corpus runs: whose statistics normalise the files (default: target)",
     )
+    cli.add_debug(p)
     args = p.parse_args(argv)
     workdir = Path(args.workdir)
     if not (workdir / "config.json").is_file():
         sys.exit(f"error: {workdir} holds no run (no config.json); train one with "
                  "python -m jaxser.train --config configs/<method>.py --workdir DIR")  # fmt: skip
-    try:
+    if args.out and not Path(args.out).parent.is_dir():
+        sys.exit(f"error: --out {args.out}: the folder {Path(args.out).parent} does not exist")
+    if args.out and Path(args.out).is_dir():
+        sys.exit(f"error: --out {args.out} is a folder: name the file to write")
+    from jaxser.training.checkpoints import DamagedCheckpoint
+
+    with cli.one_line_errors(cli.debugging(args), DamagedCheckpoint):
         result = predict_files(workdir, args.paths, args.normalize_as)
-    except (FileNotFoundError, ValueError) as e:
-        sys.exit(f"error: {e}")
     for s in result["skipped"]:
         print(f"skipped {s['path']}: {s['reason']}", file=sys.stderr)
     if args.json:

@@ -9,7 +9,9 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
+from jaxser import cli
 from jaxser.data import corpora
 from jaxser.data.features import FeatureConfig
 
@@ -28,20 +30,36 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--sample_rate", type=int, default=16000)
     p.add_argument("--n_mels", type=int, default=64)
     p.add_argument("--synth_seed", type=int, default=0, help="seed of a synthetic render")
+    p.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="build the store again, also when one was built from another folder or render",
+    )
+    cli.add_debug(p)
     args = p.parse_args(argv)
     if args.corpus not in corpora.CORPORA:
         p.error(f"unknown corpus {args.corpus!r}; known corpora: {sorted(corpora.CORPORA)}")
+    if args.path is not None and not Path(args.path).expanduser().is_dir():
+        p.error(f"--path {args.path}: no such folder")
+    if args.workers is not None and args.workers < 1:
+        p.error(f"--workers {args.workers}: at least 1")
 
     from jaxser.data import store  # TensorFlow: imported only once the arguments are valid
 
     config = FeatureConfig(kind=args.features, sample_rate=args.sample_rate, n_mels=args.n_mels)
     t0 = time.perf_counter()
-    try:
+    with cli.one_line_errors(
+        cli.debugging(args), corpora.LayoutError, store.NoUsableUtterance, store.StoreMismatch
+    ):
         path = store.prepare(
-            args.corpus, args.path, args.data_dir, config, args.workers, synth_seed=args.synth_seed
+            args.corpus,
+            args.path,
+            args.data_dir,
+            config,
+            args.workers,
+            synth_seed=args.synth_seed,
+            rebuild=args.rebuild,
         )
-    except (corpora.LayoutError, store.NoUsableUtterance, FileNotFoundError, KeyError) as e:
-        sys.exit(f"error: {e}")
     wall = time.perf_counter() - t0
     m = json.loads(path.read_text())
     t = m["timing"]

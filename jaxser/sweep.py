@@ -7,12 +7,18 @@
     python -m jaxser.sweep --methods source_only --loso synth_emodb --folds 0-9 --seeds 0
     python -m jaxser.sweep --report runs/sweep      # rewrite the tables from finished runs
 
-Each run is `python -m jaxser.train` in `<out>/<method>-<source>-<target>-seed<n>`
-(`<method>-<label space>-...` with --label_spaces; `...-fold<k>-seed<n>` with
---loso: single-corpus runs, `data.protocol=loso`, one per fold, whose table
-cell is the mean +- std over the folds), its output in that folder's
-`train.log`. A finished run (results.json present) is skipped; an interrupted
-one resumes from its last checkpoint; a failed one is reported with its log's
+Each run is `python -m jaxser.train` in
+`<out>/<method>-<source>-<target>-seed<n>-<key>` (`<method>-<label space>-...`
+with --label_spaces; `...-fold<k>-seed<n>-<key>` with --loso: single-corpus
+runs, `data.protocol=loso`, one per fold, whose table cell is the mean +- std
+over the folds), its output in that folder's `train.log`. `<key>` begins the
+hash of the run's identity: the config file's bytes, the resolved config (every
+`--set` included) and its pretraining stage's resolved config. Another `--set`
+or an edited config file is another run in another folder, never a stale
+one's numbers. A finished run (its results.json records the hash of this
+resolved config) is skipped; results of another config under the same name
+stop the sweep before any run, naming the keys that differ; an interrupted
+run resumes from its last checkpoint; a failed one is reported with its log's
 last lines and the sweep goes on (the exit status is 1 at the end if any
 failed). `--jobs N` runs N at a time, each pinned to its own cores (N x cores
 per run <= the machine's cores).
@@ -28,14 +34,18 @@ and `uar.png` (jaxser/evaluation/report.py): method x task mean +- std UAR and
 WAR, a mean-over-tasks column, the best per task in bold, and against
 source_only the tasks won and a paired Wilcoxon signed-rank p-value over
 (task, seed) pairs; the label space, protocol and model selection (the last
-step) are stated above each table.
+step) are stated above each table. The tables hold this sweep's runs only:
+other folders under `--out` are left out and counted in one line, and a run
+whose results.json is damaged is named and left out, never fatal.
+`--report DIR` tables every run folder in DIR, or, with --methods and
+--tasks/--loso, only those runs (nothing is run).
 """
 
 import argparse
 import concurrent.futures
 import dataclasses
+import hashlib
 import itertools
-import json
 import os
 import queue
 import subprocess
@@ -44,8 +54,8 @@ import threading
 import time
 from pathlib import Path
 
+from jaxser import cli, experiment, files, run_folder
 from jaxser import config as config_lib
-from jaxser import experiment
 from jaxser.config import ConfigError
 from jaxser.data import corpora, paths
 from jaxser.evaluation import report
@@ -56,6 +66,7 @@ TASK_SETS = {"ecan12": "BCEO", "didan6": "BCE"}
 BASELINE = "source_only"
 LOG = "train.log"
 TAIL_LINES = 15
+KEY_CHARS = 10  # of a run's identity hash, at the end of its folder name
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,12 +81,19 @@ class Run:
     label_space: str = ""  # "" keeps the config's own
     overrides: tuple[str, ...] = ()  # "key=value", without --config.
     fold: int | None = None  # leave-one-speaker-out: the fold tested (target = source)
+    # set by `resolve`: the hash of the config file's bytes, the resolved config and
+    # its stage's (the folder name ends with it), and run_folder.config_hash
+    key: str = ""
+    config_hash: str = ""
 
     @property
     def name(self) -> str:
+        if not self.key:
+            raise ValueError("a run's folder name needs its resolved config: sweep.resolve")
         space = [self.label_space] if self.label_space else []
         fold = [f"fold{self.fold}"] if self.fold is not None else []
-        return "-".join([self.method, *space, self.source, self.target, *fold, f"seed{self.seed}"])
+        parts = [self.method, *space, self.source, self.target, *fold, f"seed{self.seed}"]
+        return "-".join([*parts, self.key[:KEY_CHARS]])
 
     def all_overrides(self) -> list[str]:
         space = [f"data.label_space={self.label_space}"] if self.label_space else []
@@ -103,8 +121,9 @@ class Run:
         ]
 
 
-def tasks_of(specs: list[str], real: bool = False) -> list[tuple[str, str]]:
-    """(source, target) pairs of `source:target` items and named sets."""
+def tasks_of(specs: list[str], real: bool = False, loso: bool = False) -> list[tuple[str, str]]:
+    """(source, target) pairs of `source:target` items and named sets; a pair of one
+    corpus only for `loso` (else its test utterances would be training ones)."""
     pairs = []
     for spec in specs:
         if spec in TASK_SETS:
@@ -119,6 +138,11 @@ def tasks_of(specs: list[str], real: bool = False) -> list[tuple[str, str]]:
                     raise ConfigError(
                         f"unknown corpus {c!r} in task {spec!r}; known: {sorted(corpora.CORPORA)}"
                     )
+            if s == t and not loso:
+                raise ConfigError(
+                    f"task {spec!r} trains and tests on one corpus: its test utterances would "
+                    f"be training ones; for single-corpus folds use --loso {s} --folds 0-9"
+                )
             pairs.append((s, t))
         else:
             raise ConfigError(
@@ -159,11 +183,51 @@ def folds_of(spec: str) -> list[int]:
     return list(dict.fromkeys(folds))
 
 
-def check(runs: list[Run]) -> None:
-    """Every run's config loads and passes `experiment.check` (before any work): keys,
-    names, options, and the task (corpora, classes, label space) of each run."""
+def resolve(runs: list[Run]) -> list[Run]:
+    """Every run with its identity, once its config loads and passes
+    `experiment.check` (before any work: keys, names, options, the task). The
+    identity hashes the config file's bytes, the resolved config and its stage's
+    resolved config: any change of `--set`, of the file or of the stage gives
+    another folder, never a stale run's numbers."""
+    out = []
     for run in runs:
-        experiment.check(config_lib.load(run.config, run.all_overrides()))
+        config = config_lib.load(run.config, run.all_overrides())
+        stage = experiment.check(config)
+        text = config_lib.resolve_file(run.config).read_bytes()
+        digest = hashlib.sha256(text)
+        digest.update(config_lib.to_json(config).encode())
+        digest.update(config_lib.to_json(stage).encode() if stage is not None else b"")
+        out.append(
+            dataclasses.replace(
+                run,
+                key=digest.hexdigest(),
+                config_hash=run_folder.config_hash(config, stage),
+            )
+        )
+    return out
+
+
+def finished(run: Run, workdir: Path) -> bool:
+    """Whether `workdir` holds this run, finished: its results.json is of this
+    resolved config. ConfigError (naming the keys that differ) when it holds
+    another config's results; a damaged results.json is not finished (a rerun
+    resumes from the last checkpoint and writes it again)."""
+    if not (workdir / run_folder.RESULTS).is_file():
+        return False
+    try:
+        got = run_folder.read_results(workdir).get("config_hash")
+    except files.DamagedFile:
+        return False
+    if got == run.config_hash:
+        return True
+    differ = ["results.json records no config_hash"] if not got else []
+    if (workdir / run_folder.CONFIG).is_file():
+        planned = config_lib.load(run.config, run.all_overrides())
+        differ += config_lib.diff(run_folder.read_config(workdir), planned) or ["stage"]
+    raise ConfigError(
+        f"{workdir} holds the results of another config (keys that differ: {differ}); "
+        "delete the folder or use another --out"
+    )
 
 
 def missing_corpora(runs: list[Run]) -> list[str]:
@@ -205,7 +269,7 @@ def _core_slots(jobs: int) -> list[set[int]]:
 def execute(runs: list[Run], out: Path, jobs: int = 1, stream=sys.stderr) -> list[Run]:
     """Runs every unfinished run, `jobs` at a time; returns the failed ones."""
     out.mkdir(parents=True, exist_ok=True)
-    todo = [r for r in runs if not (out / r.name / "results.json").is_file()]
+    todo = [r for r in runs if not finished(r, out / r.name)]
     total, done0 = len(runs), len(runs) - len(todo)
     print(
         f"sweep {out}: {total} runs, {done0} finished, {len(todo)} to run, {jobs} at a time",
@@ -223,12 +287,19 @@ def execute(runs: list[Run], out: Path, jobs: int = 1, stream=sys.stderr) -> lis
         workdir = out / run.name
         workdir.mkdir(parents=True, exist_ok=True)
         meta_path = workdir / "sweep.json"
-        meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {"wall_s": 0.0}
+        meta = {"wall_s": 0.0}
+        if meta_path.is_file():
+            try:
+                meta = files.read_json(meta_path)
+            except files.DamagedFile:  # a kill tore it: its wall time is lost, not the run
+                pass
         meta.update(
             method=run.method,
             config=run.config,
             overrides=list(run.all_overrides()),
             command=" ".join(run.command(workdir)),
+            key=run.key,
+            config_hash=run.config_hash,
         )
         cores = slots.get()
         env = dict(os.environ, OMP_NUM_THREADS=str(max(len(cores), 1)))
@@ -248,7 +319,7 @@ def execute(runs: list[Run], out: Path, jobs: int = 1, stream=sys.stderr) -> lis
             slots.put(cores)
         wall = time.perf_counter() - t0
         meta["wall_s"] = round(meta["wall_s"] + wall, 1)
-        meta_path.write_text(json.dumps(meta, indent=1))
+        files.write_json(meta_path, meta)
         ok = proc.returncode == 0 and (workdir / "results.json").is_file()
         with lock:
             state["done"] += 1
@@ -257,7 +328,7 @@ def execute(runs: list[Run], out: Path, jobs: int = 1, stream=sys.stderr) -> lis
             left = total - state["done"]
             eta = elapsed / state["ran"] * left  # runs finished per second so far
             if ok:
-                uar = json.loads((workdir / "results.json").read_text())["uar"]
+                uar = run_folder.read_results(workdir)["uar"]
                 what = f"UAR {uar:.4f}"
             else:
                 state["failed"].append(run)
@@ -309,15 +380,23 @@ def main(argv: list[str] | None = None) -> None:
     )
     p.add_argument("--jobs", type=int, default=1, help="runs at a time (default 1)")
     p.add_argument("--real", action="store_true", help="named task sets on the real corpora")
-    p.add_argument("--report", metavar="DIR", help="only rewrite DIR's tables from finished runs")
+    p.add_argument(
+        "--report",
+        metavar="DIR",
+        help="only rewrite DIR's tables from finished runs: every run in DIR, or with "
+        "--methods and --tasks/--loso only those runs",
+    )
     p.add_argument("--baseline", default=BASELINE, help="compared with (default source_only)")
+    cli.add_debug(p)
     args = p.parse_args(argv)
+    debug = cli.debugging(args)
 
-    if args.report:
+    if args.report and not args.methods:
         out = Path(args.report)
         if not out.is_dir():
             p.error(f"{out} is not a folder")
-        print(report.write(out, baseline=args.baseline))
+        with cli.one_line_errors(debug):
+            print(report.write(out, baseline=args.baseline))
         print(out / "results.md")
         return
     if not args.methods or bool(args.tasks) == bool(args.loso):
@@ -330,10 +409,12 @@ def main(argv: list[str] | None = None) -> None:
         p.error(f"--seeds {args.seeds!r}: comma-separated integers, e.g. 0,1,2")
     if args.jobs < 1:
         p.error("--jobs must be at least 1")
+    out = Path(args.report or args.out)
     overrides = [s.removeprefix("--config.").removeprefix("config.") for s in args.set]
-    try:
+    with cli.one_line_errors(debug):
+        run_folder.check_folder(out, "--out")
         if args.loso:
-            tasks = tasks_of([f"{c}:{c}" for c in config_lib.names(args.loso)])
+            tasks = tasks_of([f"{c}:{c}" for c in config_lib.names(args.loso)], loso=True)
             folds = folds_of(args.folds)
         else:
             tasks, folds = tasks_of(list(config_lib.names(args.tasks)), real=args.real), [None]
@@ -345,18 +426,19 @@ def main(argv: list[str] | None = None) -> None:
             list(config_lib.names(args.label_spaces)) or [""],
             folds,
         )
-        check(runs)
-        missing = missing_corpora(runs)
-    except ConfigError as e:
-        sys.exit(f"error: {e}")
+        runs = resolve(runs)
+        missing = [] if args.report else missing_corpora(runs)
     if missing:
         sys.exit("error: corpora not prepared; prepare each once:\n  " + "\n  ".join(missing))
 
-    out = Path(args.out)
-    failed = execute(runs, out, args.jobs)
+    failed = []
+    if not args.report:
+        with cli.one_line_errors(debug):
+            failed = execute(runs, out, args.jobs)
     methods = list(dict.fromkeys(r.method for r in runs))
     task_names = [report.task_name(s, t, bool(args.loso)) for s, t in tasks]
-    print(report.write(out, methods, task_names, args.baseline))
+    with cli.one_line_errors(debug):
+        print(report.write(out, methods, task_names, args.baseline, [r.name for r in runs]))
     print(out / "results.md")
     if failed:
         print(f"{len(failed)} of {len(runs)} runs failed:", file=sys.stderr)

@@ -11,8 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from jaxser import cli, experiment, run_folder
 from jaxser import config as config_lib
-from jaxser import experiment
 from jaxser.evaluation.results import summary_line
 
 
@@ -37,25 +37,34 @@ def main(argv: list[str] | None = None) -> None:
         help="stop after this many steps in this invocation (resume later)",
     )
     p.add_argument("--no_progress", action="store_true", help="no progress bar")
+    cli.add_debug(p)
     args, overrides = p.parse_known_args(argv)
     bad = [o for o in overrides if not o.startswith("--config.")]
     if bad:
         p.error(f"unrecognised arguments {bad}; overrides look like --config.train.steps=100")
-    try:
+    if args.max_steps is not None and args.max_steps < 1:
+        p.error(f"--max_steps {args.max_steps}: at least 1")
+    debug = cli.debugging(args)
+    with cli.one_line_errors(debug):
         config = config_lib.load(args.config, overrides)
         experiment.check(config)  # before TensorFlow is imported: a typo fails in a second
-    except config_lib.ConfigError as e:
-        sys.exit(f"error: {e}")
+        workdir = Path(args.workdir) if args.workdir else default_workdir(config)
+        run_folder.check_folder(workdir)
 
-    from jaxser.training.loop import NonFiniteLoss
+    from jaxser.training.checkpoints import DamagedCheckpoint
+    from jaxser.training.loop import Interrupted, NonFiniteLoss
 
-    workdir = Path(args.workdir) if args.workdir else default_workdir(config)
     try:
-        r = experiment.train(
-            config, workdir, max_steps=args.max_steps, progress=not args.no_progress
-        )
-    except (config_lib.ConfigError, FileNotFoundError, NonFiniteLoss) as e:
-        sys.exit(f"error: {e}")
+        with cli.one_line_errors(debug, NonFiniteLoss, DamagedCheckpoint):
+            r = experiment.train(
+                config, workdir, max_steps=args.max_steps, progress=not args.no_progress
+            )
+    except Interrupted as e:
+        sys.exit(str(e))
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        sys.exit(f"interrupted before training started in {workdir}; run the same command again")
     if "interrupted_at" in r:
         print(
             f"stopped at step {r['interrupted_at']}; run the same command to resume",

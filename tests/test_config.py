@@ -177,3 +177,99 @@ def test_a_config_saved_before_keys_were_added_loads_with_their_defaults(name):
         del saved[section][key]
     old = config_lib.from_json(json.dumps(saved))
     assert config_lib.diff(old, config) == []  # an older run folder resumes
+
+
+# Issue "tables that cannot be silently wrong": configs a run cannot work with are
+# refused by `check`, before any data is read or any file written.
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("train.steps=-5", r"train.steps=-5 must be > 0"),
+        ("train.steps=0", r"train.steps=0 must be > 0"),
+        ("train.learning_rate=-0.01", r"train.learning_rate=-0.01 must be >= 0"),
+        ("terms.adv.weight=-0.5", r"terms.adv.weight=-0.5 is negative"),
+        ("train.eval_every=0", r"train.eval_every=0 must be > 0"),
+        ("train.checkpoint_every=0", r"train.checkpoint_every=0 must be > 0"),
+        ("train.log_every=0", r"train.log_every=0 must be > 0"),
+        ("train.batch_size=0", r"train.batch_size=0 must be > 0"),
+        ("train.batch_size=-8", r"train.batch_size=-8 must be > 0"),
+        ("data.target=synth_emodb", r"both synth_emodb: the test utterances would be training"),
+        ("train.pretrain=configs/source_only.py", r"stage of train.pretrain_steps=0 steps"),
+    ],
+)
+def test_numbers_and_tasks_a_run_cannot_work_with_are_refused(override, message):
+    with pytest.raises(config_lib.ConfigError, match=message):
+        check("configs/dann.py", override)
+
+
+def test_one_corpus_is_a_task_only_under_loso_and_for_a_source_models_own_stage():
+    check("configs/dann.py", "data.target=synth_emodb", "data.protocol=loso")
+    check("configs/source_model.py", "data.target=synth_emodb")  # reads no target
+    stage = experiment.check(config_lib.load("configs/shot.py"))
+    assert (stage.method, stage.data.source, stage.data.target) == (
+        "source_model",
+        "synth_emodb",
+        "synth_emodb",
+    )
+
+
+def test_the_train_cli_refuses_bad_numbers_before_the_workdir_is_touched(tmp_path, capsys):
+    from jaxser import train
+
+    workdir = tmp_path / "run"
+    for bad in ("--config.train.steps=-5", "--config.train.log_every=0"):
+        with pytest.raises(SystemExit, match=r"error: config.train.*must be > 0"):
+            train.main(["--config", "configs/source_only.py", "--workdir", str(workdir), bad])
+    assert not workdir.exists()
+    (tmp_path / "file").write_text("")
+    with pytest.raises(SystemExit, match=r"--workdir .*file is a file, not a folder"):
+        train.main(["--config", "configs/source_only.py", "--workdir", str(tmp_path / "file")])
+
+
+def test_a_config_path_into_another_folder_never_falls_back_to_the_bundled_one(tmp_path):
+    with pytest.raises(config_lib.ConfigError, match=r"'myexp/dann.py' not found \(no such"):
+        config_lib.load("myexp/dann.py")
+    with pytest.raises(config_lib.ConfigError, match="not found"):
+        config_lib.load(str(tmp_path / "dann.py"))
+    # a bare name and configs/<name> still find the bundled config from anywhere
+    assert config_lib.resolve_file("dann.py") == config_lib.CONFIGS_DIR / "dann.py"
+    assert config_lib.resolve_file("configs/dann.py").read_text() == (
+        config_lib.CONFIGS_DIR / "dann.py"
+    ).read_text()
+
+
+def test_broken_config_files_and_overrides_fail_in_one_line(tmp_path):
+    bad = tmp_path / "syntax.py"
+    bad.write_text("def get_config(:\n    pass\n")
+    with pytest.raises(config_lib.ConfigError, match=r"syntax.py, line 1: syntax error"):
+        config_lib.load(str(bad))
+    none = tmp_path / "none.py"
+    none.write_text("X = 1\n")
+    with pytest.raises(config_lib.ConfigError, match=r"none.py has no get_config\(\)"):
+        config_lib.load(str(none))
+    with pytest.raises(config_lib.ConfigError, match=r"model.channels: cannot read '\(16,'"):
+        config_lib.load("configs/dann.py", ["model.channels=(16,"])
+
+
+def test_debug_shows_the_traceback_that_the_one_line_error_hides():
+    args = [sys.executable, "-m", "jaxser.train", "--config", "configs/dann.py",
+            "--config.train.steps=0"]  # fmt: skip
+    plain = subprocess.run(args, capture_output=True, text=True)
+    assert plain.returncode == 1 and "Traceback" not in plain.stderr
+    assert plain.stderr.strip() == "error: config.train.steps=0 must be > 0"
+    debug = subprocess.run([*args, "--debug"], capture_output=True, text=True)
+    assert debug.returncode == 1 and "Traceback" in debug.stderr
+    assert "jaxser.config.ConfigError: config.train.steps=0 must be > 0" in debug.stderr
+
+
+def test_a_bug_below_check_is_not_turned_into_a_config_error(monkeypatch):
+    """Only the errors a user can fix are ConfigErrors: a KeyError from a bug in
+    the task code surfaces as itself, with its traceback."""
+    from jaxser.data import tasks
+
+    def broken(task):
+        return {}["oops"]
+
+    monkeypatch.setattr(tasks, "mapping", broken)
+    with pytest.raises(KeyError, match="oops"):
+        check("configs/dann.py")

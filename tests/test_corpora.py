@@ -5,6 +5,7 @@ from collections import Counter
 import fakes
 import pytest
 
+from jaxser.config import ConfigError
 from jaxser.data import corpora
 
 
@@ -137,5 +138,5 @@ def test_wrong_folder_names_the_layout(tmp_path, name):
 
 
 def test_unknown_corpus_lists_known():
-    with pytest.raises(KeyError, match="known corpora: .*emodb"):
+    with pytest.raises(ConfigError, match="known corpora: .*emodb"):
         corpora.get("emodbb")

@@ -94,7 +94,7 @@ def test_sweep_plans_one_run_per_fold_and_reports_mean_over_folds(tmp_path):
             r |= dict(protocol="loso", fold=fold, seed=0, uar=uar, war=uar, macro_f1=uar)
             r |= dict(pred_balance=1.0, steps=300, label_space="categorical")
             (d / "results.json").write_text(json.dumps(r))
-    (g,) = report.groups(report.collect(tmp_path))
+    (g,) = report.groups(report.collect(tmp_path).rows)
     assert g.tasks == ["synth_emodb (loso)"]
     np.testing.assert_allclose(g.cell_mean("msac", "synth_emodb (loso)"), 0.7)
     a = g.against("msac", "source_only")

@@ -42,7 +42,7 @@ def test_ood_table_mean_and_std_over_folds(tmp_path):
     for fold, auroc in enumerate((0.6, 0.8)):
         fake_loso_run(tmp_path, "msac", fold, auroc, with_cosine=True)
         fake_loso_run(tmp_path, "source_only", fold, auroc - 0.2, with_cosine=False)
-    rows = report.ood_rows(report.collect(tmp_path))
+    rows = report.ood_rows(report.collect(tmp_path).rows)
     assert len(rows) == 2 * 3 + 2 * 2  # scores per run: msac 3, source_only 2
     text = report.write(tmp_path)
     assert "### OOD: synth_emodb (loso), held out: boredom,disgust" in text

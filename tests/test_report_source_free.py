@@ -41,7 +41,7 @@ def test_source_model_row_is_the_baseline_once_per_task_and_seed(tmp_path):
     for m, gain in (("shot", 0.05), ("ecan", -0.02)):
         for (t, s), b in before.items():
             fake_run(tmp_path, m, t, s, b + gain + 0.001 * s, b)
-    rows = report.collect(tmp_path)
+    rows = report.collect(tmp_path).rows
     befores = [r for r in rows if r.method == report.BEFORE]
     assert len(rows) == 8 + 4 and len(befores) == 4  # once per (task, seed), not per method
     (g,) = report.groups(rows, ["shot", "ecan"])

@@ -80,6 +80,27 @@ def test_reuse_and_interrupted_store(tmp_path):
     path = store.prepare("casia", root, data_dir, workers=1)
     stamp = path.stat().st_mtime_ns
     assert store.prepare("casia", root, data_dir) == path and path.stat().st_mtime_ns == stamp
+    # another folder, or this folder changed since: refused in one line, never reused
+    copy = tmp_path / "casia_copy"
+    shutil.copytree(root, copy)
+    with pytest.raises(store.StoreMismatch, match=rf"built from {root}, not from --path {copy}"):
+        store.prepare("casia", copy, data_dir)
+    r = subprocess.run(
+        [sys.executable, "-m", "jaxser.prepare", "--corpus", "casia", "--path", str(copy),
+         "--data_dir", str(data_dir)], capture_output=True, text=True,
+    )  # fmt: skip
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.strip().endswith("add --rebuild to rebuild it (or use another --data_dir)")
+    n = json.loads(path.read_text())["source"]["fingerprint"]["files"]
+    wav = next(copy.rglob("*.wav"))
+    shutil.copy(wav, wav.with_name("extra.wav"))
+    shutil.rmtree(data_dir)
+    path = store.prepare("casia", copy, data_dir, workers=1)
+    wav.with_name("extra.wav").unlink()
+    with pytest.raises(store.StoreMismatch, match=rf"changed since .*\({n + 1} files then, {n} now"):
+        store.prepare("casia", copy, data_dir)
+    path = store.prepare("casia", root, data_dir, workers=1, rebuild=True)
+    assert json.loads(path.read_text())["source"]["path"] == str(root.resolve())
     # an interrupted run: TFDS files but no manifest -> rebuilt from scratch
     path.unlink()
     (path.parent / "leftover").write_text("x")
@@ -97,6 +118,11 @@ def test_enterface_avi_store(tmp_path):
     m = json.loads(store.prepare("enterface", root, tmp_path / "data", workers=1).read_text())
     assert m["num_utterances"] == 18 and m["skipped"] == []
     assert m["counts"]["speaker"]["s11"] == 4
+
+
+def test_another_synthetic_render_is_refused_not_reused(small_data_dir):
+    with pytest.raises(store.StoreMismatch, match=r"render with seed 0.*not seed 1.*--rebuild"):
+        store.prepare("synth_emodb", data_dir=small_data_dir, synth_seed=1, synth_max_texts=3)
 
 
 def test_missing_real_corpus_names_the_command(tmp_path):

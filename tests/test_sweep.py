@@ -1,6 +1,7 @@
 import csv
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -118,6 +119,7 @@ def test_a_sweep_resumes_reports_failures_and_runs_nothing_twice(tmp_path, small
     run = sweep.Run(*[getattr(run, f) for f in ("method", "config", "source", "target", "seed",
                                                 "label_space")],
                     (*TINY, f"data.data_dir={small_data_dir}"))  # fmt: skip
+    (run,) = sweep.resolve([run])
     subprocess.run([*run.command(out / run.name), "--max_steps", "2"], check=True,
                    capture_output=True)  # fmt: skip
     assert not (out / run.name / "results.json").exists()
@@ -127,7 +129,7 @@ def test_a_sweep_resumes_reports_failures_and_runs_nothing_twice(tmp_path, small
     assert "4 runs, 0 finished, 4 to run, 2 at a time" in r.stderr
     assert r.stderr.count("FAILED") == 2 and "2 of 4 runs failed" in r.stderr
     assert "error: non-finite loss at step" in r.stderr  # the log's last lines
-    assert re.search(r"\[\d/4\] source_only-synth_emodb-synth_casia-seed0: UAR", r.stderr)
+    assert re.search(r"\[\d/4\] source_only-synth_emodb-synth_casia-seed0-\w{10}: UAR", r.stderr)
     steps = [
         json.loads(line)["step"]
         for line in (out / run.name / "metrics.jsonl").open()
@@ -136,11 +138,10 @@ def test_a_sweep_resumes_reports_failures_and_runs_nothing_twice(tmp_path, small
     assert steps == [1, 2, 3, 4]  # resumed at step 2, not restarted
     table = (out / "results.md").read_text()
     uars = [
-        json.loads((out / f"source_only-synth_emodb-synth_casia-seed{s}/results.json").read_text())[
-            "uar"
-        ]
+        json.loads(next(out.glob(f"source_only-synth_emodb-synth_casia-seed{s}-*/results.json"))
+                   .read_text())["uar"]
         for s in (0, 1)
-    ]
+    ]  # fmt: skip
     assert f"{np.mean(uars):.3f} +- {np.std(uars, ddof=1):.3f}" in table
 
     args[1] = "source_only"  # the finished runs only: nothing to run
@@ -149,3 +150,88 @@ def test_a_sweep_resumes_reports_failures_and_runs_nothing_twice(tmp_path, small
     assert (out / "results.md").read_text() == table
     r = _sweep("--report", str(out))
     assert r.returncode == 0 and (out / "results.md").read_text() == table
+
+
+def _finished(out: Path, run, config_hash: str | None = None, uar: float = 0.5) -> Path:
+    """A finished run folder of `run` as jaxser.train writes it (config.json, results.json)."""
+    from jaxser import config as config_lib
+
+    d = out / run.name
+    d.mkdir(parents=True)
+    config = config_lib.load(run.config, run.all_overrides())
+    (d / "config.json").write_text(config_lib.to_json(config))
+    results = {
+        "uar": uar, "war": uar, "macro_f1": uar, "pred_balance": 0.9, "method": run.method,
+        "source": run.source, "target": run.target, "label_space": "categorical",
+        "seed": run.seed, "steps": config.train.steps, "protocol": "transductive",
+        "selection": "last", "config_hash": config_hash or run.config_hash,
+    }  # fmt: skip
+    (d / "results.json").write_text(json.dumps(results))
+    return d
+
+
+def test_another_set_or_config_file_is_another_run_never_a_stale_one(tmp_path):
+    task = [("synth_emodb", "synth_casia")]
+    (five,) = sweep.resolve(sweep.plan(["source_only"], task, [0], ["train.steps=5"]))
+    (ten,) = sweep.resolve(sweep.plan(["source_only"], task, [0], ["train.steps=10"]))
+    assert five.name != ten.name and five.config_hash != ten.config_hash
+    assert five.name.startswith("source_only-synth_emodb-synth_casia-seed0-")
+    out = tmp_path / "out"
+    _finished(out, five)
+    assert sweep.finished(five, out / five.name)
+    assert not sweep.finished(ten, out / ten.name)  # the 10-step run is run, in its own folder
+    # another config's results under this run's name: refused, naming the keys
+    shutil.copytree(out / five.name, out / ten.name)
+    with pytest.raises(ConfigError, match=r"results of another config.*train.steps"):
+        sweep.finished(ten, out / ten.name)
+    # the config file's bytes are part of the identity, not only the config they make
+    mine = tmp_path / "mine.py"
+    mine.write_text(Path("configs/source_only.py").read_text())
+    (a,) = sweep.resolve(sweep.plan([str(mine)], task, [0]))
+    mine.write_text(mine.read_text() + "\n# edited\n")
+    (b,) = sweep.resolve(sweep.plan([str(mine)], task, [0]))
+    assert a.key != b.key and a.config_hash == b.config_hash
+
+
+def test_tables_hold_only_the_runs_asked_for_and_skip_damaged_ones(tmp_path, capsys):
+    task = [("synth_emodb", "synth_casia")]
+    runs = sweep.resolve(sweep.plan(["source_only", "dann"], task, [0]))
+    for run, uar in zip(runs, (0.5, 0.6), strict=True):
+        _finished(tmp_path, run, uar=uar)
+    # a foreign run copied in (it would "win 1/1"), and a stale run of another --set
+    (stale,) = sweep.resolve(sweep.plan(["dann"], task, [0], ["train.steps=5"]))
+    _finished(tmp_path, stale, uar=0.99)
+    text = report.write(tmp_path, ["source_only", "dann"], ["synth_emodb -> synth_casia"],
+                        runs=[r.name for r in runs])  # fmt: skip
+    assert "0.990" not in text and "| dann | 1/1 | 0.600 " in text
+    assert "1 other folders" in capsys.readouterr().err and "1 other folders" in text
+    # a damaged results.json (cut short) and one of another config: named, left out
+    (tmp_path / runs[1].name / "results.json").write_text('{"uar": 0.6, "war"')
+    (tmp_path / stale.name / "config.json").write_text(
+        (tmp_path / runs[0].name / "config.json").read_text()
+    )
+    text = report.write(tmp_path)  # every folder: none is fatal
+    err = capsys.readouterr().err
+    assert f"left out: {tmp_path / runs[1].name}: cannot table its results" in err
+    assert "results.json is damaged (not valid JSON" in err
+    assert f"left out: {tmp_path / stale.name}: results.json is not of the config" in err
+    assert "0.500" in text and "0.600" not in text and "0.990" not in text
+    assert "Run folders not tabled" in (tmp_path / "results.md").read_text()
+
+
+def test_a_task_of_one_corpus_is_refused_outside_loso():
+    with pytest.raises(ConfigError, match=r"'synth_emodb:synth_emodb' trains and tests on one"):
+        sweep.tasks_of(["synth_emodb:synth_emodb"])
+    assert sweep.tasks_of(["synth_emodb:synth_emodb"], loso=True) == [
+        ("synth_emodb", "synth_emodb")
+    ]
+    r = _sweep("--methods", "source_only", "--tasks", "synth_casia:synth_casia", "--seeds", "0")
+    assert r.returncode == 1 and "--loso synth_casia" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_an_out_that_is_a_file_fails_in_one_line(tmp_path):
+    (tmp_path / "f").write_text("")
+    r = _sweep("--methods", "source_only", "--tasks", "synth_emodb:synth_casia", "--seeds", "0",
+               "--out", str(tmp_path / "f"))  # fmt: skip
+    assert r.returncode == 1 and "is a file, not a folder" in r.stderr
+    assert "Traceback" not in r.stderr

@@ -9,7 +9,7 @@ import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
 import pytest
-from tiny import tiny_config
+from tiny import TINY, tiny_config
 
 from jaxser import config as config_lib
 from jaxser import experiment, methods
@@ -198,16 +198,64 @@ def _params(workdir):
     ]
 
 
-def test_killed_and_resumed_equals_uninterrupted(small_data_dir, tmp_path):
-    config = tiny_config("dann", small_data_dir)
-    experiment.train(config, tmp_path / "whole", progress=False)
-    r = experiment.train(config, tmp_path / "split", max_steps=2, progress=False)
-    assert r == {"interrupted_at": 2}
-    experiment.train(config, tmp_path / "split", progress=False)
-    (sa, a), (sb, b) = _params(tmp_path / "whole"), _params(tmp_path / "split")
+def test_ctrl_c_a_damaged_checkpoint_and_a_torn_log_line_resume_as_if_uninterrupted(
+    small_data_dir, tmp_path, monkeypatch, capsys
+):
+    """Ctrl-C stops in one line; a kill then cuts the newest checkpoint and the
+    last metrics line short; the rerun warns in one line, resumes from the
+    previous checkpoint and ends with the uninterrupted run's parameters. Also:
+    evaluations inside fit (eval_every), and the state `fit` leaves in the
+    experiment is the final one, alive (the step donated the others)."""
+    from jaxser import train as train_cli
+    from jaxser.training import writers
+
+    own = ("train.checkpoint_every=1", "train.eval_every=2")
+    config = tiny_config("dann", small_data_dir, *own)
+    whole, split = tmp_path / "whole", tmp_path / "split"
+    experiment.train(config, whole, progress=False)
+    assert [r["step"] for r in writers.read(whole, "eval")] == [2, 4]  # periodic + final
+
+    stream = loop.batches
+
+    def ctrl_c_at_step_4(exp, start):
+        for step, batch in enumerate(stream(exp, start), start):
+            if step == 3:
+                raise KeyboardInterrupt
+            yield batch
+
+    monkeypatch.setattr(loop, "batches", ctrl_c_at_step_4)
+    overrides = [*TINY, f"data.data_dir={small_data_dir}", *own]
+    argv = ["--config", "configs/dann.py", "--workdir", str(split), "--no_progress",
+            *[f"--config.{o}" for o in overrides]]  # fmt: skip
+    with pytest.raises(SystemExit) as e:
+        train_cli.main(argv)
+    assert str(e.value) == (
+        f"interrupted at step 3 of {split} (its last checkpoint is step 3); "
+        "run the same command to resume"
+    )
+    assert "Traceback" not in capsys.readouterr().err
+    monkeypatch.setattr(loop, "batches", stream)
+
+    data = split / "checkpoints" / "3" / "default" / "ocdbt.process_0" / "d"
+    victim = max(data.iterdir(), key=lambda f: f.stat().st_size)
+    victim.write_bytes(victim.read_bytes()[:100])
+    with (split / "metrics.jsonl").open("a") as f:
+        f.write('{"step": 4, "kind": "tr')
+    exp = experiment.setup(config)
+    steps, results = loop.fit(exp, split, progress=False)
+    err = capsys.readouterr().err
+    assert f"warning: checkpoint {split.resolve() / 'checkpoints' / '3'} does not read back" in err
+    assert "moved the damaged checkpoint of step 3" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) <= 4
+    assert steps == 4 and results["classification"]["uar"] > 0
+    assert not any(x.is_deleted() for x in jax.tree.leaves(exp.state.as_dict()))
+    assert int(exp.state.step) == 4
+    (sa, a), (sb, b) = _params(whole), _params(split)
     assert sa == sb == 4
     for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
         np.testing.assert_array_equal(x, y)
+    rows = writers.read(split)  # the torn line was cut off before the rerun appended
+    assert [r["step"] for r in rows if r["kind"] == "train"] == [1, 2, 3, 3, 4]
 
 
 def test_workdir_of_another_config_is_refused(small_data_dir, tmp_path):

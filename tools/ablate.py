@@ -48,11 +48,13 @@ def main() -> None:
     args = p.parse_args()
     chosen = [(label, "emodna", ov) for label, ov in VARIANTS if label in args.variants]
     tasks = sweep.tasks_of([args.task])
-    runs = sweep.plan(chosen, tasks, args.seeds, args.set)
+    runs = sweep.resolve(sweep.plan(chosen, tasks, args.seeds, args.set))
     out = Path(args.out)
     failed = [] if args.table_only else sweep.execute(runs, out, args.jobs)
     labels = [label for label, _, _ in chosen]
-    print(report.write(out, labels, [f"{s} -> {t}" for s, t in tasks], baseline="emodna"))
+    names = [r.name for r in runs]
+    tasks_ = [f"{s} -> {t}" for s, t in tasks]
+    print(report.write(out, labels, tasks_, baseline="emodna", runs=names))
     sys.exit(1 if failed else 0)
 
 

@@ -24,7 +24,6 @@ from pathlib import Path
 
 import numpy as np
 
-from jaxser import config as config_lib
 from jaxser import experiment
 from jaxser.data import pipeline
 from jaxser.evaluation.forward import make_forward
@@ -92,7 +91,8 @@ def main() -> None:
     p.add_argument("--draws", type=int, default=20)
     args = p.parse_args()
     if args.init:  # the run's model as `setup` initialises it (no checkpoint read)
-        exp = experiment.setup(config_lib.from_json((args.workdir / "config.json").read_text()))
+        config, stage = experiment.saved_run(args.workdir)  # read as data, no code run
+        exp = experiment.setup(config, stage=stage)
     else:
         exp = experiment.restore(args.workdir)
     config, method, state, data = exp.config, exp.method, exp.state, exp.data

@@ -11,12 +11,13 @@ written every `train.log_every` steps, so a peak between them is not seen).
 """
 
 import argparse
-import json
 from pathlib import Path
+
+from jaxser import files
 
 
 def summary(workdir: Path, peaks: list[str]) -> str:
-    rows = [json.loads(line) for line in (workdir / "metrics.jsonl").open()]
+    rows = files.read_jsonl(workdir / "metrics.jsonl")  # a torn last line left out
     parts = []
     for r in (r for r in rows if r["kind"] == "eval"):
         share = r.get("pseudo/accepted_share")

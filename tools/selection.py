@@ -19,12 +19,14 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
+from jaxser import files
+
 SCORES = {"im": 1.0, "snd": 1.0, "entropy": -1.0}  # sign: higher is better
 
 
 def evaluations(workdir: Path) -> list[dict]:
     """The evaluation rows of a run's metrics.jsonl that carry the scores."""
-    rows = [json.loads(line) for line in (workdir / "metrics.jsonl").open()]
+    rows = files.read_jsonl(workdir / "metrics.jsonl")  # a torn last line left out
     return [r for r in rows if r["kind"] == "eval" and "label_free/im" in r]
 
 

@@ -8,6 +8,8 @@ Class index = position in the sorted class list.
 
 from collections.abc import Iterable, Mapping, Sequence
 
+from jaxser.config import ConfigError
+
 EMOTIONS: tuple[str, ...] = (
     "angry",
     "boredom",
@@ -46,28 +48,28 @@ def binary_mapping(
     `overrides` names replaced. Raises on an unknown space, class or emotion, an
     emotion named twice or in both halves, or an empty half."""
     if space not in BINARY:
-        raise ValueError(f"no binary label space {space!r}; binary spaces: {sorted(BINARY)}")
+        raise ConfigError(f"no binary label space {space!r}; binary spaces: {sorted(BINARY)}")
     table = dict(BINARY[space])
     for half, emotions in (overrides or {}).items():
         if half not in table:
-            raise ValueError(f"{space} has the classes {sorted(table)}, not {half!r}")
+            raise ConfigError(f"{space} has the classes {sorted(table)}, not {half!r}")
         emotions = tuple(emotions)
         unknown = sorted(set(emotions) - set(EMOTIONS))
         if unknown:
-            raise ValueError(
+            raise ConfigError(
                 f"{space} {half}: unknown emotion(s) {unknown}; known emotions: {list(EMOTIONS)}"
             )
         twice = sorted({e for e in emotions if emotions.count(e) > 1})
         if twice:
-            raise ValueError(f"{space} {half} names {twice} twice")
+            raise ConfigError(f"{space} {half} names {twice} twice")
         table[half] = tuple(sorted(emotions))
     (a, ea), (b, eb) = sorted(table.items())
     both = sorted(set(ea) & set(eb))
     if both:
-        raise ValueError(f"{space}: {both} are in both halves ({a} and {b})")
+        raise ConfigError(f"{space}: {both} are in both halves ({a} and {b})")
     for half, emotions in table.items():
         if not emotions:
-            raise ValueError(f"{space} {half} holds no emotion")
+            raise ConfigError(f"{space} {half} holds no emotion")
     return dict(sorted(table.items()))
 
 
@@ -76,11 +78,11 @@ def validate_classes(classes: Iterable[str]) -> tuple[str, ...]:
     classes = tuple(classes)
     unknown = sorted(set(classes) - set(EMOTIONS))
     if unknown:
-        raise ValueError(f"unknown emotion(s) {unknown}; known emotions: {list(EMOTIONS)}")
+        raise ConfigError(f"unknown emotion(s) {unknown}; known emotions: {list(EMOTIONS)}")
     if len(set(classes)) != len(classes):
-        raise ValueError(f"duplicate classes in {list(classes)}")
+        raise ConfigError(f"duplicate classes in {list(classes)}")
     if len(classes) < 2:
-        raise ValueError(f"a task needs at least 2 classes, got {list(classes)}")
+        raise ConfigError(f"a task needs at least 2 classes, got {list(classes)}")
     return tuple(sorted(classes))
 
 
@@ -95,7 +97,7 @@ def shared_classes(
     b = set(target_emotions) - {OTHER}
     shared = tuple(sorted(a & b))
     if len(shared) < 2:
-        raise ValueError(
+        raise ConfigError(
             f"{source} and {target} share {len(shared)} class(es) {list(shared)}; a task needs "
             f"at least 2. {source}: {sorted(a)}; {target}: {sorted(b)}"
         )

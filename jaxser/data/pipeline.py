@@ -26,6 +26,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from jaxser.config import ConfigError
 from jaxser.data import corpora, quiet, store, tasks
 from jaxser.data.features import FeatureConfig
 from jaxser.data.tasks import NORMALIZATIONS, Task
@@ -162,7 +163,7 @@ def _check_counts(task: Task, classes, label_of, src, tgt) -> None:
         )
         counts[name] = dict(zip(classes, per.tolist(), strict=True))
     if any(n == 0 for side in counts.values() for n in side.values()):
-        raise ValueError(
+        raise ConfigError(
             f"a class of the {task.label_space} task has no utterance on one side "
             f"(utterances per class: {counts}); choose other corpora or another mapping"
         )
@@ -196,7 +197,7 @@ def load_task(
     else:
         speakers = sorted(set(tgt.speaker[in_task]))
         if len(speakers) < 2:
-            raise ValueError(f"held_out needs 2+ target speakers; {task.target} has {speakers}")
+            raise ConfigError(f"held_out needs 2+ target speakers; {task.target} has {speakers}")
         adapt_speakers = speakers[0::2]
         adapt = np.isin(tgt.speaker, adapt_speakers)
         target_adapt = _split(tgt, tgt_frames, label_of, in_task & adapt)
@@ -217,7 +218,7 @@ def fold_speakers(task: Task, speakers) -> tuple[str, ...]:
     folds = tasks.loso_folds(task.target, speakers)
     if not 0 <= task.fold < len(folds):
         listed = "; ".join(f"{k}: {','.join(f)}" for k, f in enumerate(folds))
-        raise ValueError(
+        raise ConfigError(
             f"data.fold={task.fold} is out of range: {task.target} has {len(folds)} folds "
             f"(0-{len(folds) - 1}; fold: its speakers): {listed}"
         )

@@ -19,6 +19,7 @@ filesystem) all succeed: one builds under `<data_dir>/<corpus>/prepare.lock`
 
 import concurrent.futures
 import dataclasses
+import hashlib
 import json
 import multiprocessing
 import os
@@ -59,6 +60,28 @@ def prepare_command(corpus: str, data_dir: os.PathLike | str | None = None) -> s
 
 class NoUsableUtterance(ValueError):
     """Every file of a corpus folder was skipped: nothing to store."""
+
+
+class StoreMismatch(ValueError):
+    """A prepared store was built from another folder, another state of the folder
+    or another synthetic render than the one asked for."""
+
+
+def fingerprint(path: os.PathLike | str) -> dict:
+    """{"files", "sha256"} of the file list under `path`: every file's relative path
+    and size (hidden files and folders left out). Changes when a file is added,
+    removed, renamed or changes size; not when one is only touched or copied."""
+    root = Path(path)
+    h, n = hashlib.sha256(), 0
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(names):
+            if name.startswith("."):
+                continue
+            f = Path(folder) / name
+            h.update(f"{f.relative_to(root).as_posix()}\t{f.stat().st_size}\n".encode())
+            n += 1
+    return {"files": n, "sha256": h.hexdigest()}
 
 
 def _say(line: str) -> None:
@@ -193,16 +216,21 @@ def prepare(
     workers: int | None = None,
     synth_seed: int = 0,
     synth_max_texts: int | None = None,
+    rebuild: bool = False,
 ) -> Path:
     """Computes the features of `corpus` once and returns the manifest path.
 
     Real corpora need `path` (the corpus folder in its published layout).
     Synthetic corpora render themselves when `path` is omitted. A complete store
-    (its manifest exists) is reused; anything else in its place is rebuilt.
+    (its manifest exists) is reused when it was built from the same folder in
+    the same state (`fingerprint`) or the same render; else StoreMismatch says
+    what differs, and `rebuild` builds it again. Anything incomplete in its
+    place is rebuilt.
     """
     spec = corpora.get(corpus)
     out = store_dir(corpus, data_dir, config)
-    if (done := _complete(corpus, path, data_dir, config, synth_seed, synth_max_texts)) is not None:
+    args = (corpus, path, data_dir, config, synth_seed, synth_max_texts)
+    if not rebuild and (done := _complete(*args)) is not None:
         return done
     out.parent.mkdir(parents=True, exist_ok=True)
     lock = filelock.FileLock(str(out.parent / "prepare.lock"))
@@ -212,32 +240,43 @@ def prepare(
         _say(f"{corpus}: another process is preparing it ({lock.lock_file}); waiting")
         lock.acquire()
     try:  # the other process may have finished it meanwhile
-        done = _complete(corpus, path, data_dir, config, synth_seed, synth_max_texts)
+        done = None if rebuild else _complete(*args)
         if done is not None:
             return done
+        if rebuild and out.exists():
+            _say(f"{corpus}: rebuilding {out}")
+            shutil.rmtree(out)
         return _build(spec, corpus, path, out, config, workers, synth_seed, synth_max_texts)
     finally:
         lock.release()
 
 
 def _complete(corpus, path, data_dir, config, synth_seed, synth_max_texts) -> Path | None:
-    """The manifest path of a complete store to reuse, or None."""
+    """The manifest path of a complete store to reuse, or None; StoreMismatch when
+    the store was built from another folder, render or state of the folder."""
     if (manifest := read_manifest(corpus, data_dir, config)) is None:
         return None
     out = store_dir(corpus, data_dir, config)
-    stamp = manifest["source"].get("synthetic")
-    if (
-        path is None
-        and stamp
-        and (stamp["seed"], stamp["max_texts"])
-        != (
-            synth_seed,
-            synth_max_texts,
+    source = manifest["source"]
+    stamp = source.get("synthetic")
+    again = "; add --rebuild to rebuild it (or use another --data_dir)"
+    if path is None:
+        if stamp and (stamp["seed"], stamp["max_texts"]) != (synth_seed, synth_max_texts):
+            raise StoreMismatch(
+                f"{out} holds the {corpus} render with seed {stamp['seed']} and max_texts "
+                f"{stamp['max_texts']}, not seed {synth_seed} and max_texts {synth_max_texts}"
+                + again
+            )
+        return out / MANIFEST
+    asked = str(Path(path).expanduser().resolve())
+    if source.get("path") != asked:
+        raise StoreMismatch(
+            f"{out} was built from {source.get('path')}, not from --path {asked}" + again
         )
-    ):
-        raise ValueError(
-            f"{out} holds the {corpus} render with seed {stamp['seed']} and max_texts "
-            f"{stamp['max_texts']}; use another --data_dir for another render"
+    if "fingerprint" in source and (now := fingerprint(asked)) != source["fingerprint"]:
+        raise StoreMismatch(
+            f"{asked} changed since {out} was built from it ({source['fingerprint']['files']} "
+            f"files then, {now['files']} now, or files renamed or resized)" + again
         )
     return out / MANIFEST
 
@@ -248,7 +287,9 @@ def _build(spec, corpus, path, out, config, workers, synth_seed, synth_max_texts
     workers = workers or os.cpu_count() or 1
     t0 = time.perf_counter()
     source: dict = {"path": str(Path(path).expanduser().resolve()) if path else None}
-    if path is None:
+    if path is not None:
+        source["fingerprint"] = fingerprint(source["path"])
+    else:
         if not spec.synthetic:
             raise FileNotFoundError(
                 f"{corpus} is a licensed corpus: pass its folder, e.g. {prepare_command(corpus)}"

@@ -9,6 +9,7 @@ corpora). Needs no data and no TensorFlow: a task is checked before any work.
 
 import dataclasses
 
+from jaxser.config import ConfigError
 from jaxser.data import corpora, labels
 
 NORMALIZATIONS = ("utterance", "corpus", "speaker", "none")
@@ -58,19 +59,19 @@ def mapping(task: Task) -> dict[str, tuple[str, ...]]:
     class. Raises on an unknown corpus, protocol, label space or emotion, listing
     the known ones."""
     if task.protocol not in PROTOCOLS:
-        raise ValueError(f"unknown protocol {task.protocol!r}; known: {list(PROTOCOLS)}")
+        raise ConfigError(f"unknown protocol {task.protocol!r}; known: {list(PROTOCOLS)}")
     if task.label_space not in labels.LABEL_SPACES:
-        raise ValueError(
+        raise ConfigError(
             f"unknown label space {task.label_space!r}; known: {list(labels.LABEL_SPACES)}"
         )
     src_spec, tgt_spec = corpora.get(task.source), corpora.get(task.target)
     if task.label_space != "categorical":
         if task.ood:
-            raise ValueError(
+            raise ConfigError(
                 f"OOD classes {list(task.ood)} apply to the categorical label space only"
             )
         if task.classes:
-            raise ValueError(
+            raise ConfigError(
                 f"classes {list(task.classes)} apply to the categorical label space only; "
                 f"the {task.label_space} classes are {sorted(labels.BINARY[task.label_space])}"
             )
@@ -81,7 +82,7 @@ def mapping(task: Task) -> dict[str, tuple[str, ...]]:
         classes = labels.validate_classes(task.classes)
         missing = sorted(set(classes) - set(shared))
         if missing:
-            raise ValueError(
+            raise ConfigError(
                 f"classes {missing} are not shared by {task.source} "
                 f"{list(src_spec.emotions)} and {task.target} {list(tgt_spec.emotions)}"
             )
@@ -96,12 +97,12 @@ def _without_ood(task: Task, classes, target_emotions) -> list[str]:
     known = sorted(set(target_emotions) - {labels.OTHER})
     unknown = sorted(set(task.ood) - set(known))
     if unknown:
-        raise ValueError(f"OOD classes {unknown} are not emotions of {task.target}: {known}")
+        raise ConfigError(f"OOD classes {unknown} are not emotions of {task.target}: {known}")
     if task.classes and (overlap := sorted(set(classes) & set(task.ood))):
-        raise ValueError(f"{overlap} are both training classes and OOD classes")
+        raise ConfigError(f"{overlap} are both training classes and OOD classes")
     kept = [c for c in classes if c not in task.ood]
     if len(kept) < 2:
-        raise ValueError(
+        raise ConfigError(
             f"holding out {list(task.ood)} leaves {kept}: fewer than 2 in-distribution "
             f"classes; {task.target}'s emotions: {known}"
         )

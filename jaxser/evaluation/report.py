@@ -28,12 +28,14 @@ runs (folds and seeds); `ood.csv` holds one line per run and score.
 import csv
 import dataclasses
 import io
-import json
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 from scipy import stats
+
+from jaxser import files, run_folder
 
 BEFORE = "before_adaptation"  # the method name of a source model's row in source-free tables
 COLLAPSED = 0.1  # pred_balance under this: (almost) one class for every target utterance
@@ -83,14 +85,32 @@ def task_name(source: str, target: str, loso: bool) -> str:
     return f"{source} (loso)" if loso else f"{source} -> {target}"
 
 
+class BadRun(ValueError):
+    """A run folder whose results cannot be tabled (damaged, foreign or mismatched)."""
+
+
 def read_run(run: Path) -> list[Row]:
     """The rows of a finished run folder (none without results.json): the run's,
-    and for a source-free run its source model's before adaptation."""
-    results = run / "results.json"
-    if not results.is_file():
+    and for a source-free run its source model's before adaptation. BadRun when
+    its results.json is damaged, not jaxser's, or not of the config in the folder
+    (its `config_hash` differs from config.json's)."""
+    if not (run / run_folder.RESULTS).is_file():
         return []
-    r = json.loads(results.read_text())
-    meta = json.loads((run / "sweep.json").read_text()) if (run / "sweep.json").is_file() else {}
+    try:
+        r = run_folder.read_results(run)
+        meta = files.read_json(run / "sweep.json") if (run / "sweep.json").is_file() else {}
+        if r.get("config_hash") and (run / run_folder.CONFIG).is_file():
+            if run_folder.saved_hash(run) != r["config_hash"]:
+                raise BadRun(f"{run}: results.json is not of the config in {run_folder.CONFIG}")
+        return _rows(run, r, meta)
+    except (files.DamagedFile, KeyError, TypeError, ValueError, AttributeError) as e:
+        if isinstance(e, BadRun):
+            raise
+        what = f"missing {e}" if isinstance(e, KeyError) else str(e)
+        raise BadRun(f"{run}: cannot table its results ({what})") from None
+
+
+def _rows(run: Path, r: dict, meta: dict) -> list[Row]:
     loso = r.get("protocol") == "loso"
     row = Row(
         method=meta.get("method", r["method"]),
@@ -124,18 +144,37 @@ def read_run(run: Path) -> list[Row]:
     return [row, before]
 
 
-def collect(out: Path) -> list[Row]:
-    """Rows of every finished run folder directly under `out`, sorted by folder
-    name; a source model's row once per (task, label space, seed)."""
-    rows, seen = [], set()
-    for d in sorted(Path(out).iterdir()):
-        for r in read_run(d) if d.is_dir() else []:
+@dataclasses.dataclass
+class Collected:
+    rows: list[Row]
+    bad: list[str]  # one line per run folder left out, with the reason
+    other: int  # folders under `out` that are not among the runs asked for
+
+
+def collect(out: Path, runs: Iterable[str] | None = None) -> Collected:
+    """Rows of the finished run folders directly under `out` (`runs`: only the
+    folders of these names; None: every folder), sorted by folder name; a source
+    model's row once per (task, label space, seed). A folder whose results
+    cannot be tabled is left out and named in `bad`, never fatal."""
+    rows, seen, bad = [], set(), []
+    folders = sorted(d for d in Path(out).iterdir() if d.is_dir())
+    wanted = None if runs is None else set(runs)
+    other = 0 if wanted is None else sum(d.name not in wanted for d in folders)
+    for d in folders:
+        if wanted is not None and d.name not in wanted:
+            continue
+        try:
+            found = read_run(d)
+        except BadRun as e:
+            bad.append(str(e))
+            continue
+        for r in found:
             key = (r.method, r.task, r.label_space, r.protocol, r.selection, r.seed)
             if r.method == BEFORE and key in seen:
                 continue
             seen.add(key)
             rows.append(r)
-    return rows
+    return Collected(rows, bad, other)
 
 
 OOD_METRICS = ("auroc", "fpr95", "aupr_in", "aupr_out")
@@ -430,27 +469,46 @@ def heatmap_png(groups_: list[Group], path: Path) -> None:
 
 
 def write(
-    out: Path, methods: Iterable[str] = (), tasks: Iterable[str] = (), baseline: str = "source_only"
+    out: Path,
+    methods: Iterable[str] = (),
+    tasks: Iterable[str] = (),
+    baseline: str = "source_only",
+    runs: Iterable[str] | None = None,
 ) -> str:
     """Writes results.md, results.csv, results.tex and uar.png in `out` from its
-    finished runs; returns the Markdown."""
+    finished runs (`runs`: only the folders of these names, e.g. a sweep's own;
+    None: every run folder); returns the Markdown. Folders left out are said in
+    one line each on stderr and at the end of results.md."""
     out = Path(out)
-    rows = collect(out)
+    found = collect(out, runs)
+    rows = found.rows
+    notes = []
+    if found.other:
+        notes.append(
+            f"{found.other} other folders in {out} are not runs of this table and were left out"
+        )
+    notes += [f"left out: {line}" for line in found.bad]
+    for line in notes:
+        print(line, file=sys.stderr)
+    left_out = "".join(f"\n- {n}" for n in notes)
+    left_out = f"\nRun folders not tabled:{left_out}\n" if notes else ""
     if not rows:
-        text = f"no finished run in {out}\n"
-        (out / "results.md").write_text(text)
+        text = f"no finished run in {out}\n" + left_out
+        files.write_text(out / "results.md", text)
         return text
     gs = groups(rows, methods, tasks)
     text = markdown(gs, baseline)
     oods = ood_rows([r for r in rows if not methods or r.method in methods])
     if oods:
         text += "\n" + ood_markdown(oods)
-        with open(out / "ood.csv", "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(oods[0]))
-            w.writeheader()
-            w.writerows(oods)
-    (out / "results.md").write_text(text)
-    (out / "results.csv").write_text(csv_text(rows))
-    (out / "results.tex").write_text(latex(gs, baseline))
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=list(oods[0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows(oods)
+        files.write_text(out / "ood.csv", buf.getvalue())
+    text += left_out
+    files.write_text(out / "results.md", text)
+    files.write_text(out / "results.csv", csv_text(rows))
+    files.write_text(out / "results.tex", latex(gs, baseline))
     heatmap_png(gs, out / "uar.png")
     return text

@@ -1,10 +1,10 @@
 """results.json and the figures of a run's evaluation."""
 
-import json
 from pathlib import Path
 
 import numpy as np
 
+from jaxser import files
 from jaxser.evaluation import plots
 
 
@@ -22,13 +22,18 @@ def write_results(
     steps: int,
     mapping: dict,
     protocol: str | None = None,
+    config_hash: str = "",
+    write: bool = True,
 ) -> dict:
-    """Writes `<workdir>/results.json` and `confusion.png`; returns the results:
-    the classification metrics on the target test utterances, the run's identity
+    """Writes `confusion.png`, then `<workdir>/results.json` (atomically: a run
+    folder with results.json is a finished run); returns the results: the
+    classification metrics on the target test utterances, the run's identity
     (method, task, label space and the mapping used (class -> emotions), seed,
-    steps, protocol (`data.protocol` unless given, e.g. "source_free"); model
+    steps, protocol (`data.protocol` unless given, e.g. "source_free"), the hash
+    of its resolved config (`config_hash`, jaxser/run_folder.py); model
     selection: the last step, never target labels), then every other
-    evaluator's results under its name."""
+    evaluator's results under its name. `write` False (processes other than the
+    lead of a multi-host run): the results are returned, no file is written."""
     summary = evaluations["classification"]
     results = {
         **summary,
@@ -41,6 +46,7 @@ def write_results(
         "steps": int(steps),
         "protocol": protocol or config.data.protocol,
         "selection": "last",
+        "config_hash": config_hash,
     }
     if results["protocol"] == "loso":
         results["fold"] = int(config.data.fold)
@@ -48,12 +54,15 @@ def write_results(
     workdir = Path(workdir)
     if "ood" in results:  # the per-utterance scores go to ood.png, not results.json
         results["ood"] = dict(results["ood"])
-        plots.ood_png(
-            results["ood"].pop("scores"),
-            workdir / "ood.png",
-            f"{config.method}: held out {', '.join(results['ood']['ood_classes'])}",
-        )
-    (workdir / "results.json").write_text(json.dumps(results, indent=1))
+        scores = results["ood"].pop("scores")
+        if write:
+            plots.ood_png(
+                scores,
+                workdir / "ood.png",
+                f"{config.method}: held out {', '.join(results['ood']['ood_classes'])}",
+            )
+    if not write:
+        return results
     plots.confusion_png(
         np.array(summary["confusion"]),
         summary["classes"],
@@ -61,6 +70,7 @@ def write_results(
         f"{config.method} {config.data.source}->{config.data.target} "
         f"({config.data.label_space}) UAR {summary['uar']:.3f}",
     )
+    files.write_json(workdir / "results.json", results)
     return results
 
 

@@ -72,16 +72,19 @@ def centroid_labels(features_NxD: jax.Array, probs_NxC: jax.Array) -> jax.Array:
     """SHOT's self-supervised pseudo-labels (Liang et al. 2020): features with a
     constant 1 appended and L2-normalised; class centroids weighted by the
     predictions; each utterance labelled with its nearest centroid (cosine),
-    then one k-means step with those hard labels. Classes no utterance predicts
-    (argmax) take no utterance."""
+    then one k-means step with those hard labels. Each pass assigns only the
+    classes that the labels it starts from hold, as SHOT's `obtain_label`
+    rebuilds its label set: the first from the predictions' argmax, the second
+    from the first pass's labels (a class the first pass emptied has a zero
+    centroid, which must take no utterance)."""
     f = l2_normalize(jnp.concatenate([features_NxD, jnp.ones_like(features_NxD[:, :1])], 1))
     num_classes = probs_NxC.shape[1]
-    present = jnp.zeros(num_classes, bool).at[jnp.argmax(probs_NxC, 1)].set(True)
 
-    def assign(weights_NxC):
+    def assign(weights_NxC, labels_N):
+        present = jnp.zeros(num_classes, bool).at[labels_N].set(True)
         centroids = weights_NxC.T @ f / (1e-8 + weights_NxC.sum(0)[:, None])
         cosine = f @ l2_normalize(centroids).T
         return jnp.argmax(jnp.where(present[None, :], cosine, -jnp.inf), 1)
 
-    labels = assign(probs_NxC)
-    return assign(jax.nn.one_hot(labels, num_classes))
+    labels = assign(probs_NxC, jnp.argmax(probs_NxC, 1))
+    return assign(jax.nn.one_hot(labels, num_classes), labels)

@@ -7,7 +7,9 @@ each such module has
   to its terms as `ctx.options`), or None;
 - `validate(config)`: checks its options, without data, raising ConfigError;
 - `build(config, classes, num_target) -> Method` (classes: the task's emotion
-  names in label order; num_target: the target utterances to adapt on).
+  names in label order; num_target: the target utterances to adapt on, or
+  None for a model that only predicts: memory banks and other per-utterance
+  state are then sized 1 and never used).
 """
 
 from jaxser.config import ConfigError
@@ -58,7 +60,7 @@ def validate(config) -> None:
     m.validate(config)
 
 
-def build(config, classes: tuple[str, ...], num_target: int) -> Method:
+def build(config, classes: tuple[str, ...], num_target: int | None) -> Method:
     """The method of `config` on the task's classes; its own options are checked
     first (`validate`), the class-dependent ones by its build."""
     m = module(config.method)

@@ -44,7 +44,7 @@ def validate(config) -> None:
             )
 
 
-def build(config, classes: tuple[str, ...], num_target: int) -> Method:
+def build(config, classes: tuple[str, ...], num_target: int | None) -> Method:
     discriminator = any(e.fn == "adversarial" for e in config.terms.values())
     model = models.SERModel(
         models.backbone(config),

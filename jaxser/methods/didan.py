@@ -192,7 +192,7 @@ def validate(config) -> None:
         )
 
 
-def build(config, classes: tuple[str, ...], num_target: int) -> Method:
+def build(config, classes: tuple[str, ...], num_target: int | None) -> Method:
     m, opts = config.model, config.didan
     model = models.RegressionModel(
         models.backbone(config), len(classes), tuple(m.fc_dims), m.dropout

@@ -149,7 +149,7 @@ def threshold_momentum(config) -> float:
     return min(0.999, 1.0 - 1.0 / steps)
 
 
-def build(config, classes: tuple[str, ...], num_target: int) -> Method:
+def build(config, classes: tuple[str, ...], num_target: int | None) -> Method:
     num_classes = len(classes)
     m, opts = config.model, config.emodna
     model = models.EmoDNAModel(
@@ -190,7 +190,7 @@ def build(config, classes: tuple[str, ...], num_target: int) -> Method:
         schedules=schedules.build(config.schedules),
         model_schedules={"grl_lambda": "grl"},
         options=ml_collections.FrozenConfigDict(opts),
-        init_state=lambda: thresholds.init(kind, num_classes, num_target),
+        init_state=lambda: thresholds.init(kind, num_classes, num_target or 1),
         update_state=update_state,
         monitor=monitor,
     )

@@ -95,7 +95,7 @@ def validate(config) -> None:
         )
 
 
-def build(config, classes: tuple[str, ...], num_target: int) -> Method:
+def build(config, classes: tuple[str, ...], num_target: int | None) -> Method:
     scale = float(config.terms.am.get("scale", 30.0)) if "am" in config.terms else 30.0
     model = models.MSACModel(
         models.backbone(config, pool=False),

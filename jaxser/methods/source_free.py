@@ -109,7 +109,10 @@ def shot_pseudo_label(out, batch, ctx):
 
 def nrc(out, batch, ctx, *, k: int = 5, kk: int = 5, weak: float = 0.1):
     """NRC's neighbourhood term: K neighbours (reciprocal ones weigh 1, others
-    `weak`) and the KK neighbours of each (weight `weak`)."""
+    `weak`) and the KK neighbours of each (weight `weak`). The weights are the
+    paper's 1 / 0.1, as in the reference repository's office-home script: its
+    `train_tar.py` writes 0.1 through a view into every neighbour weight, so
+    there, as published, no reciprocal neighbour weighs 1."""
     features, scores, near = _neighbours(out, batch, ctx, k)  # B x K
     b = near.shape[0]
     flat = near.reshape(-1)
@@ -202,9 +205,11 @@ def _most_neighbours(config) -> tuple[int, str]:
     return max(counts)
 
 
-def build(config, classes: tuple[str, ...], num_target: int) -> Method:
+def build(config, classes: tuple[str, ...], num_target: int | None) -> Method:
     k, where = _most_neighbours(config)
-    if k and num_target < k + 1:
+    if num_target is None:  # a model to predict with: the banks are never read
+        num_target = 1
+    elif k and num_target < k + 1:
         raise ConfigError(
             f"{where} = {k} neighbours need at least {k + 1} target utterances to adapt on; "
             f"the target split has {num_target}"

@@ -31,6 +31,17 @@ class NonFiniteLoss(RuntimeError):
     """The loss became NaN or infinite; the message names the step and the terms."""
 
 
+class Interrupted(Exception):
+    """Ctrl-C stopped training; the message says where and that a rerun resumes."""
+
+    def __init__(self, step: int, checkpoint: int | None, workdir: Path):
+        self.step, self.checkpoint = step, checkpoint
+        saved = f"its last checkpoint is step {checkpoint}" if checkpoint else "no checkpoint yet"
+        super().__init__(
+            f"interrupted at step {step} of {workdir} ({saved}); run the same command to resume"
+        )
+
+
 def evaluate(exp, state, final: bool = False) -> tuple[dict, dict]:
     """(every evaluator's results, the scalars to log incl. the method's monitor);
     `final`: the run's last evaluation, which adds `exp.final_evaluators`."""
@@ -80,12 +91,11 @@ def fit(
     `max_steps` stops this call after that many steps, as a preemption would."""
     config, method, mesh = exp.config, exp.method, exp.mesh
     workdir = Path(workdir)
-    mngr = checkpoints.manager(workdir, config.train.keep_checkpoints)
-    state = exp.state
-    start = mngr.latest_step() or 0
-    if start:
-        state = checkpoints.restore(mngr, state, start)
-    elif init_from is not None:  # source-free: every parameter is the source model's
+    mngr, restored, start = checkpoints.restore_latest(
+        workdir, exp.state, config.train.keep_checkpoints, move_damaged=True
+    )
+    state = restored if restored is not None else exp.state
+    if not start and init_from is not None:  # source-free: every parameter is the source model's
         state = checkpoints.start_from(state, init_from, strict=method.halves == "target")
     state = jax.device_put(state, parallel.replicated(mesh))
     writer = MetricWriter(workdir)
@@ -104,40 +114,47 @@ def fit(
         desc=f"{config.method} {config.data.source}->{config.data.target}",
     )
     t_last, s_last = time.perf_counter(), start
-    for step in range(start, end):
-        if method.refresh_every and step and step % method.refresh_every == 0:
-            state = _host_update(exp, state, method.refresh, step)
-        batch = parallel.shard_batch(next(it), mesh)
-        state, logs = exp.step(state, batch)
-        logs = jax.device_get(logs)
-        if not all(math.isfinite(float(v)) for v in logs.values()):
-            mngr.wait_until_finished()
-            terms = {k: float(v) for k, v in logs.items()}
-            raise NonFiniteLoss(
-                f"non-finite loss at step {step + 1}: {terms}. The last good checkpoint "
-                f"(step {mngr.latest_step()}) is in {workdir / 'checkpoints'}"
-            )
-        done = step + 1
-        if done % config.train.log_every == 0 or done == end:
-            now = time.perf_counter()
-            rate = (done - s_last) / (now - t_last)
-            t_last, s_last = now, done
-            writer.write(done, {**logs, "steps_per_s": rate})
-            bar.set_postfix(
-                {
-                    k.removeprefix("loss/"): f"{float(v):.3f}"
-                    for k, v in logs.items()
-                    if k.startswith("loss")
-                }
-                | {"it/s": f"{rate:.2f}"}
-            )
-        if done % config.train.checkpoint_every == 0 or done == total:
-            mngr.save(done, args=ocp.args.StandardSave(state.as_dict()))
-        if done % config.train.eval_every == 0 and done != total:
-            writer.write(done, evaluate(exp, state)[1], "eval")
-        bar.update(1)
+    done = start
+    try:
+        for step in range(start, end):
+            if method.refresh_every and step and step % method.refresh_every == 0:
+                state = _host_update(exp, state, method.refresh, step)
+            batch = parallel.shard_batch(next(it), mesh)
+            state, logs = exp.step(state, batch)
+            logs = jax.device_get(logs)
+            if not all(math.isfinite(float(v)) for v in logs.values()):
+                mngr.wait_until_finished()
+                terms = {k: float(v) for k, v in logs.items()}
+                raise NonFiniteLoss(
+                    f"non-finite loss at step {step + 1}: {terms}. The last good checkpoint "
+                    f"(step {mngr.latest_step()}) is in {workdir / 'checkpoints'}"
+                )
+            done = step + 1
+            if done % config.train.log_every == 0 or done == end:
+                now = time.perf_counter()
+                rate = (done - s_last) / (now - t_last)
+                t_last, s_last = now, done
+                writer.write(done, {**logs, "steps_per_s": rate})
+                bar.set_postfix(
+                    {
+                        k.removeprefix("loss/"): f"{float(v):.3f}"
+                        for k, v in logs.items()
+                        if k.startswith("loss")
+                    }
+                    | {"it/s": f"{rate:.2f}"}
+                )
+            if done % config.train.checkpoint_every == 0 or done == total:
+                mngr.save(done, args=ocp.args.StandardSave(state.as_dict()))
+            if done % config.train.eval_every == 0 and done != total:
+                writer.write(done, evaluate(exp, state)[1], "eval")
+            bar.update(1)
+    except KeyboardInterrupt:  # one line, not orbax's and TensorFlow's tracebacks
+        bar.close()
+        mngr.wait_until_finished()
+        raise Interrupted(done, mngr.latest_step(), workdir) from None
     bar.close()
     mngr.wait_until_finished()
+    exp.state = state  # the step donated the state it was given: keep the live one
     if int(state.step) < total:
         return int(state.step), None
     results, scalars = evaluate(exp, state, final=True)

@@ -1,8 +1,14 @@
-"""Run logs: `metrics.jsonl` (one JSON object per line) and TensorBoard events."""
+"""Run logs: `metrics.jsonl` (one JSON object per line) and TensorBoard events.
 
-import json
+Only the lead process (process 0) writes; the others' writers do nothing. A
+kill can cut the last line of metrics.jsonl short: `read` leaves it out.
+"""
+
+import sys
 import time
 from pathlib import Path
+
+from jaxser import files, parallel
 
 
 class MetricWriter:
@@ -10,8 +16,11 @@ class MetricWriter:
 
     def __init__(self, workdir: Path, tensorboard: bool = True):
         self.path = Path(workdir) / "metrics.jsonl"
+        self.active = parallel.is_lead()
+        if self.active and files.drop_torn_line(self.path):
+            print(f"{self.path}: dropped a last line cut short by a kill", file=sys.stderr)
         self._tb = None
-        if tensorboard:
+        if tensorboard and self.active:
             try:
                 import tensorflow as tf  # the data layer's dependency; optional here
 
@@ -21,10 +30,11 @@ class MetricWriter:
                 self._tb = None
 
     def write(self, step: int, scalars: dict[str, float], kind: str = "train") -> None:
+        if not self.active:
+            return
         row = {"step": int(step), "kind": kind, "time": round(time.time(), 3)}
         row.update({k: float(v) for k, v in scalars.items()})
-        with self.path.open("a") as f:
-            f.write(json.dumps(row) + "\n")
+        files.append_line(self.path, row)
         if self._tb is not None:
             with self._tb.as_default(step=int(step)):
                 for k, v in scalars.items():
@@ -33,6 +43,6 @@ class MetricWriter:
 
 
 def read(workdir: Path, kind: str | None = None) -> list[dict]:
-    path = Path(workdir) / "metrics.jsonl"
-    rows = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    """The rows of a run's metrics.jsonl (of one `kind`, if given)."""
+    rows = files.read_jsonl(Path(workdir) / "metrics.jsonl")
     return [r for r in rows if kind is None or r["kind"] == kind]

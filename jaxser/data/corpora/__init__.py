@@ -3,6 +3,7 @@
 `get(name)` returns the `Corpus` of a name; an unknown name lists the known ones.
 """
 
+from jaxser.config import ConfigError
 from jaxser.data.corpora import (
     casia,
     cremad,
@@ -27,7 +28,7 @@ CORPORA: dict[str, Corpus] = {**REAL, **SYNTHETIC}
 
 def get(name: str) -> Corpus:
     if name not in CORPORA:
-        raise KeyError(f"unknown corpus {name!r}; known corpora: {sorted(CORPORA)}")
+        raise ConfigError(f"unknown corpus {name!r}; known corpora: {sorted(CORPORA)}")
     return CORPORA[name]
 
 

@@ -145,4 +145,3 @@ def read_results(workdir: Path) -> dict:
     if not isinstance(r, dict):
         raise files.DamagedFile(f"{path} is not a jaxser results file")
     return r
-

@@ -233,9 +233,10 @@ def test_a_config_path_into_another_folder_never_falls_back_to_the_bundled_one(t
         config_lib.load(str(tmp_path / "dann.py"))
     # a bare name and configs/<name> still find the bundled config from anywhere
     assert config_lib.resolve_file("dann.py") == config_lib.CONFIGS_DIR / "dann.py"
-    assert config_lib.resolve_file("configs/dann.py").read_text() == (
-        config_lib.CONFIGS_DIR / "dann.py"
-    ).read_text()
+    assert (
+        config_lib.resolve_file("configs/dann.py").read_text()
+        == (config_lib.CONFIGS_DIR / "dann.py").read_text()
+    )
 
 
 def test_broken_config_files_and_overrides_fail_in_one_line(tmp_path):

@@ -9,7 +9,7 @@ import pytest
 from tiny import tiny_config
 
 from jaxser import config as config_lib
-from jaxser import experiment
+from jaxser import experiment, predict
 from jaxser.data import batch as batch_lib
 from jaxser.evaluation import ood
 from jaxser.evaluation.predict import Predictions
@@ -120,6 +120,12 @@ def test_tiny_single_corpus_run_with_ood_classes(small_data_dir, tmp_path):
     assert r["classes"] == list(CLASSES)
     assert r["ood"]["n_out"] == 6 and 0.0 <= r["ood"]["odin"]["auroc"] <= 1.0
     assert 0.0 <= r["ood"]["max_cosine"]["auroc"] <= 1.0
+    # predict from an MSAC run (AM-softmax head, residual blocks, attribute heads)
+    audio = sorted((small_data_dir / "synth_emodb" / "audio").rglob("*.wav"))[:2]
+    out = predict.predict_files(tmp_path / "run", [str(a) for a in audio])
+    assert out["classes"] == list(CLASSES) and len(out["predictions"]) == 2
+    for p in out["predictions"]:
+        assert sum(p["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
 
 
 def test_orthogonal_control_speaker_head_on_its_own_embedding(tmp_path):

@@ -11,7 +11,7 @@ from scipy.spatial.distance import cdist
 from tiny import tiny_config
 
 from jaxser import config as config_lib
-from jaxser import experiment
+from jaxser import experiment, predict
 from jaxser.data import batch as batch_lib
 from jaxser.evaluation.predict import Predictions, without_labels
 from jaxser.losses import neighbours
@@ -156,24 +156,45 @@ def test_ecan_scl_against_numpy(banks, pseudo):
     assert float(value) == pytest.approx(expected, rel=1e-5)
 
 
+def shot_obtain_label(features, probs):
+    """Liang et al.'s `obtain_label` (SHOT's published code), with scipy's cosine
+    distance: each of the two passes rebuilds its label set from the labels it
+    starts from (the argmax, then the first pass's labels)."""
+    c = probs.shape[1]
+    f = np.concatenate([features, np.ones((len(features), 1))], 1)
+    f = f / np.linalg.norm(f, axis=1, keepdims=True)
+    aff, labels = probs.astype(np.float64), probs.argmax(1)
+    for _ in range(2):
+        initc = aff.T @ f / (1e-8 + aff.sum(0)[:, None])
+        labelset = np.flatnonzero(np.eye(c)[labels].sum(0) > 0)
+        labels = labelset[cdist(f, initc[labelset], "cosine").argmin(1)]
+        aff = np.eye(c)[labels]
+    return labels
+
+
 def test_shot_centroid_labels_equal_a_numpy_kmeans_step():
     r = np.random.default_rng(1)
     features = r.normal(size=(40, 5)).astype(np.float32)
     logits = r.normal(size=(40, 4)) * 2
     logits[:, 3] -= 10  # class 3 is nobody's argmax: it takes no utterance
     probs = softmax(logits).astype(np.float32)
-    # Liang et al.'s obtain_label, with scipy's cosine distance
-    f = np.concatenate([features, np.ones((40, 1))], 1)
-    f = f / np.linalg.norm(f, axis=1, keepdims=True)
-    labelset = np.flatnonzero(np.eye(4)[probs.argmax(1)].sum(0) > 0)
-    aff = probs.astype(np.float64)
-    for _ in range(2):
-        initc = aff.T @ f / (1e-8 + aff.sum(0)[:, None])
-        labels = labelset[cdist(f, initc[labelset], "cosine").argmin(1)]
-        aff = np.eye(4)[labels]
+    labels = shot_obtain_label(features, probs)
     got = np.array(neighbours.centroid_labels(jnp.array(features), jnp.array(probs)))
     np.testing.assert_array_equal(got, labels)
     assert 3 not in got
+
+
+def test_shot_second_pass_never_assigns_a_class_the_first_pass_emptied():
+    """Row 9 is class 2's only argmax; the first pass moves it to class 0, so the
+    second pass must not send anything to class 2's (zero) centroid. With
+    features that go negative, a label set kept from the argmax sent row 8 there."""
+    features = np.array([[3, -3]] * 4 + [[-3, -3]] * 4 + [[0, 5]] + [[3, -3]], np.float32)
+    logits = np.array([[2, 0, 0]] * 4 + [[0, 2, 0]] * 4 + [[1, 0, 0]] + [[0.5, 0, 0.6]])
+    probs = softmax(logits).astype(np.float32)
+    expected = [0, 0, 0, 0, 1, 1, 1, 1, 0, 0]
+    np.testing.assert_array_equal(shot_obtain_label(features, probs), expected)
+    got = np.array(neighbours.centroid_labels(jnp.array(features), jnp.array(probs)))
+    np.testing.assert_array_equal(got, expected)
 
 
 def test_terms_never_read_the_source_half():
@@ -253,6 +274,52 @@ def test_second_method_reuses_the_source_model(small_data_dir, tmp_path, capsys)
     third = experiment.train(given, tmp_path / "nrc", progress=False)
     assert f"start from given source model {stage}" in capsys.readouterr().err
     assert third["before_adaptation"] == first["before_adaptation"]
+
+    # predict works on source-free runs (their banks need k + 1 target utterances;
+    # a model that only predicts has none)
+    audio = sorted((small_data_dir / "synth_casia" / "audio").rglob("*.wav"))[:2]
+    for run in ("nrc", "ecan"):
+        out = predict.predict_files(tmp_path / run, [str(a) for a in audio])
+        assert [r["path"] for r in out["predictions"]] == [str(a) for a in audio]
+        for r in out["predictions"]:
+            assert sum(r["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
+    _a_run_folder_naming_a_python_file_never_runs_it(tmp_path / "shot", first, small_data_dir)
+
+
+def _a_run_folder_naming_a_python_file_never_runs_it(run, trained, small_data_dir):
+    """config.json is data: a `train.pretrain` naming a .py file (here one that
+    leaves a marker) is never imported by evaluate, predict or the tables;
+    the stage is read from the stage.json saved when the run trained."""
+    from jaxser import evaluate
+    from jaxser.evaluation import report
+
+    tmp_path = run.parent
+    stage = json.loads((run / "stage.json").read_text())
+    assert stage["method"] == "source_model" and stage["train"]["steps"] == 2
+    marker = tmp_path / "marker"
+    evil = tmp_path / "evil.py"
+    evil.write_text(
+        f"open({str(marker)!r}, 'w').write('ran')\n\n\n"
+        "def get_config():\n    from configs import source_model\n\n"
+        "    return source_model.get_config()\n"
+    )
+    config = json.loads((run / "config.json").read_text())
+    config["train"]["pretrain"] = str(evil)
+    (run / "config.json").write_text(json.dumps(config))
+    again = evaluate.evaluate(run)
+    assert again["uar"] == trained["uar"]
+    assert again["before_adaptation"] == trained["before_adaptation"]
+    audio = sorted((small_data_dir / "synth_casia" / "audio").rglob("*.wav"))[:1]
+    assert len(predict.predict_files(run, [str(audio[0])])["predictions"]) == 1
+    assert "shot" in report.write(run.parent)
+    # a run saved before runs kept stage.json: its stage's own folder, read as data
+    (run / "stage.json").unlink()
+    assert evaluate.evaluate(run)["uar"] == trained["uar"]
+    # and with neither: one line, nothing imported
+    (run / "results.json").unlink()
+    with pytest.raises(config_lib.ConfigError, match="does not import config files"):
+        evaluate.evaluate(run)
+    assert not marker.exists()
 
 
 def test_killed_and_resumed_equals_uninterrupted_with_banks(small_data_dir, tmp_path):

@@ -97,7 +97,8 @@ def test_reuse_and_interrupted_store(tmp_path):
     shutil.rmtree(data_dir)
     path = store.prepare("casia", copy, data_dir, workers=1)
     wav.with_name("extra.wav").unlink()
-    with pytest.raises(store.StoreMismatch, match=rf"changed since .*\({n + 1} files then, {n} now"):
+    changed = rf"changed since .*\({n + 1} files then, {n} now"
+    with pytest.raises(store.StoreMismatch, match=changed):
         store.prepare("casia", copy, data_dir)
     path = store.prepare("casia", root, data_dir, workers=1, rebuild=True)
     assert json.loads(path.read_text())["source"]["path"] == str(root.resolve())

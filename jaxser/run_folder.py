@@ -24,6 +24,7 @@ STAGE = "stage.json"
 NORMALIZATION = "normalization.json"
 RESULTS = "results.json"
 CHECKPOINTS = "checkpoints"
+CONFIG_KEYS = ("method", "seed", "data", "model", "train", "terms")  # of every config.json
 
 
 class NoRun(FileNotFoundError):
@@ -63,8 +64,9 @@ def read_config(workdir: Path) -> ml_collections.ConfigDict:
     if not path.is_file():
         raise NoRun(f"{workdir} holds no run (no {CONFIG})")
     d = files.read_json(path, "the run folder is damaged: train the run again in a new folder")
-    if not isinstance(d, dict) or "method" not in d or "data" not in d:
-        raise files.DamagedFile(f"{path} is not a jaxser config (no method or data)")
+    missing = [k for k in CONFIG_KEYS if not isinstance(d, dict) or k not in d]
+    if missing:
+        raise files.DamagedFile(f"{path} is not a jaxser config (no {', '.join(missing)})")
     return config_lib.from_dict(d)
 
 

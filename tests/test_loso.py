@@ -78,9 +78,11 @@ def test_bad_fold_and_target_fail_before_any_work(small_data_dir, tmp_path):
 
 def test_sweep_plans_one_run_per_fold_and_reports_mean_over_folds(tmp_path):
     runs = sweep.plan(["source_only"], [("synth_emodb", "synth_emodb")], [0], folds=[0, 1, 2])
-    assert [r.name for r in runs] == [
+    runs = sweep.resolve(runs)
+    assert [r.name[: -sweep.KEY_CHARS - 1] for r in runs] == [
         f"source_only-synth_emodb-synth_emodb-fold{k}-seed0" for k in range(3)
     ]
+    assert len({r.key for r in runs}) == 3  # each fold its own run
     assert "data.protocol=loso" in runs[1].all_overrides()
     assert "data.fold=1" in runs[1].all_overrides()
     assert sweep.folds_of("0-2,5") == [0, 1, 2, 5]

@@ -85,12 +85,12 @@ def test_reuse_and_interrupted_store(tmp_path):
     shutil.copytree(root, copy)
     with pytest.raises(store.StoreMismatch, match=rf"built from {root}, not from --path {copy}"):
         store.prepare("casia", copy, data_dir)
-    r = subprocess.run(
-        [sys.executable, "-m", "jaxser.prepare", "--corpus", "casia", "--path", str(copy),
-         "--data_dir", str(data_dir)], capture_output=True, text=True,
-    )  # fmt: skip
-    assert r.returncode == 1 and "Traceback" not in r.stderr
-    assert r.stderr.strip().endswith("add --rebuild to rebuild it (or use another --data_dir)")
+    from jaxser import prepare
+
+    with pytest.raises(SystemExit) as e:  # the CLI: one line
+        prepare.main(["--corpus", "casia", "--path", str(copy), "--data_dir", str(data_dir)])
+    assert str(e.value).startswith("error: ") and "\n" not in str(e.value)
+    assert str(e.value).endswith("add --rebuild to rebuild it (or use another --data_dir)")
     n = json.loads(path.read_text())["source"]["fingerprint"]["files"]
     wav = next(copy.rglob("*.wav"))
     shutil.copy(wav, wav.with_name("extra.wav"))

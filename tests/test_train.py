@@ -260,7 +260,7 @@ def test_ctrl_c_a_damaged_checkpoint_and_a_torn_log_line_resume_as_if_uninterrup
 
 def test_workdir_of_another_config_is_refused(small_data_dir, tmp_path):
     config = tiny_config("source_only", small_data_dir)
-    experiment.train(config, tmp_path, max_steps=1, progress=False)
+    experiment.train(config, tmp_path, max_steps=2, progress=False)  # checkpoint at step 2
     with pytest.raises(config_lib.ConfigError, match=r"different config.*train.learning_rate"):
         experiment.train(
             tiny_config("source_only", small_data_dir, "train.learning_rate=0.5"),

@@ -236,3 +236,21 @@ def test_an_out_that_is_a_file_fails_in_one_line(tmp_path):
     with pytest.raises(SystemExit, match=r"^error: --out .*f is a file, not a folder"):
         sweep.main(["--methods", "source_only", "--tasks", "synth_emodb:synth_casia",
                     "--seeds", "0", "--out", str(tmp_path / "f")])  # fmt: skip
+
+
+def test_a_report_of_every_folder_never_averages_two_configs_as_seeds(tmp_path, capsys):
+    task = [("synth_emodb", "synth_casia")]
+    (five,) = sweep.resolve(sweep.plan(["source_only"], task, [0], ["train.steps=5"]))
+    (ten,) = sweep.resolve(sweep.plan(["source_only"], task, [0], ["train.steps=10"]))
+    (dann,) = sweep.resolve(sweep.plan(["dann"], task, [0]))
+    _finished(tmp_path, five, uar=0.21)
+    _finished(tmp_path, ten, uar=0.47)
+    _finished(tmp_path, dann, uar=0.55)
+    shutil.copytree(tmp_path / dann.name, tmp_path / "copy-of-dann")
+    text = report.write(tmp_path)
+    err = capsys.readouterr().err
+    both = ", ".join(sorted([five.name, ten.name]))  # in folder order
+    assert f"{both}: source_only on synth_emodb -> synth_casia, seed 0, in runs of" in err
+    assert "0.210" not in text and "0.470" not in text and "0.340" not in text
+    assert f"copy-of-dann, {dann.name}: one run (one config) twice; tabled copy-of-dann" in err
+    assert "| dann | **0.550 +- 0.000** |" in text  # once, not a mean over two copies

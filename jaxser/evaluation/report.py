@@ -77,6 +77,15 @@ class Row:
     fold: int = -1  # loso: the fold tested (its runs share the task "<corpus> (loso)")
     # results.json["ood"] without the per-utterance scores; None without OOD classes
     ood: dict | None = dataclasses.field(default=None, compare=False)
+    config_hash: str = ""  # the run's identity ("" for runs saved before it was recorded)
+
+    @property
+    def cell_key(self) -> tuple:
+        """What one run of a table cell is: two runs sharing it are one run twice."""
+        return (
+            self.method, self.task, self.label_space, self.protocol, self.selection,
+            self.seed, self.fold,
+        )  # fmt: skip
 
 
 def task_name(source: str, target: str, loso: bool) -> str:
@@ -128,6 +137,7 @@ def _rows(run: Path, r: dict, meta: dict) -> list[Row]:
         run=run.name,
         fold=int(r["fold"]) if loso else -1,
         ood=r.get("ood"),
+        config_hash=str(r.get("config_hash", "")),
     )
     if row.protocol != "source_free" or BEFORE not in r:
         return [row]
@@ -174,7 +184,36 @@ def collect(out: Path, runs: Iterable[str] | None = None) -> Collected:
                 continue
             seen.add(key)
             rows.append(r)
-    return Collected(rows, bad, other)
+    rows, clashes = one_run_per_cell(rows)
+    return Collected(rows, bad + clashes, other)
+
+
+def one_run_per_cell(rows: list[Row]) -> tuple[list[Row], list[str]]:
+    """`rows` with at most one run per (method, task, label space, protocol,
+    selection, seed, fold), and a line per clash. One config twice (a copied
+    folder: the same `config_hash`) keeps its first folder; runs of different
+    configs under one key (another `--set`, an edited config file) are all left
+    out: averaging them as if they were seeds would be wrong."""
+    cells: dict[tuple, list[Row]] = {}
+    for r in rows:
+        if r.method != BEFORE:
+            cells.setdefault(r.cell_key, []).append(r)
+    drop, notes = set(), []
+    for key, runs in cells.items():
+        if len(runs) < 2:
+            continue
+        names = ", ".join(r.run for r in runs)
+        hashes = {r.config_hash for r in runs}
+        if len(hashes) == 1 and "" not in hashes:
+            drop |= {r.run for r in runs[1:]}
+            notes.append(f"{names}: one run (one config) twice; tabled {runs[0].run} only")
+        else:
+            drop |= {r.run for r in runs}
+            notes.append(
+                f"{names}: {key[0]} on {key[1]}, seed {key[5]}, in runs of different "
+                "configs; none tabled (a sweep's --methods/--tasks/--set tables its own)"
+            )
+    return [r for r in rows if r.method == BEFORE or r.run not in drop], notes
 
 
 OOD_METRICS = ("auroc", "fpr95", "aupr_in", "aupr_out")

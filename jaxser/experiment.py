@@ -171,7 +171,7 @@ def check(config, stage: ml_collections.ConfigDict | None = None):
     try:
         tasks.mapping(task(config))
     except ConfigError as e:  # only the user's errors: a bug keeps its own type
-        raise ConfigError(f"config.data: {e}") from None
+        raise ConfigError(f"config.data: {e}") from e
     methods.validate(config)
     optim.parse_multipliers(config.train.lr_multipliers)
     evaluators.from_config(config.train.evaluators)

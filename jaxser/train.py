@@ -60,7 +60,8 @@ def main(argv: list[str] | None = None) -> None:
                 config, workdir, max_steps=args.max_steps, progress=not args.no_progress
             )
     except Interrupted as e:
-        sys.exit(str(e))
+        print(e, file=sys.stderr)
+        sys.exit(130)  # the shell's status for a run stopped by Ctrl-C
     except KeyboardInterrupt:
         if debug:
             raise

@@ -33,10 +33,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 import numpy as np
-from scipy import special
-from sklearn import metrics as skm
 
-from jaxser.evaluation.predict import predict_split
 from jaxser.models.msac import CLASS_WEIGHTS
 
 SCORES = ("msp", "max_logit", "energy", "odin", "mahalanobis", "max_cosine")
@@ -44,6 +41,8 @@ SCORES = ("msp", "max_logit", "energy", "odin", "mahalanobis", "max_cosine")
 
 def metrics(in_scores: np.ndarray, out_scores: np.ndarray) -> dict[str, float]:
     """AUROC, FPR at 95% TPR, AUPR-in and AUPR-out of scores (higher = in)."""
+    from sklearn import metrics as skm  # seconds to import: only when OOD is evaluated
+
     y = np.concatenate([np.ones(len(in_scores)), np.zeros(len(out_scores))])
     s = np.concatenate([in_scores, out_scores]).astype(np.float64)
     fpr, tpr, _ = skm.roc_curve(y, s)
@@ -57,6 +56,8 @@ def metrics(in_scores: np.ndarray, out_scores: np.ndarray) -> dict[str, float]:
 
 def logit_scores(logits: np.ndarray, probs: np.ndarray) -> dict[str, np.ndarray]:
     """MSP, max logit and negative energy of per-utterance outputs."""
+    from scipy import special  # seconds to import: only when OOD is evaluated
+
     return {
         "msp": probs.max(1),
         "max_logit": logits.max(1),
@@ -109,6 +110,8 @@ def evaluator(model, temperature: float, epsilon: float) -> Callable:
     odin_forward = make_odin_forward(model, temperature, epsilon)
 
     def ood(predictions) -> dict:
+        from jaxser.evaluation.predict import predict_split  # TensorFlow: when it runs
+
         source = predictions("source")
         class_weights = predictions.variables["params"].get(CLASS_WEIGHTS)
         parts = (("in", "target_test"), ("out", "target_ood"))

@@ -3,14 +3,22 @@
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+
+def _pyplot():
+    """matplotlib's pyplot, headless; imported when a figure is drawn (a second or
+    more: not on the way to a config error or `--help`)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def confusion_png(conf: np.ndarray, classes: Sequence[str], path: Path, title: str = "") -> None:
+    plt = _pyplot()
     conf = np.asarray(conf)
     rows = np.maximum(conf.sum(1, keepdims=True), 1)
     fig, ax = plt.subplots(figsize=(1.0 + 0.7 * len(classes), 0.8 + 0.7 * len(classes)))
@@ -59,6 +67,7 @@ def features_png(
     seed: int = 0,
 ) -> None:
     """Source (circles) and target (crosses) features, coloured by emotion."""
+    plt = _pyplot()
     xy, how = embed_2d(np.concatenate([source, target]).astype(np.float64), seed)
     fig, ax = plt.subplots(figsize=(6.5, 5.5))
     cmap = plt.get_cmap("tab10")
@@ -90,6 +99,7 @@ def features_png(
 def ood_png(scores: dict, path: Path, title: str = "") -> None:
     """One panel per OOD score: histograms of in-distribution and OOD utterances.
     `scores`: score name -> {"in": [...], "out": [...]}."""
+    plt = _pyplot()
     names = list(scores)
     fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 2.8), squeeze=False)
     for ax, name in zip(axes[0], names, strict=True):

@@ -33,7 +33,6 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
 
 from jaxser import files, run_folder
 
@@ -283,6 +282,8 @@ def wilcoxon_p(diff) -> float:
     diff = np.asarray(diff, float)
     if len(diff) < 2 or not np.any(diff):
         return float("nan")
+    from scipy import stats  # seconds to import: only when a table is made
+
     return float(stats.wilcoxon(diff).pvalue)
 
 

@@ -23,7 +23,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import scipy.signal
 import soundfile as sf
 import soxr
 
@@ -220,6 +219,8 @@ def apply_channel(
     wave: np.ndarray, rate: int, channel: Channel, rng: np.random.Generator
 ) -> np.ndarray:
     """Recording channel: silence margins, reverberation, resampling, band limit, noise."""
+    import scipy.signal  # a second to import: only when a corpus is rendered
+
     margins = rng.integers(int(0.1 * rate), int(0.3 * rate), size=2)
     wave = np.concatenate([np.zeros(margins[0]), wave, np.zeros(margins[1])])
     if channel.rt60_s > 0:

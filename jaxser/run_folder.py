@@ -46,10 +46,13 @@ def _lead() -> bool:
 
 def saved_hash(workdir: Path) -> str:
     """The `config_hash` of the run saved in `workdir` (its config.json and stage.json)."""
-    stage = None
-    if (Path(workdir) / STAGE).is_file():
-        stage = config_lib.from_dict(files.read_json(Path(workdir) / STAGE))
-    return config_hash(read_config(workdir), stage)
+    return config_hash(read_config(workdir), _saved_stage(Path(workdir)))
+
+
+def _saved_stage(workdir: Path) -> ml_collections.ConfigDict | None:
+    """The content of `<workdir>/stage.json`, None without one."""
+    path = workdir / STAGE
+    return config_lib.from_dict(files.read_json(path)) if path.is_file() else None
 
 
 def check_folder(workdir: Path, what: str = "--workdir") -> None:
@@ -76,8 +79,8 @@ def read_stage(workdir: Path, config) -> ml_collections.ConfigDict:
     kept it, from the stage's own run folder named in its results.json
     (`before_adaptation.from`). Never by importing the file `train.pretrain` names."""
     workdir = Path(workdir)
-    if (workdir / STAGE).is_file():
-        return config_lib.from_dict(files.read_json(workdir / STAGE))
+    if (stage := _saved_stage(workdir)) is not None:
+        return stage
     start = None
     if (workdir / RESULTS).is_file():
         start = read_results(workdir).get("before_adaptation", {}).get("from")
@@ -97,8 +100,8 @@ def claim(workdir: Path, config, stage=None) -> None:
     workdir = Path(workdir)
     if (workdir / CONFIG).exists():
         differ = config_lib.diff(read_config(workdir), config)
-        if not differ and stage is not None and (workdir / STAGE).is_file():
-            saved_stage = config_lib.from_dict(files.read_json(workdir / STAGE))
+        saved_stage = _saved_stage(workdir) if stage is not None else None
+        if not differ and saved_stage is not None:
             differ = [f"stage: {k}" for k in config_lib.diff(saved_stage, stage)]
         if not differ:
             if stage is not None and _lead():  # a run saved before stage.json

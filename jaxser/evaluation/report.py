@@ -107,15 +107,14 @@ def read_run(run: Path) -> list[Row]:
     try:
         r = run_folder.read_results(run)
         meta = files.read_json(run / "sweep.json") if (run / "sweep.json").is_file() else {}
-        if r.get("config_hash") and (run / run_folder.CONFIG).is_file():
-            if run_folder.saved_hash(run) != r["config_hash"]:
-                raise BadRun(f"{run}: results.json is not of the config in {run_folder.CONFIG}")
-        return _rows(run, r, meta)
+        saved = run_folder.saved_hash(run) if (run / run_folder.CONFIG).is_file() else None
+        rows = _rows(run, r, meta)
     except (files.DamagedFile, KeyError, TypeError, ValueError, AttributeError) as e:
-        if isinstance(e, BadRun):
-            raise
         what = f"missing {e}" if isinstance(e, KeyError) else str(e)
         raise BadRun(f"{run}: cannot table its results ({what})") from None
+    if r.get("config_hash") and saved is not None and saved != r["config_hash"]:
+        raise BadRun(f"{run}: results.json is not of the config in {run_folder.CONFIG}")
+    return rows
 
 
 def _rows(run: Path, r: dict, meta: dict) -> list[Row]:

@@ -67,6 +67,9 @@ def get_config() -> ml_collections.ConfigDict:
     c.train.pretrain = ""  # a config file run first as a stage; this run starts from it
     c.train.pretrain_steps = 0
     c.train.pretrain_cache = ""  # shared stages, one per stage config; empty: <data dir>/models
+    # XLA's compiled programs (jaxser/compilation.py): a folder, or "off"; empty:
+    # $JAXSER_COMPILATION_CACHE, else <data dir>/xla_cache. Not part of a run's identity.
+    c.train.compilation_cache = ""
 
     c.train.lr_multipliers = ""  # "regex=multiplier,...": over parameter paths; 0 freezes
     c.train.odin_temperature = 1000.0  # ODIN (Liang et al. 2018), the OOD evaluation

@@ -145,6 +145,20 @@ def to_json(config: ml_collections.ConfigDict) -> str:
     return json.dumps(config.to_dict(), indent=1, sort_keys=True, default=list)
 
 
+# Keys that say where this machine keeps things, not what a run computes: left
+# out of a run's identity (`identity_json`: its hash, the stage folder's key, the
+# check that a workdir holds this config), so a run resumes with them changed.
+MACHINE_KEYS = (("train", "compilation_cache"),)
+
+
+def identity_json(config: ml_collections.ConfigDict) -> str:
+    """`to_json` of `config` without its `MACHINE_KEYS`."""
+    d = config.to_dict()
+    for section, key in MACHINE_KEYS:
+        d.get(section, {}).pop(key, None)
+    return json.dumps(d, indent=1, sort_keys=True, default=list)
+
+
 # Keys added to the base config after runs were saved without them: a saved
 # config.json gets their default (the behaviour those runs had), so older run
 # folders restore, evaluate, predict and resume.
@@ -155,6 +169,7 @@ ADDED_KEYS = {
     ("train", "odin_epsilon"): 0.0014,
     ("model", "residual"): False,
     ("msac", "control"): "reversal",
+    ("train", "compilation_cache"): "",
 }
 
 
@@ -176,7 +191,8 @@ def from_dict(d: dict) -> ml_collections.ConfigDict:
 
 
 def diff(a: ml_collections.ConfigDict, b: ml_collections.ConfigDict) -> list[str]:
-    """Dotted keys whose values differ (JSON-normalised, so tuples equal lists)."""
+    """Dotted keys whose values differ (JSON-normalised, so tuples equal lists;
+    `MACHINE_KEYS` left out)."""
 
     def flat(d, prefix=""):
         out = {}
@@ -187,5 +203,5 @@ def diff(a: ml_collections.ConfigDict, b: ml_collections.ConfigDict) -> list[str
                 out[f"{prefix}{k}"] = v
         return out
 
-    fa, fb = flat(json.loads(to_json(a))), flat(json.loads(to_json(b)))
+    fa, fb = flat(json.loads(identity_json(a))), flat(json.loads(identity_json(b)))
     return sorted(k for k in fa.keys() | fb.keys() if fa.get(k) != fb.get(k))

@@ -26,8 +26,6 @@ can be benchmarked on an accelerator box without it.
 import contextlib
 import dataclasses
 import fcntl
-import hashlib
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -37,17 +35,16 @@ import jax
 import ml_collections
 from jax.sharding import Mesh
 
-from jaxser import config as config_lib
-from jaxser import files, methods, models, parallel, run_folder
+from jaxser import compilation, methods, models, parallel, run_folder, stages
 from jaxser.config import ConfigError
 from jaxser.data import batch as batch_lib
-from jaxser.data import labels, paths, tasks
+from jaxser.data import tasks
 from jaxser.data.features import FeatureConfig
 from jaxser.evaluation import evaluators, ood
 from jaxser.evaluation import results as results_lib
 from jaxser.evaluation.forward import make_forward
 from jaxser.methods.base import Method
-from jaxser.training import checkpoints, optim
+from jaxser.training import checkpoints, optim, runtime
 from jaxser.training.state import TrainState, init_state
 from jaxser.training.step import make_train_step
 
@@ -128,7 +125,7 @@ def _check_numbers(config) -> None:
                 f"config.terms.{name}.weight={entry.weight} is negative: a loss term's "
                 "weight is >= 0 (0 switches it off)"
             )
-    if uses_stage(config) and config.train.pretrain_steps <= 0:
+    if stages.uses_stage(config) and config.train.pretrain_steps <= 0:
         raise ConfigError(
             f"config.train.pretrain={config.train.pretrain!r} is a stage of "
             f"train.pretrain_steps={config.train.pretrain_steps} steps: set "
@@ -169,7 +166,7 @@ def check(config, stage: ml_collections.ConfigDict | None = None):
         raise ConfigError(f"data.fold={d.fold} must be >= 0")
     _check_numbers(config)
     try:
-        tasks.mapping(task(config))
+        mapping = tasks.mapping(tasks.from_config(config))
     except ConfigError as e:  # only the user's errors: a bug keeps its own type
         raise ConfigError(f"config.data: {e}") from e
     methods.validate(config)
@@ -177,51 +174,17 @@ def check(config, stage: ml_collections.ConfigDict | None = None):
     evaluators.from_config(config.train.evaluators)
     if methods.is_source_free(config.method):
         if config.source_model:
-            check_source_model(config)
+            stages.check_source_model(config)
         elif not config.train.pretrain:
             raise ConfigError(
                 f"{config.method} adapts a source model: set config.source_model to a "
                 "source model's run folder, or config.train.pretrain to a stage config "
                 "(configs/source_model.py) to train one"
             )
-    if not uses_stage(config):
+    if not stages.uses_stage(config):
         return None
-    stage = stage if stage is not None else stage_config(config)
+    stage = stage if stage is not None else stages.stage_config(config, mapping)
     check(stage)
-    return stage
-
-
-def source_model_given(config) -> bool:
-    return methods.is_source_free(config.method) and bool(config.source_model)
-
-
-def uses_stage(config) -> bool:
-    """Whether a run of `config` starts from its pretraining stage."""
-    return bool(config.train.pretrain) and not source_model_given(config)
-
-
-def stage_config(config) -> ml_collections.ConfigDict:
-    """The config of `config.train.pretrain` with this run's data, model and seed,
-    for `train.pretrain_steps` steps. The stage of a source-free method is a
-    source model: its data are the source corpus alone (as its own target, for
-    its final evaluation) with the task's classes, so it is shared by every
-    target of those classes and never reads the target."""
-    stage = config_lib.load_file(config.train.pretrain)
-    data = config.data
-    if methods.is_source_free(config.method):
-        data = ml_collections.ConfigDict(config.data.to_dict())
-        if data.label_space == "categorical":
-            data.classes = ",".join(tasks.mapping(task(config)))
-        data.target = data.source
-        data.protocol = "transductive"
-    with stage.unlocked():
-        stage.seed = config.seed
-        stage.data = data
-        stage.model = config.model
-        stage.train.pretrain = ""  # a stage has no stage of its own
-        stage.train.steps = config.train.pretrain_steps
-        stage.train.eval_every = config.train.pretrain_steps
-        stage.train.checkpoint_every = config.train.pretrain_steps
     return stage
 
 
@@ -238,13 +201,14 @@ def build(
     state is not sized to a target). `method`: a method of the caller's instead
     of the config's (tests bring tiny ones)."""
     classes = tuple(classes)
+    compilation.configure(config)  # before the first compilation of the run
     mesh = mesh or parallel.make_mesh()
     parallel.check_batch_size(config.train.batch_size, mesh)
     method = method or methods.build(config, classes, num_target)
     rules = optim.parse_multipliers(config.train.lr_multipliers) + tuple(method.lr_multipliers)
     tx = optim.make_optimizer(config.train, rules)
-    state = init_state(method, tx, shape_batch(config, len(classes)), config.seed)
     repl, shard = parallel.replicated(mesh), parallel.data_sharding(mesh)
+    state = init_state(method, tx, shape_batch(config, len(classes)), config.seed, repl)
     step = jax.jit(
         make_train_step(method, tx, config.train.steps, config.seed, classes),
         in_shardings=(repl, shard),
@@ -259,7 +223,7 @@ def build(
         method=method,
         tx=tx,
         mesh=mesh,
-        state=jax.device_put(state, repl),
+        state=state,
         step=step,
         forward=make_forward(method.model),
         evaluators=evaluators.from_config(config.train.evaluators) | dict(method.evaluators),
@@ -275,28 +239,13 @@ def _ood_evaluator(config, method: Method) -> dict:
     return {"ood": ood.evaluator(method.model, t.odin_temperature, t.odin_epsilon)}
 
 
-def task(config) -> tasks.Task:
-    """The task of `config.data`: corpora, label space, classes, protocol."""
-    d = config.data
-    overrides = ()
-    if d.label_space in labels.BINARY:
-        halves = [
-            (h, config_lib.names(d[f"{d.label_space}_{h}"])) for h in labels.BINARY[d.label_space]
-        ]
-        overrides = tuple((h, e) for h, e in halves if e)
-    classes = config_lib.names(d.classes)
-    target = d.source if d.protocol == "loso" else d.target
-    ood = config_lib.names(d.ood_classes)
-    return tasks.Task(d.source, target, classes, d.protocol, d.label_space, overrides, d.fold, ood)
-
-
 def load_data(config):
     """The task's data (preparing the synthetic corpora on first use)."""
     from jaxser.data import pipeline  # TensorFlow: only when a run reads data
 
     d = config.data
     return pipeline.load_task(
-        task(config), d.data_dir or None, feature_config(config), d.normalization
+        tasks.from_config(config), d.data_dir or None, feature_config(config), d.normalization
     )
 
 
@@ -318,7 +267,7 @@ def saved_run(workdir: Path):
     config (None without one); run_folder.NoRun if the folder holds no run."""
     workdir = Path(workdir)
     config = run_folder.read_config(workdir)
-    stage = run_folder.read_stage(workdir, config) if uses_stage(config) else None
+    stage = run_folder.read_stage(workdir, config) if stages.uses_stage(config) else None
     return config, stage
 
 
@@ -339,7 +288,7 @@ def restore_model(workdir: Path) -> Experiment:
     of its last checkpoint, built from the config's classes without reading data
     (for prediction: the method's target state is not built)."""
     config = run_folder.read_config(Path(workdir))
-    exp = build(config, tuple(tasks.mapping(task(config))), None)
+    exp = build(config, tuple(tasks.mapping(tasks.from_config(config))), None)
     state = checkpoints.start_from(exp.state, Path(workdir), strict=True)
     exp.state = jax.device_put(state, parallel.replicated(exp.mesh))
     return exp
@@ -352,11 +301,14 @@ def train(
     max_steps: int | None = None,
     progress: bool = True,
     method: Method | None = None,
+    allow_device_change: bool = False,
 ) -> dict:
     """Trains `config` in `workdir` (resuming from its last checkpoint) and returns the
     results of the final evaluation (also in `<workdir>/results.json`), or
     `{"interrupted_at": step}` when `max_steps` stopped it first. Raises
-    loop.Interrupted on Ctrl-C (the run resumes from its last checkpoint)."""
+    loop.Interrupted on Ctrl-C (the run resumes from its last checkpoint), and
+    runtime.DeviceChanged when it would resume on another platform or compute
+    dtype than it started on, unless `allow_device_change`."""
     from jaxser.training import loop  # TensorFlow: only when a run reads data
 
     workdir = Path(workdir)
@@ -364,28 +316,21 @@ def train(
     exp = setup(config, method=method)  # every check, before the workdir is touched
     run_folder.claim(workdir, config, exp.stage)
     run_folder.write_normalization(workdir, exp.data.stats)
-    if source_model_given(config):
+    if stages.source_model_given(config):
         print(f"start from given source model {config.source_model}", file=sys.stderr)
     elif exp.stage is not None:
         _pretrain(config, exp.stage)
     steps, evaluations = loop.fit(
         exp,
         workdir,
-        init_from=stage_dir(config, exp.stage),
+        init_from=stages.stage_dir(config, exp.stage),
         max_steps=max_steps,
         progress=progress,
+        allow_device_change=allow_device_change,
     )
     if evaluations is None:
         return {"interrupted_at": steps}
     return write_results(exp, workdir, evaluations, steps)
-
-
-def stage_dir(config, stage: ml_collections.ConfigDict | None = None) -> Path | None:
-    """The run folder a run starts from: the given source model, its pretraining
-    stage (`stage`: its resolved config; None: made from the stage file), or None."""
-    if source_model_given(config):
-        return Path(config.source_model)
-    return pretrain_workdir(config, stage) if uses_stage(config) else None
 
 
 def write_results(exp: Experiment, workdir: Path, evaluations: dict, steps: int) -> dict:
@@ -397,17 +342,17 @@ def write_results(exp: Experiment, workdir: Path, evaluations: dict, steps: int)
     source outside loso (a source model's own stage) is marked
     `"protocol": "source_training"`: its figures are on its training utterances."""
     config = exp.config
-    start = stage_dir(config, exp.stage)
+    start = stages.stage_dir(config, exp.stage)
     protocol = config.data.protocol
     if protocol != "loso" and config.data.target == config.data.source:
         protocol = "source_training"
-    evaluations = dict(evaluations)
+    evaluations = dict(evaluations) | {"runtime": runtime.describe(config)}
     if methods.is_source_free(config.method):
-        evaluations["before_adaptation"] = _before_adaptation(exp, start)
+        evaluations["before_adaptation"] = stages.before_adaptation(exp, start)
         evaluations["target_split"] = config.data.protocol
         protocol = "source_free"
     elif start is not None:
-        evaluations["before_adaptation"] = _stage_summary(start)
+        evaluations["before_adaptation"] = stages.stage_summary(start)
     return results_lib.write_results(
         workdir,
         config,
@@ -420,68 +365,10 @@ def write_results(exp: Experiment, workdir: Path, evaluations: dict, steps: int)
     )
 
 
-def pretrain_workdir(config, stage: ml_collections.ConfigDict | None = None) -> Path:
-    """The folder of `config`'s pretraining stage: one per stage config (the
-    stage file's settings with this run's data, model, seed and steps), shared by
-    every run that starts from it, under `train.pretrain_cache` (empty: `models/`
-    in the data dir). `stage`: the resolved stage config (None: made from the file)."""
-    stage = stage if stage is not None else stage_config(config)
-    root = config.train.pretrain_cache or paths.resolve_data_dir(config.data.data_dir) / "models"
-    key = hashlib.sha256(config_lib.to_json(stage).encode()).hexdigest()[:12]
-    d = stage.data
-    corpora = d.source if d.target == d.source else f"{d.source}-{d.target}"
-    return Path(root) / f"{stage.method}-{corpora}-{d.label_space}-seed{stage.seed}-{key}"
-
-
-# what a given source model must share with the run that adapts it
-SOURCE_MODEL_KEYS = (
-    "data.label_space",
-    "data.features",
-    "data.n_mels",
-    "data.sample_rate",
-    "data.normalization",
-    "data.crop_seconds",
-    "model",
-)
-
-
-def check_source_model(config) -> None:
-    """`config.source_model` is a run folder with a checkpoint, of this task's
-    classes (and label mapping), label space, features and model; else a
-    ConfigError naming what differs."""
-    where = f"config.source_model={config.source_model}"
-    try:
-        saved = run_folder.read_config(Path(config.source_model))
-    except (FileNotFoundError, files.DamagedFile) as e:
-        raise ConfigError(f"{where}: {e}") from None
-    if not any((Path(config.source_model) / run_folder.CHECKPOINTS).glob("*")):
-        raise ConfigError(f"{where}: no checkpoint in {config.source_model}")
-
-    def get(c, key):
-        for part in key.split("."):
-            c = c.get(part) if c is not None else None
-        return json.loads(json.dumps(c))  # tuples and the lists config.json holds compare equal
-
-    keys = [k for k in SOURCE_MODEL_KEYS if k != "model"]
-    keys += [f"model.{k}" for k in sorted(config.model)]
-    differ = [
-        f"{key} ({get(saved, key)!r} there, {get(config, key)!r} here)"
-        for key in keys
-        if get(saved, key) != get(config, key)
-    ]
-    theirs, ours = tasks.mapping(task(saved)), tasks.mapping(task(config))
-    if theirs != ours:
-        differ.append(f"classes ({dict(theirs)} there, {dict(ours)} here)")
-    if differ:
-        raise ConfigError(
-            f"{where} is not a model for this task; it differs in: " + "; ".join(differ)
-        )
-
-
 def _pretrain(config, stage: ml_collections.ConfigDict) -> Path:
     """Trains the pretraining stage once (runs needing the same one wait for it
     under a file lock), and says whether it was trained or reused; its folder."""
-    workdir = pretrain_workdir(config, stage)
+    workdir = stages.pretrain_workdir(config, stage)
     workdir.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
         if jax.process_count() == 1:  # several processes train one stage together
@@ -492,21 +379,3 @@ def _pretrain(config, stage: ml_collections.ConfigDict) -> Path:
             train(stage, workdir, progress=False)
     print(f"start from {'reused' if reused else 'trained'} stage {workdir}", file=sys.stderr)
     return workdir
-
-
-def _before_adaptation(exp: Experiment, source_model: Path) -> dict:
-    """The source model's figures on this run's target test utterances."""
-    from jaxser.training import loop  # TensorFlow: only when a run reads data
-
-    state = checkpoints.start_from(exp.state, source_model, strict=True)
-    results, _ = loop.evaluate(exp, jax.device_put(state, parallel.replicated(exp.mesh)))
-    r = results["classification"]
-    return {k: r[k] for k in ("uar", "war", "macro_f1", "pred_balance")} | {
-        "from": str(source_model)
-    }
-
-
-def _stage_summary(workdir: Path) -> dict:
-    """The stage's figures on the target, and where it lives."""
-    r = run_folder.read_results(workdir)
-    return {k: r[k] for k in ("uar", "war", "macro_f1", "pred_balance")} | {"from": str(workdir)}

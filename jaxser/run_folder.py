@@ -34,7 +34,8 @@ class NoRun(FileNotFoundError):
 def config_hash(config, stage=None) -> str:
     """The identity of a run: the hash of its resolved config and its stage's
     (what it trains on, how, from what). Recorded in results.json."""
-    text = config_lib.to_json(config) + (config_lib.to_json(stage) if stage is not None else "")
+    text = config_lib.identity_json(config)
+    text += config_lib.identity_json(stage) if stage is not None else ""
     return hashlib.sha256(text.encode()).hexdigest()
 
 

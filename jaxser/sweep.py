@@ -195,8 +195,8 @@ def resolve(runs: list[Run]) -> list[Run]:
         stage = experiment.check(config)
         text = config_lib.resolve_file(run.config).read_bytes()
         digest = hashlib.sha256(text)
-        digest.update(config_lib.to_json(config).encode())
-        digest.update(config_lib.to_json(stage).encode() if stage is not None else b"")
+        digest.update(config_lib.identity_json(config).encode())
+        digest.update(config_lib.identity_json(stage).encode() if stage is not None else b"")
         out.append(
             dataclasses.replace(
                 run,

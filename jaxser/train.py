@@ -37,6 +37,11 @@ def main(argv: list[str] | None = None) -> None:
         help="stop after this many steps in this invocation (resume later)",
     )
     p.add_argument("--no_progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--allow_device_change",
+        action="store_true",
+        help="resume a run on another platform or compute dtype than it started on",
+    )
     cli.add_debug(p)
     args, overrides = p.parse_known_args(argv)
     bad = [o for o in overrides if not o.startswith("--config.")]
@@ -53,11 +58,16 @@ def main(argv: list[str] | None = None) -> None:
 
     from jaxser.training.checkpoints import DamagedCheckpoint
     from jaxser.training.loop import Interrupted, NonFiniteLoss
+    from jaxser.training.runtime import DeviceChanged
 
     try:
-        with cli.one_line_errors(debug, NonFiniteLoss, DamagedCheckpoint):
+        with cli.one_line_errors(debug, NonFiniteLoss, DamagedCheckpoint, DeviceChanged):
             r = experiment.train(
-                config, workdir, max_steps=args.max_steps, progress=not args.no_progress
+                config,
+                workdir,
+                max_steps=args.max_steps,
+                progress=not args.no_progress,
+                allow_device_change=args.allow_device_change,
             )
     except Interrupted as e:
         print(e, file=sys.stderr)

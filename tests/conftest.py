@@ -6,6 +6,25 @@ import pytest
 # tests import their helpers (fakes.py) and the tools/ scripts by module name
 sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parents[1] / "tools")]
 
+
+# One compilation cache for the whole session (jaxser/compilation.py): a test's
+# build of a shape another test compiled reads the executables back. Each
+# session starts empty; a test that sets train.compilation_cache keeps its own.
+@pytest.fixture(scope="session", autouse=True)
+def _compilation_cache(tmp_path_factory):
+    import os
+
+    from jaxser import compilation
+
+    old = os.environ.get(compilation.ENV)
+    os.environ[compilation.ENV] = str(tmp_path_factory.mktemp("xla_cache"))
+    yield
+    if old is None:
+        os.environ.pop(compilation.ENV, None)
+    else:
+        os.environ[compilation.ENV] = old
+
+
 # Small renders of the synthetic corpora, shared by the data tests.
 SMALL = {"synth_emodb": 3, "synth_casia": 5}
 

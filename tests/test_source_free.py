@@ -11,7 +11,7 @@ from scipy.spatial.distance import cdist
 from tiny import tiny_config
 
 from jaxser import config as config_lib
-from jaxser import experiment, predict
+from jaxser import experiment, predict, stages
 from jaxser.data import batch as batch_lib
 from jaxser.evaluation.predict import Predictions, without_labels
 from jaxser.losses import neighbours
@@ -249,7 +249,7 @@ def test_banks_are_filled_with_every_target_utterance_once(small_data_dir):
 def test_second_method_reuses_the_source_model(small_data_dir, tmp_path, capsys):
     cache = f"train.pretrain_cache={tmp_path / 'models'}"
     shot = tiny_config("shot", small_data_dir, cache)
-    stage = experiment.pretrain_workdir(shot)
+    stage = stages.pretrain_workdir(shot)
     assert stage.name.startswith("source_model-synth_emodb-categorical-seed0-")
     first = experiment.train(shot, tmp_path / "shot", progress=False)
     assert f"start from trained stage {stage}" in capsys.readouterr().err
@@ -257,7 +257,7 @@ def test_second_method_reuses_the_source_model(small_data_dir, tmp_path, capsys)
     assert saved["data"]["target"] == "synth_emodb"  # the stage never read the target
     assert saved["data"]["classes"] == "angry,fear,happy,neutral,sad"
     ecan = tiny_config("ecan", small_data_dir, cache)
-    assert experiment.pretrain_workdir(ecan) == stage
+    assert stages.pretrain_workdir(ecan) == stage
     second = experiment.train(ecan, tmp_path / "ecan", progress=False)
     assert f"start from reused stage {stage}" in capsys.readouterr().err
     assert first["before_adaptation"] == second["before_adaptation"]
@@ -340,7 +340,7 @@ def test_killed_and_resumed_equals_uninterrupted_with_banks(small_data_dir, tmp_
 
 def test_bad_source_model_fails_before_any_work(small_data_dir, tmp_path):
     cache = f"train.pretrain_cache={tmp_path / 'models'}"
-    stage = experiment.pretrain_workdir(tiny_config("ecan", small_data_dir, cache))
+    stage = stages.pretrain_workdir(tiny_config("ecan", small_data_dir, cache))
     experiment.train(tiny_config("ecan", small_data_dir, cache), tmp_path / "ok", progress=False)
     cases = {
         str(tmp_path / "none"): "holds no run",

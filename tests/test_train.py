@@ -9,10 +9,10 @@ import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
 import pytest
-from tiny import TINY, tiny_config
+from tiny import GOLDEN_DANN_STEPS, TINY, tiny_config
 
 from jaxser import config as config_lib
-from jaxser import experiment, methods
+from jaxser import experiment, methods, stages
 from jaxser.data import batch as batch_lib
 from jaxser.methods import terms
 from jaxser.methods.base import Context, Term
@@ -67,11 +67,11 @@ def test_golden_first_step(tmp_path):
     assert abs(float(logs["loss/adv"]) - np.log(2)) < 0.05
     # Golden values of these exact steps (seed 0, fake batch), recorded from the first
     # run: a change in the forward pass, the losses or the update shows up here.
-    np.testing.assert_allclose(float(logs["loss/cls"]), 1.635242, rtol=1e-4)
-    np.testing.assert_allclose(float(logs["loss/adv"]), 0.686377, rtol=1e-4)
-    np.testing.assert_allclose(float(logs["grad_norm"]), 0.414685, rtol=1e-4)
+    first, second = GOLDEN_DANN_STEPS
+    for key, value in first.items():
+        np.testing.assert_allclose(float(logs[key]), value, rtol=1e-4)
     state, logs = step(state, fake_batch())
-    np.testing.assert_allclose(float(logs["loss"]), 2.334059, rtol=1e-4)
+    np.testing.assert_allclose(float(logs["loss"]), second["loss"], rtol=1e-4)
     ramp = 2 / (1 + np.exp(-10 / 4)) - 1
     np.testing.assert_allclose(float(logs["schedule/grl"]), ramp, rtol=1e-6)
     assert int(state.step) == 2
@@ -219,7 +219,7 @@ def test_ctrl_c_a_damaged_checkpoint_and_a_torn_log_line_resume_as_if_uninterrup
 
     def ctrl_c_at_step_4(exp, start):
         for step, batch in enumerate(stream(exp, start), start):
-            if step == 3:
+            if step == 4:  # the loop takes batch 4 while step 3 computes (one ahead)
                 raise KeyboardInterrupt
             yield batch
 
@@ -271,18 +271,23 @@ def test_workdir_of_another_config_is_refused(small_data_dir, tmp_path):
         )
 
 
-def nan_from_step_3(out, batch, ctx):
-    return jnp.where(ctx.step >= 3, jnp.nan, 0.0)
+def nan_from_step_5(out, batch, ctx):
+    return jnp.where(ctx.step >= 5, jnp.nan, 0.0)
 
 
 def test_nan_stops_with_step_and_terms_keeping_last_good_checkpoint(small_data_dir, tmp_path):
-    config = tiny_config("source_only", small_data_dir, "train.steps=6")
+    """The losses are checked every 4 steps (log and checkpoint): the check of
+    steps 5-8 names step 6, the first NaN, and the state of step 8 is never saved."""
+    own = ("train.steps=8", "train.log_every=4", "train.checkpoint_every=4")
+    config = tiny_config("source_only", small_data_dir, *own)
     base = methods.build(config, CLASSES, 100)
-    method = dataclasses.replace(base, terms={**base.terms, "bad": Term(nan_from_step_3)})
-    with pytest.raises(loop.NonFiniteLoss, match=r"step 4.*loss/bad.*nan.*step 2"):
+    method = dataclasses.replace(base, terms={**base.terms, "bad": Term(nan_from_step_5)})
+    with pytest.raises(
+        loop.NonFiniteLoss, match=r"at step 6 \(checked steps 5-8\).*loss/bad.*nan.*step 4\)"
+    ):
         experiment.train(config, tmp_path, method=method, progress=False)
     step, params = _params(tmp_path)
-    assert step == 2 and all(np.isfinite(x).all() for x in jax.tree.leaves(params))
+    assert step == 4 and all(np.isfinite(x).all() for x in jax.tree.leaves(params))
 
 
 def test_pretrain_stage_starts_the_run_and_is_shared(small_data_dir, tmp_path, capsys):
@@ -291,7 +296,7 @@ def test_pretrain_stage_starts_the_run_and_is_shared(small_data_dir, tmp_path, c
     stage = ("train.pretrain=configs/source_only.py", "train.pretrain_steps=2")
     cache = f"train.pretrain_cache={tmp_path / 'models'}"
     config = tiny_config("dann", small_data_dir, *stage, cache)
-    pre_dir = experiment.pretrain_workdir(config)
+    pre_dir = stages.pretrain_workdir(config)
     assert pre_dir.parent == tmp_path / "models"
     first = experiment.train(config, tmp_path / "dann", progress=False)
     assert f"start from trained stage {pre_dir}" in capsys.readouterr().err
@@ -302,13 +307,13 @@ def test_pretrain_stage_starts_the_run_and_is_shared(small_data_dir, tmp_path, c
     } | {"from": str(pre_dir)}
     # another method with the same data, model and seed starts from the same stage
     mmd = tiny_config("mmd", small_data_dir, *stage, cache)
-    assert experiment.pretrain_workdir(mmd) == pre_dir
+    assert stages.pretrain_workdir(mmd) == pre_dir
     second = experiment.train(mmd, tmp_path / "mmd", progress=False)
     assert f"start from reused stage {pre_dir}" in capsys.readouterr().err
     assert second["before_adaptation"] == first["before_adaptation"]
     # another seed is another stage
     other = tiny_config("dann", small_data_dir, *stage, cache, "seed=1")
-    assert experiment.pretrain_workdir(other) != pre_dir
+    assert stages.pretrain_workdir(other) != pre_dir
 
     _, pre_params = _params(pre_dir)
     fresh = build("dann", small_data_dir).state

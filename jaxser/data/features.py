@@ -9,10 +9,7 @@ import dataclasses
 import hashlib
 import json
 
-import librosa
 import numpy as np
-import soundfile as sf
-import soxr
 
 # Peak below this (full scale = 1) counts as all-silent.
 SILENCE_PEAK = 1e-4
@@ -80,6 +77,8 @@ VIDEO = (".avi", ".mp4", ".mkv", ".mov", ".webm")  # their audio track is read t
 
 def decode(path: str) -> tuple[np.ndarray, int]:
     """(samples [channels, n] float32, rate). Audio inside video files is read through PyAV."""
+    import soundfile as sf  # the audio libraries: when audio is read
+
     if path.lower().endswith(VIDEO):
         return _decode_av(path)
     try:
@@ -116,6 +115,8 @@ def _decode_av(path: str) -> tuple[np.ndarray, int]:
 
 def load_audio(path: str, sample_rate: int) -> np.ndarray:
     """Mono float32 wave at `sample_rate`; raises BadAudio for empty, NaN or silent audio."""
+    import soxr  # resampling: when audio is read
+
     wave, rate = decode(path)
     if wave.size == 0:
         raise BadAudio("zero-length audio")
@@ -131,6 +132,8 @@ def load_audio(path: str, sample_rate: int) -> np.ndarray:
 
 def compute(wave: np.ndarray, config: FeatureConfig) -> np.ndarray:
     """Features [frames, dim] float32 of a mono wave at `config.sample_rate`."""
+    import librosa  # slow to import: when features are computed
+
     mel = librosa.feature.melspectrogram(
         y=wave,
         sr=config.sample_rate,

@@ -9,6 +9,7 @@ corpora). Needs no data and no TensorFlow: a task is checked before any work.
 
 import dataclasses
 
+from jaxser import config as config_lib
 from jaxser.config import ConfigError
 from jaxser.data import corpora, labels
 
@@ -107,3 +108,18 @@ def _without_ood(task: Task, classes, target_emotions) -> list[str]:
             f"classes; {task.target}'s emotions: {known}"
         )
     return kept
+
+
+def from_config(config) -> Task:
+    """The task of `config.data`: corpora, label space, classes, protocol."""
+    d = config.data
+    overrides = ()
+    if d.label_space in labels.BINARY:
+        halves = [
+            (h, config_lib.names(d[f"{d.label_space}_{h}"])) for h in labels.BINARY[d.label_space]
+        ]
+        overrides = tuple((h, e) for h, e in halves if e)
+    classes = config_lib.names(d.classes)
+    target = d.source if d.protocol == "loso" else d.target
+    ood = config_lib.names(d.ood_classes)
+    return Task(d.source, target, classes, d.protocol, d.label_space, overrides, d.fold, ood)

@@ -41,6 +41,12 @@ class MetricWriter:
                     self._tf.summary.scalar(f"{kind}/{k}", float(v))
             self._tb.flush()
 
+    def write_runtime(self, step: int, info: dict) -> None:
+        """A row of kind "runtime": what this (re)start of the run runs on
+        (jaxser/training/runtime.py); strings, not scalars, so not in TensorBoard."""
+        if self.active:
+            files.append_line(self.path, {"step": int(step), "kind": "runtime", **info})
+
 
 def read(workdir: Path, kind: str | None = None) -> list[dict]:
     """The rows of a run's metrics.jsonl (of one `kind`, if given)."""

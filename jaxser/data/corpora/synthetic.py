@@ -23,12 +23,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
-import soxr
 
 from jaxser.data.corpora import casia, emodb, emovo, enterface, texts
 from jaxser.data.corpora.base import Corpus
-from jaxser.data.corpora.espeak import engine
 
 # emotion -> (rate change (relative), pitch level (eSpeak units), pitch range (units),
 #             volume change (relative), sentence-final punctuation), at intensity 1.
@@ -228,6 +225,8 @@ def apply_channel(
         ir = rng.normal(0, 1, t.size) * np.exp(-6.9 * t / channel.rt60_s) * 0.1
         ir[0] = 1.0
         wave = scipy.signal.fftconvolve(wave, ir)[: wave.size]
+    import soxr  # the audio libraries: when a corpus is rendered
+
     wave = soxr.resample(wave, rate, channel.sample_rate)
     sr = channel.sample_rate
     if channel.highpass_hz:
@@ -246,6 +245,10 @@ def apply_channel(
 
 def render_job(job: Job, root: str) -> float:
     """Renders one job to `root/job.path` (16-bit PCM); returns its duration in seconds."""
+    import soundfile as sf  # the audio libraries and eSpeak: when a corpus is rendered
+
+    from jaxser.data.corpora.espeak import engine
+
     es = engine()
     wave = (
         es.synth(

@@ -6,7 +6,8 @@ the fixed cost of a run, and whether float32 numbers match the CPU's.
 
 Made for a machine with JAX (CUDA or TPU), flax, optax and orbax installed but
 no TensorFlow, librosa or package registry: everything runs on batches held
-in memory (`jaxser.data.batch`), nothing reads a corpus. It prints, in order:
+in memory (`jaxser.data.batch`), nothing reads a corpus. Besides those it
+needs ml_collections and tqdm (pure Python: bring their wheels along). It prints, in order:
 
 1. `jax.devices()` and the versions;
 2. the golden check: the first two float32 steps of tests/test_train.py's
@@ -16,7 +17,8 @@ in memory (`jaxser.data.batch`), nothing reads a corpus. It prints, in order:
 3. `tools/bench_step.py`'s figures for source_only and emodna in float32 and
    bfloat16 (compile s, step ms, utt/s, GFLOP/s, peak memory);
 4. the training loop itself (`loop.fit`, fed from memory in place of the
-   tf.data stream, logging every `train.log_every` steps as a run does) for
+   tf.data stream, logging every `train.log_every` steps as a run does, under
+   a transfer guard that fails on any read-back between its actions) for
    `--loop_steps` steps of each config in the platform's default dtype: its
    steps/s against the in-memory step of (3) (the loop's efficiency), and the
    run's fixed cost (the build, the first step's compilation, the loop's
@@ -76,7 +78,9 @@ def loop_rate(name: str, steps: int, step_ms: float, workdir: Path) -> dict:
     exp = experiment.build(config, CLASSES, 1000)
     b, t, f = config.train.batch_size, exp.crop_frames, exp.features.dim
     feed = batch_lib.in_memory([batch_lib.random(b, t, f, len(CLASSES), seed=i) for i in range(4)])
-    loop.fit(exp, workdir / name, max_steps=steps, progress=False, feed=feed)
+    # on an accelerator the guard makes any read-back between the loop's actions an error
+    guard = "disallow_explicit"
+    loop.fit(exp, workdir / name, max_steps=steps, progress=False, feed=feed, transfer_guard=guard)
     jax.block_until_ready(exp.state)
     wall = time.perf_counter() - t0
     rows = [r for r in _rows(workdir / name) if r["kind"] == "train"]

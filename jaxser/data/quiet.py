@@ -14,7 +14,7 @@ import sys
 
 def tensorflow():
     """The `tensorflow` module, imported once, quietly."""
-    if "tensorflow" in sys.modules:
+    if sys.modules.get("tensorflow") is not None:
         return sys.modules["tensorflow"]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     sys.stderr.flush()

@@ -21,9 +21,10 @@ class MetricWriter:
             print(f"{self.path}: dropped a last line cut short by a kill", file=sys.stderr)
         self._tb = None
         if tensorboard and self.active:
-            try:
-                import tensorflow as tf  # the data layer's dependency; optional here
+            try:  # the data layer's dependency; optional here (a box without it logs no events)
+                from jaxser.data import quiet
 
+                tf = quiet.tensorflow()
                 self._tb = tf.summary.create_file_writer(str(Path(workdir) / "tensorboard"))
                 self._tf = tf
             except ImportError:

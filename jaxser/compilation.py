@@ -18,6 +18,7 @@ least recently used entries past `MAX_BYTES`.
 """
 
 import os
+import sys
 from pathlib import Path
 
 import jax
@@ -45,7 +46,14 @@ def cache_dir(config) -> Path | None:
 
 def use_cache(path: Path | None) -> None:
     """Compilations from now on in this process are read from and written to
-    `path` (None: not cached). A no-op when it is already the cache in use."""
+    `path` (None: not cached). A no-op when it is already the cache in use; a
+    folder that cannot be made is warned about in one line, and not used."""
+    if path is not None:
+        try:
+            Path(path).mkdir(parents=True, exist_ok=True)
+        except OSError as e:  # a read-only or missing disk: compile, but say so
+            print(f"warning: no compilation cache ({e}); compiling without one", file=sys.stderr)
+            path = None
     want = str(path) if path is not None else None
     if jax.config.jax_compilation_cache_dir == want:
         return

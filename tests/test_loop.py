@@ -81,6 +81,7 @@ def test_step_compiles_once_through_evaluation_refresh_and_resume(small_data_dir
     assert steps == 6 and results is not None
     assert [r["step"] for r in writers.read(tmp_path, "eval")] == [0, 2, 4, 6]
     assert exp.step._cache_size() == 1
+    assert exp.forward._cache_size() == 1  # every evaluation and refresh: one batch shape
 
 
 def test_results_and_log_record_the_runtime_and_a_resume_elsewhere_is_refused(
@@ -116,6 +117,17 @@ def test_compilation_cache_folder_config_env_default_and_off(tmp_path, monkeypat
     monkeypatch.setenv(compilation.ENV, "off")
     config.train.compilation_cache = ""
     assert compilation.cache_dir(config) is None
+
+
+def test_a_cache_folder_that_cannot_be_made_is_warned_about_and_not_used(tmp_path, capsys):
+    (tmp_path / "file").write_text("")
+    try:
+        compilation.use_cache(tmp_path / "file" / "xla_cache")
+        assert jax.config.jax_compilation_cache_dir is None
+    finally:
+        compilation.use_cache(None)
+    err = capsys.readouterr().err
+    assert err.startswith("warning: no compilation cache (") and err.count("\n") == 1
 
 
 def test_a_second_build_reads_its_compilations_from_the_cache(tmp_path):

@@ -49,6 +49,8 @@ def get_config() -> ml_collections.ConfigDict:
     c.model.compute_dtype = "auto"  # "auto" (bfloat16 on GPU/TPU, float32 on CPU), ...
     c.model.timnet_features = 64  # backbone "timnet" (with data.features = "mfcc")
     c.model.timnet_blocks = 8
+    c.model.frames_features = 256  # backbone "frames" (jaxser/models/frames.py): projection width
+    c.model.frames_pooling = "attentive"  # backbone "frames": "attentive" or "mean"
 
     c.train = ml_collections.ConfigDict()
     c.train.steps = 300

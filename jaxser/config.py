@@ -152,10 +152,14 @@ MACHINE_KEYS = (("train", "compilation_cache"),)
 
 
 def identity_json(config: ml_collections.ConfigDict) -> str:
-    """`to_json` of `config` without its `MACHINE_KEYS`."""
+    """`to_json` of `config` without its `MACHINE_KEYS`, and without the keys of
+    `NEW_SINCE_IDENTITY` that hold their default."""
     d = config.to_dict()
     for section, key in MACHINE_KEYS:
         d.get(section, {}).pop(key, None)
+    for section, key in NEW_SINCE_IDENTITY:
+        if d.get(section, {}).get(key, ADDED_KEYS[section, key]) == ADDED_KEYS[section, key]:
+            d.get(section, {}).pop(key, None)
     return json.dumps(d, indent=1, sort_keys=True, default=list)
 
 
@@ -170,7 +174,13 @@ ADDED_KEYS = {
     ("model", "residual"): False,
     ("msac", "control"): "reversal",
     ("train", "compilation_cache"): "",
+    ("model", "frames_features"): 256,
+    ("model", "frames_pooling"): "attentive",
 }
+# Of those, the keys added after runs recorded their identity (`config_hash`):
+# at their default (the behaviour of the runs saved before them) they are left
+# out of `identity_json`, so those runs keep their hash and a sweep finds them.
+NEW_SINCE_IDENTITY = (("model", "frames_features"), ("model", "frames_pooling"))
 
 
 def from_json(text: str) -> ml_collections.ConfigDict:

@@ -44,6 +44,7 @@ from jaxser.evaluation import evaluators, ood
 from jaxser.evaluation import results as results_lib
 from jaxser.evaluation.forward import make_forward
 from jaxser.methods.base import Method
+from jaxser.models import frames
 from jaxser.training import checkpoints, optim, runtime
 from jaxser.training.state import TrainState, init_state
 from jaxser.training.step import make_train_step
@@ -107,6 +108,7 @@ BOUNDS = (
     ("train.warmup_steps", 0, True),
     ("train.grad_clip", 0, True),
     ("data.crop_seconds", 0, False),
+    ("model.frames_features", 0, False),
 )
 # methods that read no target batch: their stage may evaluate on its own source
 NO_TARGET = ("source_model",)
@@ -143,6 +145,7 @@ def check(config, stage: ml_collections.ConfigDict | None = None):
     _known("method", config.method, methods.METHODS)
     _known("model.backbone", config.model.backbone, models.BACKBONES)
     _known("model.compute_dtype", config.model.compute_dtype, models.DTYPES)
+    _known("model.frames_pooling", config.model.frames_pooling, frames.POOLINGS)
     _known("train.optimizer", config.train.optimizer, OPTIMIZERS)
     _known("data.normalization", config.data.normalization, tasks.NORMALIZATIONS)
     _known("data.protocol", config.data.protocol, tasks.PROTOCOLS)

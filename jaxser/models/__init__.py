@@ -7,6 +7,7 @@ import jax.numpy as jnp
 from jaxser.models.cnn import CNN
 from jaxser.models.didan import RegressionModel
 from jaxser.models.emodna import EmoDNAModel
+from jaxser.models.frames import FrameBackbone
 from jaxser.models.msac import MSACModel
 from jaxser.models.ser import SERModel
 from jaxser.models.timnet import TIMNet
@@ -17,6 +18,7 @@ BACKBONES = {
         tuple(m.channels), m.stem_channels, m.convs_per_block, m.dropout, dtype, m.residual
     ),
     "timnet": lambda m, dtype: TIMNet(m.timnet_features, m.timnet_blocks, m.dropout, dtype),
+    "frames": lambda m, dtype: FrameBackbone(m.frames_features, m.frames_pooling, m.dropout, dtype),
 }
 DTYPES = ("auto", "float32", "bfloat16")
 
@@ -49,6 +51,7 @@ __all__ = [
     "DTYPES",
     "compute_dtype",
     "EmoDNAModel",
+    "FrameBackbone",
     "MSACModel",
     "RegressionModel",
     "SERModel",

@@ -79,7 +79,11 @@ def feature_config(config) -> FeatureConfig:
 
 
 def crop_frames(config) -> int:
-    return round(config.data.crop_seconds * feature_config(config).frames_per_second)
+    """Frames per training window: one for a vector per utterance."""
+    features = feature_config(config)
+    if features.per_utterance:
+        return 1
+    return round(config.data.crop_seconds * features.frames_per_second)
 
 
 def shape_batch(config, num_classes: int) -> dict:
@@ -136,6 +140,22 @@ def _check_numbers(config) -> None:
         )
 
 
+def _check_features(config) -> None:
+    """The feature kind is known (its package installed) and the backbone reads it."""
+    try:
+        features = feature_config(config)
+        _ = features.dim  # openSMILE: its package is there (ConfigError if not)
+    except ConfigError as e:
+        raise ConfigError(f"config.data.features={config.data.features!r}: {e}") from None
+    if features.kind.startswith("opensmile:") and config.model.backbone != "frames":
+        what = "one vector per utterance" if features.per_utterance else "vectors of descriptors"
+        raise ConfigError(
+            f"config.data.features={features.kind!r} gives {what}, not a spectrogram: "
+            f"the {config.model.backbone!r} backbone cannot read them; "
+            "set --config.model.backbone=frames"
+        )
+
+
 def check(config, stage: ml_collections.ConfigDict | None = None):
     """Every name and option of `config` (method, terms, schedules, backbone,
     numbers, ...), before any data is read or any file written. Raises
@@ -146,6 +166,7 @@ def check(config, stage: ml_collections.ConfigDict | None = None):
     _known("model.backbone", config.model.backbone, models.BACKBONES)
     _known("model.compute_dtype", config.model.compute_dtype, models.DTYPES)
     _known("model.frames_pooling", config.model.frames_pooling, frames.POOLINGS)
+    _check_features(config)
     _known("train.optimizer", config.train.optimizer, OPTIMIZERS)
     _known("data.normalization", config.data.normalization, tasks.NORMALIZATIONS)
     _known("data.protocol", config.data.protocol, tasks.PROTOCOLS)

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from jaxser import cli
+from jaxser.config import ConfigError
 from jaxser.data import corpora
 from jaxser.data.features import FeatureConfig
 
@@ -26,7 +27,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--path", help="corpus folder in its published layout (TFDS manual dir)")
     p.add_argument("--data_dir", help="store root (default $JAXSER_DATA_DIR or ~/.cache/jaxser)")
     p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
-    p.add_argument("--features", default="logmel", choices=["logmel", "mfcc"])
+    p.add_argument(
+        "--features",
+        default="logmel",
+        help="logmel (default), mfcc, or opensmile:<set>:<level> (level lld or functionals), "
+        "e.g. opensmile:eGeMAPSv02:functionals",
+    )
     p.add_argument("--sample_rate", type=int, default=16000)
     p.add_argument("--n_mels", type=int, default=64)
     p.add_argument("--synth_seed", type=int, default=0, help="seed of a synthetic render")
@@ -46,7 +52,11 @@ def main(argv: list[str] | None = None) -> None:
 
     from jaxser.data import store  # TensorFlow: imported only once the arguments are valid
 
-    config = FeatureConfig(kind=args.features, sample_rate=args.sample_rate, n_mels=args.n_mels)
+    try:
+        config = FeatureConfig(kind=args.features, sample_rate=args.sample_rate, n_mels=args.n_mels)
+        _ = config.dim  # openSMILE: its package is there (ConfigError if not)
+    except ConfigError as e:
+        p.error(f"--features {args.features}: {e}")
     t0 = time.perf_counter()
     with cli.one_line_errors(
         cli.debugging(args), corpora.LayoutError, store.NoUsableUtterance, store.StoreMismatch

@@ -1,4 +1,4 @@
-"""Audio -> features: decode, mono, resample, log-mel or MFCC.
+"""Audio -> features: decode, mono, resample, log-mel, MFCC or openSMILE.
 
 `FeatureConfig` names every setting that changes the numbers; its `key()` is a
 stable hash, so a store computed with other settings is never reused.
@@ -6,10 +6,13 @@ Bad audio raises `BadAudio` with a reason that prepare lists under `skipped`.
 """
 
 import dataclasses
+import functools
 import hashlib
 import json
 
 import numpy as np
+
+from jaxser.config import ConfigError
 
 # Peak below this (full scale = 1) counts as all-silent.
 SILENCE_PEAK = 1e-4
@@ -19,9 +22,48 @@ class BadAudio(ValueError):
     """A file that cannot be used, with the reason."""
 
 
+# openSMILE (the `opensmile` package, `pip install -e ".[opensmile]"`): its feature
+# sets, and the levels as `data.features` names them
+OPENSMILE_SETS = ("ComParE_2016", "GeMAPSv01b", "eGeMAPSv01b", "eGeMAPSv02", "emobase",
+                  "IS09", "IS10", "IS11", "IS12", "IS13")  # fmt: skip
+OPENSMILE_LEVELS = {"lld": "LowLevelDescriptors", "functionals": "Functionals"}
+
+
+def opensmile_spec(kind: str) -> tuple[str, str] | None:
+    """("eGeMAPSv02", "functionals") for kind "opensmile:eGeMAPSv02:functionals",
+    None for another kind; ConfigError naming the known sets or levels."""
+    if not kind.startswith("opensmile:"):
+        return None
+    parts = kind.split(":")
+    if len(parts) != 3:
+        raise ConfigError(f"feature kind {kind!r}: openSMILE features are opensmile:<set>:<level>")
+    _, feature_set, level = parts
+    if feature_set not in OPENSMILE_SETS:
+        raise ConfigError(f"unknown openSMILE set {feature_set!r}; known: {list(OPENSMILE_SETS)}")
+    if level not in OPENSMILE_LEVELS:
+        raise ConfigError(f"unknown openSMILE level {level!r}; known: {list(OPENSMILE_LEVELS)}")
+    return feature_set, level
+
+
+@functools.cache
+def _smile(feature_set: str, level: str):
+    """openSMILE's extractor for a set and level, made once per process."""
+    try:
+        import opensmile
+    except ImportError:
+        raise ConfigError(
+            'openSMILE features need the opensmile package: pip install -e ".[opensmile]"'
+        ) from None
+    return opensmile.Smile(
+        opensmile.FeatureSet[feature_set], opensmile.FeatureLevel[OPENSMILE_LEVELS[level]]
+    )
+
+
 @dataclasses.dataclass(frozen=True)
 class FeatureConfig:
-    kind: str = "logmel"  # "logmel" or "mfcc" (TIM-Net)
+    # "logmel", "mfcc" (TIM-Net), or "opensmile:<set>:<level>" (level "lld": a
+    # vector per 10 ms frame; "functionals": one vector per utterance)
+    kind: str = "logmel"
     sample_rate: int = 16000
     n_mels: int = 64
     win_ms: float = 25.0
@@ -33,8 +75,11 @@ class FeatureConfig:
     log_floor: float = 1e-6
 
     def __post_init__(self):
-        if self.kind not in ("logmel", "mfcc"):
-            raise ValueError(f"unknown feature kind {self.kind!r}; known: ['logmel', 'mfcc']")
+        if self.kind not in ("logmel", "mfcc") and opensmile_spec(self.kind) is None:
+            raise ConfigError(
+                f"unknown feature kind {self.kind!r}; known: ['logmel', 'mfcc', "
+                "'opensmile:<set>:<level>']"
+            )
         if self.win_length > self.n_fft:
             raise ValueError(f"window ({self.win_length} samples) longer than n_fft={self.n_fft}")
 
@@ -48,7 +93,15 @@ class FeatureConfig:
 
     @property
     def dim(self) -> int:
+        if spec := opensmile_spec(self.kind):
+            return len(_smile(*spec).feature_names)
         return self.n_mfcc if self.kind == "mfcc" else self.n_mels
+
+    @property
+    def per_utterance(self) -> bool:
+        """One vector per utterance (openSMILE functionals), not one per frame."""
+        spec = opensmile_spec(self.kind)
+        return spec is not None and spec[1] == "functionals"
 
     @property
     def frames_per_second(self) -> float:
@@ -131,7 +184,13 @@ def load_audio(path: str, sample_rate: int) -> np.ndarray:
 
 
 def compute(wave: np.ndarray, config: FeatureConfig) -> np.ndarray:
-    """Features [frames, dim] float32 of a mono wave at `config.sample_rate`."""
+    """Features [frames, dim] float32 of a mono wave at `config.sample_rate`
+    (openSMILE functionals: [1, dim])."""
+    if spec := opensmile_spec(config.kind):
+        x = _smile(*spec).process_signal(wave, config.sample_rate).to_numpy(np.float32)
+        if not np.all(np.isfinite(x)):
+            raise BadAudio(f"openSMILE {config.kind} gave NaN or infinite values")
+        return x
     import librosa  # slow to import: when features are computed
 
     mel = librosa.feature.melspectrogram(

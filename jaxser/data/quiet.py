@@ -12,10 +12,27 @@ import os
 import sys
 
 
+def opensmile_first() -> None:
+    """Loads openSMILE's library (the `opensmile` extra), if installed, before
+    TensorFlow: loaded after TensorFlow, its first extraction corrupts the heap
+    ("malloc(): invalid size", an abort; opensmile 2.6 with TensorFlow 2.21),
+    loaded before, both work. Loading the library alone imports nothing."""
+    import ctypes
+    import glob
+    import importlib.util
+
+    if "tensorflow" in sys.modules or (spec := importlib.util.find_spec("opensmile")) is None:
+        return
+    pattern = os.path.join(os.path.dirname(spec.origin), "core", "bin", "*", "libSMILEapi.*")
+    for path in sorted(glob.glob(pattern))[:1]:
+        ctypes.CDLL(path)
+
+
 def tensorflow():
-    """The `tensorflow` module, imported once, quietly."""
+    """The `tensorflow` module, imported once, quietly (after `opensmile_first`)."""
     if sys.modules.get("tensorflow") is not None:
         return sys.modules["tensorflow"]
+    opensmile_first()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     sys.stderr.flush()
     saved = os.dup(2)

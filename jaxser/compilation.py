@@ -65,8 +65,6 @@ def use_cache(path: Path | None) -> None:
     compilation_cache.reset_cache()
 
 
-def configure(config) -> Path | None:
-    """`use_cache(cache_dir(config))`; the folder in use."""
-    path = cache_dir(config)
-    use_cache(path)
-    return path
+def configure(config) -> None:
+    """`use_cache(cache_dir(config))`."""
+    use_cache(cache_dir(config))

@@ -39,13 +39,13 @@ from jaxser import compilation, methods, models, parallel, run_folder, stages
 from jaxser.config import ConfigError
 from jaxser.data import batch as batch_lib
 from jaxser.data import tasks
-from jaxser.data.features import FeatureConfig
+from jaxser.data.features import FeatureConfig, opensmile_spec
 from jaxser.evaluation import evaluators, ood
 from jaxser.evaluation import results as results_lib
 from jaxser.evaluation.forward import make_forward
 from jaxser.methods.base import Method
 from jaxser.models import frames
-from jaxser.training import checkpoints, optim, runtime
+from jaxser.training import checkpoints, loop, optim, runtime
 from jaxser.training.state import TrainState, init_state
 from jaxser.training.step import make_train_step
 
@@ -147,7 +147,7 @@ def _check_features(config) -> None:
         _ = features.dim  # openSMILE: its package is there (ConfigError if not)
     except ConfigError as e:
         raise ConfigError(f"config.data.features={config.data.features!r}: {e}") from None
-    if features.kind.startswith("opensmile:") and config.model.backbone != "frames":
+    if opensmile_spec(features.kind) and config.model.backbone != "frames":
         what = "one vector per utterance" if features.per_utterance else "vectors of descriptors"
         raise ConfigError(
             f"config.data.features={features.kind!r} gives {what}, not a spectrogram: "
@@ -333,8 +333,6 @@ def train(
     loop.Interrupted on Ctrl-C (the run resumes from its last checkpoint), and
     runtime.DeviceChanged when it would resume on another platform or compute
     dtype than it started on, unless `allow_device_change`."""
-    from jaxser.training import loop  # TensorFlow: only when a run reads data
-
     workdir = Path(workdir)
     run_folder.check_folder(workdir)
     exp = setup(config, method=method)  # every check, before the workdir is touched

@@ -39,6 +39,11 @@ def config_hash(config, stage=None) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def has_checkpoint(workdir: Path) -> bool:
+    """Whether `workdir` holds at least one checkpoint (of a run that trained)."""
+    return any((Path(workdir) / CHECKPOINTS).glob("*"))
+
+
 def _lead() -> bool:
     from jaxser import parallel  # JAX: only where a run writes
 
@@ -108,7 +113,7 @@ def claim(workdir: Path, config, stage=None) -> None:
             if stage is not None and _lead():  # a run saved before stage.json
                 files.write_text(workdir / STAGE, config_lib.to_json(stage))
             return
-        if any((workdir / CHECKPOINTS).glob("*")):
+        if has_checkpoint(workdir):
             raise ConfigError(
                 f"{workdir} holds a run of a different config (keys that differ: {differ}); "
                 "use another --workdir, or delete this one to start over"

@@ -25,7 +25,7 @@ from jaxser import config as config_lib
 from jaxser import files, methods, parallel, run_folder
 from jaxser.config import ConfigError
 from jaxser.data import paths, tasks
-from jaxser.training import checkpoints
+from jaxser.training import checkpoints, loop
 
 
 def source_model_given(config) -> bool:
@@ -106,7 +106,7 @@ def check_source_model(config) -> None:
         saved = run_folder.read_config(Path(config.source_model))
     except (FileNotFoundError, files.DamagedFile) as e:
         raise ConfigError(f"{where}: {e}") from None
-    if not any((Path(config.source_model) / run_folder.CHECKPOINTS).glob("*")):
+    if not run_folder.has_checkpoint(Path(config.source_model)):
         raise ConfigError(f"{where}: no checkpoint in {config.source_model}")
 
     def get(c, key):
@@ -131,19 +131,19 @@ def check_source_model(config) -> None:
         )
 
 
+# what results.json keeps of the run a run started from
+SUMMARY_KEYS = ("uar", "war", "macro_f1", "pred_balance")
+
+
 def before_adaptation(exp, source_model: Path) -> dict:
     """The source model's figures on this run's target test utterances."""
-    from jaxser.training import loop  # TensorFlow: only when a run reads data
-
     state = checkpoints.start_from(exp.state, source_model, strict=True)
     results, _ = loop.evaluate(exp, jax.device_put(state, parallel.replicated(exp.mesh)))
     r = results["classification"]
-    return {k: r[k] for k in ("uar", "war", "macro_f1", "pred_balance")} | {
-        "from": str(source_model)
-    }
+    return {k: r[k] for k in SUMMARY_KEYS} | {"from": str(source_model)}
 
 
 def stage_summary(workdir: Path) -> dict:
     """The stage's figures on the target, and where it lives."""
     r = run_folder.read_results(workdir)
-    return {k: r[k] for k in ("uar", "war", "macro_f1", "pred_balance")} | {"from": str(workdir)}
+    return {k: r[k] for k in SUMMARY_KEYS} | {"from": str(workdir)}

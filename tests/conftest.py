@@ -6,11 +6,6 @@ import pytest
 # tests import their helpers (fakes.py) and the tools/ scripts by module name
 sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parents[1] / "tools")]
 
-# before any test module imports TensorFlow (test_store imports TFDS at collection)
-from jaxser.data import quiet  # noqa: E402
-
-quiet.opensmile_first()
-
 
 # One compilation cache for the whole session (jaxser/compilation.py): a test's
 # build of a shape another test compiled reads the executables back. Each

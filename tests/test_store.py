@@ -8,10 +8,10 @@ import fakes
 import numpy as np
 import pytest
 import soundfile as sf
-import tensorflow_datasets as tfds
 
 from jaxser.data import store
 from jaxser.data.features import FeatureConfig
+from jaxser.data.store import tfds  # through jaxser.data.quiet, as every TensorFlow import
 
 MANIFEST_KEYS = {
     "corpus",

@@ -47,7 +47,7 @@ from tiny import GOLDEN_DANN_STEPS, tiny_config  # noqa: E402
 from jaxser import config as config_lib  # noqa: E402
 from jaxser import experiment  # noqa: E402
 from jaxser.data import batch as batch_lib  # noqa: E402
-from jaxser.training import loop, runtime  # noqa: E402
+from jaxser.training import loop, runtime, writers  # noqa: E402
 
 CLASSES = ("angry", "fear", "happy", "neutral", "sad")  # synth_emodb <-> synth_casia
 
@@ -83,7 +83,7 @@ def loop_rate(name: str, steps: int, step_ms: float, workdir: Path) -> dict:
     loop.fit(exp, workdir / name, max_steps=steps, progress=False, feed=feed, transfer_guard=guard)
     jax.block_until_ready(exp.state)
     wall = time.perf_counter() - t0
-    rows = [r for r in _rows(workdir / name) if r["kind"] == "train"]
+    rows = writers.read(workdir / name, "train")
     steady = [r["steps_per_s"] for r in rows[1:]]  # the first interval holds the compilation
     rate = float(np.median(steady)) if steady else float("nan")
     return {
@@ -96,12 +96,6 @@ def loop_rate(name: str, steps: int, step_ms: float, workdir: Path) -> dict:
         "wall_s": wall,
         "fixed_cost_s": wall - steps * step_ms / 1000,
     }
-
-
-def _rows(workdir: Path) -> list[dict]:
-    from jaxser.training import writers
-
-    return writers.read(workdir)
 
 
 def main() -> None:

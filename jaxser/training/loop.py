@@ -35,7 +35,8 @@ import jax
 import orbax.checkpoint as ocp
 import tqdm
 
-from jaxser import parallel
+from jaxser import parallel, run_folder
+from jaxser.evaluation import evaluators
 from jaxser.methods.base import BATCH_HALVES
 from jaxser.training import checkpoints, runtime
 from jaxser.training.writers import MetricWriter
@@ -59,8 +60,7 @@ class Interrupted(Exception):
 def evaluate(exp, state, final: bool = False) -> tuple[dict, dict]:
     """(every evaluator's results, the scalars to log incl. the method's monitor);
     `final`: the run's last evaluation, which adds `exp.final_evaluators`."""
-    from jaxser.evaluation import evaluators  # the data pipeline: when a run evaluates
-    from jaxser.evaluation.predict import Predictions
+    from jaxser.evaluation.predict import Predictions  # the data pipeline: when a run evaluates
 
     preds = Predictions.of(exp, state)
     results = evaluators.run(exp.evaluators | (exp.final_evaluators if final else {}), preds)
@@ -181,7 +181,7 @@ def fit(
     config, method = exp.config, exp.method
     workdir = Path(workdir)
     here = runtime.describe(config)
-    if not allow_device_change and any((workdir / "checkpoints").glob("*")):
+    if not allow_device_change and run_folder.has_checkpoint(workdir):
         runtime.check_resume(workdir, here)  # before the folder is touched
     mngr, restored, start = checkpoints.restore_latest(
         workdir, exp.state, config.train.keep_checkpoints, move_damaged=True

@@ -33,12 +33,16 @@ def get_config() -> ml_collections.ConfigDict:
     c.data.normalization = "corpus"  # "corpus", "utterance", "speaker" or "none"
     c.data.crop_seconds = 2.0
     c.data.balanced = False  # class-balanced source batches
-    c.data.features = "logmel"  # or "mfcc"
+    # "logmel", "mfcc", "opensmile:<set>:<lld|functionals>", "ssl:<checkpoint dir>[:<layers>]"
+    # or "npy:<dir>" (README "Features")
+    c.data.features = "logmel"
     c.data.n_mels = 64
     c.data.sample_rate = 16000
 
     c.model = ml_collections.ConfigDict()
-    c.model.backbone = "cnn"
+    # "auto": by data.features ("cnn" for log-mel and MFCC, "mlp" for one vector per
+    # utterance, "frames" for frame vectors), or "cnn", "timnet", "frames", "mlp"
+    c.model.backbone = "auto"
     c.model.channels = (16, 32, 64, 128)
     c.model.stem_channels = 8
     c.model.convs_per_block = 2
@@ -51,6 +55,8 @@ def get_config() -> ml_collections.ConfigDict:
     c.model.timnet_blocks = 8
     c.model.frames_features = 256  # backbone "frames" (jaxser/models/frames.py): projection width
     c.model.frames_pooling = "attentive"  # backbone "frames": "attentive" or "mean"
+    c.model.mlp_features = 256  # backbone "mlp" (jaxser/models/mlp.py): hidden width
+    c.model.mlp_layers = 2  # backbone "mlp": Dense-LayerNorm-ReLU blocks
 
     c.train = ml_collections.ConfigDict()
     c.train.steps = 300

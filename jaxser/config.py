@@ -152,9 +152,14 @@ MACHINE_KEYS = (("train", "compilation_cache"),)
 
 
 def identity_json(config: ml_collections.ConfigDict) -> str:
-    """`to_json` of `config` without its `MACHINE_KEYS`, and without the keys of
-    `NEW_SINCE_IDENTITY` that hold their default."""
+    """`to_json` of `config` without its `MACHINE_KEYS`, without the keys of
+    `NEW_SINCE_IDENTITY` that hold their default, and with `model.backbone="auto"`
+    written as "cnn" for log-mel and MFCC (what it resolves to there, and the
+    default of the runs saved before "auto")."""
     d = config.to_dict()
+    model, data = d.get("model", {}), d.get("data", {})
+    if model.get("backbone") == "auto" and data.get("features", "logmel") in ("logmel", "mfcc"):
+        model["backbone"] = "cnn"  # what "auto" is for a spectrogram: the default before it
     for section, key in MACHINE_KEYS:
         d.get(section, {}).pop(key, None)
     for section, key in NEW_SINCE_IDENTITY:
@@ -176,11 +181,18 @@ ADDED_KEYS = {
     ("train", "compilation_cache"): "",
     ("model", "frames_features"): 256,
     ("model", "frames_pooling"): "attentive",
+    ("model", "mlp_features"): 256,
+    ("model", "mlp_layers"): 2,
 }
 # Of those, the keys added after runs recorded their identity (`config_hash`):
 # at their default (the behaviour of the runs saved before them) they are left
 # out of `identity_json`, so those runs keep their hash and a sweep finds them.
-NEW_SINCE_IDENTITY = (("model", "frames_features"), ("model", "frames_pooling"))
+NEW_SINCE_IDENTITY = (
+    ("model", "frames_features"),
+    ("model", "frames_pooling"),
+    ("model", "mlp_features"),
+    ("model", "mlp_layers"),
+)
 
 
 def from_json(text: str) -> ml_collections.ConfigDict:

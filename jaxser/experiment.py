@@ -38,8 +38,9 @@ from jax.sharding import Mesh
 from jaxser import compilation, methods, models, parallel, run_folder, stages
 from jaxser.config import ConfigError
 from jaxser.data import batch as batch_lib
+from jaxser.data import features as features_lib
 from jaxser.data import tasks
-from jaxser.data.features import FeatureConfig, opensmile_spec
+from jaxser.data.features import FeatureConfig
 from jaxser.evaluation import evaluators, ood
 from jaxser.evaluation import results as results_lib
 from jaxser.evaluation.forward import make_forward
@@ -73,9 +74,16 @@ class Experiment:
     stage: ml_collections.ConfigDict | None = None
 
 
-def feature_config(config) -> FeatureConfig:
-    d = config.data
-    return FeatureConfig(kind=d.features, sample_rate=d.sample_rate, n_mels=d.n_mels)
+feature_config = features_lib.from_config
+
+
+def feature_record(features: FeatureConfig) -> dict:
+    """What a run folder records of its features (`run_folder.write_normalization`)."""
+    return {
+        "kind": features.kind,
+        "key": features.key(),
+        "source_identity": features.source_identity(),
+    }
 
 
 def crop_frames(config) -> int:
@@ -113,6 +121,8 @@ BOUNDS = (
     ("train.grad_clip", 0, True),
     ("data.crop_seconds", 0, False),
     ("model.frames_features", 0, False),
+    ("model.mlp_features", 0, False),
+    ("model.mlp_layers", 0, True),
 )
 # methods that read no target batch: their stage may evaluate on its own source
 NO_TARGET = ("source_model",)
@@ -141,18 +151,25 @@ def _check_numbers(config) -> None:
 
 
 def _check_features(config) -> None:
-    """The feature kind is known (its package installed) and the backbone reads it."""
+    """The feature kind is known (its package, checkpoint or arrays there) and the
+    backbone reads it."""
     try:
         features = feature_config(config)
-        _ = features.dim  # openSMILE: its package is there (ConfigError if not)
-    except ConfigError as e:
+        _ = features.dim, features.key()  # openSMILE's package, the checkpoint, the arrays
+    except (ConfigError, ValueError) as e:
         raise ConfigError(f"config.data.features={config.data.features!r}: {e}") from None
-    if opensmile_spec(features.kind) and config.model.backbone != "frames":
-        what = "one vector per utterance" if features.per_utterance else "vectors of descriptors"
+    name = models.backbone_name(config)
+    if not features.spectrogram and name in models.SPECTROGRAM_BACKBONES:
+        what = "one vector per utterance" if features.per_utterance else "frame vectors"
         raise ConfigError(
             f"config.data.features={features.kind!r} gives {what}, not a spectrogram: "
-            f"the {config.model.backbone!r} backbone cannot read them; "
-            "set --config.model.backbone=frames"
+            f"the {name!r} backbone cannot read them; set --config.model.backbone=auto "
+            "(frames or mlp)"
+        )
+    if features.layers > 1 and name not in ("frames", "mlp"):
+        raise ConfigError(
+            f"config.data.features={features.kind!r} holds {features.layers} layers per frame: "
+            "only the frames and mlp backbones mix layers"
         )
 
 
@@ -163,7 +180,7 @@ def check(config, stage: ml_collections.ConfigDict | None = None):
     `stage` when given (a run folder's saved `stage.json`), else made from the
     file `train.pretrain` names (`stage_config`: only for configs the user gave)."""
     _known("method", config.method, methods.METHODS)
-    _known("model.backbone", config.model.backbone, models.BACKBONES)
+    _known("model.backbone", config.model.backbone, models.BACKBONE_CHOICES)
     _known("model.compute_dtype", config.model.compute_dtype, models.DTYPES)
     _known("model.frames_pooling", config.model.frames_pooling, frames.POOLINGS)
     _check_features(config)
@@ -337,7 +354,7 @@ def train(
     run_folder.check_folder(workdir)
     exp = setup(config, method=method)  # every check, before the workdir is touched
     run_folder.claim(workdir, config, exp.stage)
-    run_folder.write_normalization(workdir, exp.data.stats)
+    run_folder.write_normalization(workdir, exp.data.stats, feature_record(exp.features))
     if stages.source_model_given(config):
         print(f"start from given source model {config.source_model}", file=sys.stderr)
     elif exp.stage is not None:

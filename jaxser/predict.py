@@ -6,7 +6,10 @@
 PATHs are files or folders (searched recursively) of wav, flac or ogg audio, or
 the audio track of avi, mp4, mkv, mov or webm video. Each file is decoded,
 resampled and featurised exactly as the run's corpora were (the feature
-settings and the normalisation are read from the run folder); a file longer
+settings and the normalisation are read from the run folder: the same
+openSMILE set, the same SSL checkpoint and layers; a checkpoint that moved or
+changed since is refused, naming it). A run on `npy:` features takes .npy
+arrays of the shape its arrays had instead of audio. A file longer
 than the run's training crop is covered by windows whose outputs are averaged,
 weighted by their frames, as in evaluation. The model is the run's last
 checkpoint.
@@ -44,9 +47,9 @@ PROGRESS_FROM = 6  # files: a progress bar from this many on
 NORMALIZE_AS = ("target", "source", "files")
 
 
-def find_files(paths: list[str]) -> tuple[list[Path], list[dict]]:
-    """Audio files under `paths` (folders recursively, hidden files left out) and the
-    paths skipped with their reason."""
+def find_files(paths: list[str], kinds=AUDIO + VIDEO) -> tuple[list[Path], list[dict]]:
+    """Files with a suffix of `kinds` under `paths` (folders recursively, hidden
+    files left out) and the paths skipped with their reason."""
     found, skipped = [], []
     for p in map(Path, paths):
         if p.is_dir():
@@ -60,7 +63,7 @@ def find_files(paths: list[str]) -> tuple[list[Path], list[dict]]:
             skipped.append({"path": str(p), "reason": "no such file or folder"})
             continue
         for f in files:
-            if f.suffix.lower() in AUDIO + VIDEO:
+            if f.suffix.lower() in kinds:
                 found.append(f)
             else:
                 skipped.append({"path": str(f), "reason": f"unknown format ({f.suffix or 'none'})"})
@@ -117,6 +120,25 @@ def as_split(feats: list[np.ndarray], names: list[str], how: str, stats: dict | 
     )
 
 
+def check_features(workdir: Path, features_now) -> None:
+    """ConfigError when the run's SSL checkpoint is not the one its features were
+    made with: same path, other content (a moved one fails earlier, in
+    `restore_model`, naming its folder)."""
+    from jaxser import experiment, run_folder
+    from jaxser.config import ConfigError
+
+    recorded = run_folder.read_features(workdir)
+    if not features_now.kind.startswith("ssl:") or not recorded:
+        return
+    now = experiment.feature_record(features_now)
+    if now["source_identity"] != recorded["source_identity"]:
+        raise ConfigError(
+            f"the SSL checkpoint of {features_now.kind} changed since {workdir} was trained "
+            f"(content hash {recorded['source_identity']} then, {now['source_identity']} now): its "
+            "features would not be the run's; put the original back"
+        )
+
+
 def predict_files(workdir: Path, paths: list[str], normalize_as: str = "target") -> dict:
     """{"classes", "predictions": [...], "skipped": [...]} for the files under `paths`."""
     from jaxser import experiment
@@ -124,10 +146,12 @@ def predict_files(workdir: Path, paths: list[str], normalize_as: str = "target")
 
     exp = experiment.restore_model(workdir)  # fails before any audio is read
     config = exp.config
+    check_features(workdir, exp.features)
     how = config.data.normalization
     corpus = {"target": config.data.target, "source": config.data.source}.get(normalize_as)
     stats = run_statistics(workdir, config)[corpus] if how == "corpus" and corpus else None
-    files, skipped = find_files(paths)
+    npy = exp.features.kind.startswith("npy:")
+    files, skipped = find_files(paths, (".npy",) if npy else AUDIO + VIDEO)
     feats, kept = [], []
     bar = tqdm.tqdm(files, desc="featurise", unit="file", disable=len(files) < PROGRESS_FROM)
     for f in bar:

@@ -30,8 +30,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument(
         "--features",
         default="logmel",
-        help="logmel (default), mfcc, or opensmile:<set>:<level> (level lld or functionals), "
-        "e.g. opensmile:eGeMAPSv02:functionals",
+        help="logmel (default), mfcc, opensmile:<set>:<level> (level lld or functionals, e.g. "
+        "opensmile:eGeMAPSv02:functionals), ssl:<checkpoint dir>[:<layers>] (layers last, "
+        "all or an index), or npy:<dir> (arrays named <corpus>-<utt_id>.npy); README 'Features'",
+    )
+    p.add_argument(
+        "--allow_missing_arrays",
+        action="store_true",
+        help="npy features: leave out the utterances that have no array (listed as skipped) "
+        "instead of refusing to prepare",
     )
     p.add_argument("--sample_rate", type=int, default=16000)
     p.add_argument("--n_mels", type=int, default=64)
@@ -54,7 +61,9 @@ def main(argv: list[str] | None = None) -> None:
 
     try:
         config = FeatureConfig(kind=args.features, sample_rate=args.sample_rate, n_mels=args.n_mels)
-        _ = config.dim  # openSMILE: its package is there (ConfigError if not)
+        if args.allow_missing_arrays and not config.kind.startswith("npy:"):
+            p.error("--allow_missing_arrays is for npy:<dir> features")
+        _ = config.dim, config.key()  # openSMILE's package, the checkpoint, the arrays
     except ConfigError as e:
         p.error(f"--features {args.features}: {e}")
     t0 = time.perf_counter()
@@ -69,6 +78,7 @@ def main(argv: list[str] | None = None) -> None:
             args.workers,
             synth_seed=args.synth_seed,
             rebuild=args.rebuild,
+            allow_missing_arrays=args.allow_missing_arrays,
         )
     wall = time.perf_counter() - t0
     m = json.loads(path.read_text())

@@ -130,12 +130,25 @@ def claim(workdir: Path, config, stage=None) -> None:
     files.write_text(workdir / CONFIG, config_lib.to_json(config))
 
 
-def write_normalization(workdir: Path, stats: dict) -> None:
+def write_normalization(workdir: Path, stats: dict, features: dict | None = None) -> None:
     """`<workdir>/normalization.json`: each corpus's feature statistics (the
     feature settings and normalisation are in config.json), so that new audio is
-    normalised as the run's corpora were without their prepared stores."""
+    normalised as the run's corpora were without their prepared stores; and
+    `features`: the store key and the content hash of an SSL checkpoint or array
+    dir, so that predict refuses features from a checkpoint that changed."""
     if _lead():
-        files.write_json(Path(workdir) / NORMALIZATION, {"stats": stats}, indent=None)
+        d = {"stats": stats} | ({"features": features} if features else {})
+        files.write_json(Path(workdir) / NORMALIZATION, d, indent=None)
+
+
+def read_features(workdir: Path) -> dict | None:
+    """{"kind", "key", "source_identity"} the run's features were made with, or
+    None when the run recorded none."""
+    path = Path(workdir) / NORMALIZATION
+    if not path.is_file():
+        return None
+    d = files.read_json(path, "rerun the run's training command to write it again")
+    return d.get("features") if isinstance(d, dict) else None
 
 
 def read_normalization(workdir: Path) -> dict | None:

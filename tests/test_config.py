@@ -67,7 +67,7 @@ def test_unknown_method_and_loss_names_list_the_known_ones():
         check("configs/dann.py", "terms.adv.fn=adversarail")
     with pytest.raises(config_lib.ConfigError, match="expected true/false"):
         check("configs/dann.py", "data.balanced=maybe")
-    with pytest.raises(config_lib.ConfigError, match=r"backbone='resnet'; known: \['cnn'"):
+    with pytest.raises(config_lib.ConfigError, match=r"backbone='resnet'; known: \['auto', 'cnn'"):
         check("configs/dann.py", "model.backbone=resnet")
     with pytest.raises(config_lib.ConfigError, match=r"unknown evaluator.*\['nope'\].*'source'"):
         check("configs/dann.py", "train.evaluators=nope")

@@ -12,7 +12,7 @@ opensmile = pytest.importorskip(
 )
 
 from jaxser import config as config_lib  # noqa: E402
-from jaxser import experiment, predict  # noqa: E402
+from jaxser import experiment, models, predict  # noqa: E402
 from jaxser.data import features  # noqa: E402
 
 FUNCTIONALS = "opensmile:eGeMAPSv02:functionals"
@@ -41,7 +41,11 @@ def test_features_equal_the_opensmile_package_on_the_same_file(tmp_path, kind, l
         (["data.features=opensmile:IS09:frames"], r"unknown openSMILE level 'frames'; known: "),
         (["data.features=opensmile:IS09"], r"opensmile:<set>:<level>"),
         (["data.features=wav2vec"], r"unknown feature kind 'wav2vec'"),
-        ([f"data.features={FUNCTIONALS}"], r"cannot read them; set --config.model.backbone=frames"),
+        (
+            [f"data.features={FUNCTIONALS}", "model.backbone=cnn"],
+            r"one vector per utterance, not a spectrogram: the 'cnn' backbone cannot read them",
+        ),
+        (["data.features=opensmile:IS09:lld", "model.backbone=timnet"], r"gives frame vectors"),
     ],
 )
 def test_a_bad_feature_kind_or_a_backbone_that_cannot_read_it_fails_in_check(overrides, message):
@@ -56,9 +60,9 @@ def test_a_run_on_functionals_and_predict_on_new_audio(small_data_dir, tmp_path)
     kind = features.FeatureConfig(kind=FUNCTIONALS)
     for name, texts in SMALL.items():
         store.prepare(name, data_dir=small_data_dir, config=kind, workers=1, synth_max_texts=texts)
-    own = (f"data.features={FUNCTIONALS}", "model.backbone=frames", "model.frames_features=16")
+    own = (f"data.features={FUNCTIONALS}", "model.mlp_features=16")
     config = tiny_config("source_only", small_data_dir, *own)
-    assert experiment.crop_frames(config) == 1
+    assert experiment.crop_frames(config) == 1 and models.backbone_name(config) == "mlp"
     r = experiment.train(config, tmp_path / "run", progress=False)
     assert r["steps"] == 4 and np.isfinite(r["uar"])
     clip = wav(tmp_path / "clips" / "b.wav", seconds=1.0)

@@ -1,18 +1,22 @@
-"""Audio -> features: decode, mono, resample, log-mel, MFCC or openSMILE.
+"""Audio -> features: decode, mono, resample, then log-mel, MFCC, openSMILE,
+SSL embeddings (jaxser/data/ssl.py), or a user's own arrays (jaxser/data/arrays.py).
 
 `FeatureConfig` names every setting that changes the numbers; its `key()` is a
-stable hash, so a store computed with other settings is never reused.
-Bad audio raises `BadAudio` with a reason that prepare lists under `skipped`.
+stable hash (with the SSL checkpoint's or the array dir's content hash), so a
+store computed with other settings is never reused. Bad audio raises
+`BadAudio` with a reason that prepare lists under `skipped`.
 """
 
 import dataclasses
 import functools
 import hashlib
 import json
+from pathlib import Path
 
 import numpy as np
 
 from jaxser.config import ConfigError
+from jaxser.data import arrays, ssl
 
 # Peak below this (full scale = 1) counts as all-silent.
 SILENCE_PEAK = 1e-4
@@ -59,10 +63,16 @@ def _smile(feature_set: str, level: str):
     )
 
 
+SPECTROGRAMS = ("logmel", "mfcc")  # the kinds the 2-D CNN and TIM-Net read
+KINDS = ("logmel", "mfcc", "opensmile:<set>:<lld|functionals>", "ssl:<checkpoint dir>[:<layers>]",
+         "npy:<dir>")  # fmt: skip
+
+
 @dataclasses.dataclass(frozen=True)
 class FeatureConfig:
-    # "logmel", "mfcc" (TIM-Net), or "opensmile:<set>:<level>" (level "lld": a
-    # vector per 10 ms frame; "functionals": one vector per utterance)
+    # "logmel", "mfcc" (TIM-Net), "opensmile:<set>:<level>" (level "lld": a
+    # vector per 10 ms frame; "functionals": one vector per utterance),
+    # "ssl:<checkpoint dir>[:<layers>]" or "npy:<dir>"
     kind: str = "logmel"
     sample_rate: int = 16000
     n_mels: int = 64
@@ -75,10 +85,13 @@ class FeatureConfig:
     log_floor: float = 1e-6
 
     def __post_init__(self):
-        if self.kind not in ("logmel", "mfcc") and opensmile_spec(self.kind) is None:
+        parsed = (opensmile_spec(self.kind), ssl.parse(self.kind), arrays.parse(self.kind))
+        if self.kind not in SPECTROGRAMS and not any(parsed):
+            raise ConfigError(f"unknown feature kind {self.kind!r}; known: {list(KINDS)}")
+        if (spec := ssl.parse(self.kind)) and ssl.sample_rate_of(spec[0]) != self.sample_rate:
             raise ConfigError(
-                f"unknown feature kind {self.kind!r}; known: ['logmel', 'mfcc', "
-                "'opensmile:<set>:<level>']"
+                f"{spec[0]} reads audio at {ssl.sample_rate_of(spec[0])} Hz: set "
+                f"data.sample_rate (prepare --sample_rate) to it, not {self.sample_rate}"
             )
         if self.win_length > self.n_fft:
             raise ValueError(f"window ({self.win_length} samples) longer than n_fft={self.n_fft}")
@@ -93,27 +106,73 @@ class FeatureConfig:
 
     @property
     def dim(self) -> int:
+        """The width of a stored frame (all SSL layers: their widths side by side)."""
         if spec := opensmile_spec(self.kind):
             return len(_smile(*spec).feature_names)
+        if spec := ssl.parse(self.kind):
+            return ssl.layer_count(*spec) * ssl.hidden_states(ssl.read_config(spec[0]))[1]
+        if folder := arrays.parse(self.kind):
+            return arrays.layout(folder).dim
         return self.n_mfcc if self.kind == "mfcc" else self.n_mels
 
     @property
+    def layers(self) -> int:
+        """How many hidden layers a stored frame holds side by side (1 but for all
+        the layers of an SSL model)."""
+        if spec := ssl.parse(self.kind):
+            return ssl.layer_count(*spec)
+        if folder := arrays.parse(self.kind):
+            return arrays.layout(folder).layers
+        return 1
+
+    @property
+    def spectrogram(self) -> bool:
+        """Log-mel or MFCC: an image the 2-D CNN can read."""
+        return self.kind in SPECTROGRAMS
+
+    @property
     def per_utterance(self) -> bool:
-        """One vector per utterance (openSMILE functionals), not one per frame."""
-        spec = opensmile_spec(self.kind)
-        return spec is not None and spec[1] == "functionals"
+        """One vector per utterance (openSMILE functionals, (D,) arrays), not one per frame."""
+        if spec := opensmile_spec(self.kind):
+            return spec[1] == "functionals"
+        if folder := arrays.parse(self.kind):
+            return arrays.layout(folder).rank == 1
+        return False
 
     @property
     def frames_per_second(self) -> float:
+        if spec := ssl.parse(self.kind):
+            return self.sample_rate / ssl.stride(spec[0])
+        if folder := arrays.parse(self.kind):
+            return arrays.layout(folder).frames_per_second
         return self.sample_rate / self.hop_length
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    def source_identity(self) -> str | None:
+        """The content hash of what the features come from beyond the settings:
+        an SSL checkpoint's files, an array dir's file list; None for the rest."""
+        if spec := ssl.parse(self.kind):
+            return ssl.identity(spec[0])
+        if folder := arrays.parse(self.kind):
+            return arrays.layout(folder).fingerprint
+        return None
+
     def key(self) -> str:
-        """Stable 10-hex-digit hash of the settings (the store key)."""
-        blob = json.dumps(self.to_dict(), sort_keys=True).encode()
+        """Stable 10-hex-digit hash of the settings (the store key), with the
+        checkpoint's or array dir's content hash where there is one."""
+        d = self.to_dict()
+        if (identity := self.source_identity()) is not None:
+            d["source_identity"] = identity
+        blob = json.dumps(d, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:10]
+
+
+def from_config(config) -> FeatureConfig:
+    """The feature settings of a run config's `data` section."""
+    d = config.data
+    return FeatureConfig(kind=d.features, sample_rate=d.sample_rate, n_mels=d.n_mels)
 
 
 def statistics(total: np.ndarray, total_sq: np.ndarray, frames: int) -> dict:
@@ -191,6 +250,11 @@ def compute(wave: np.ndarray, config: FeatureConfig) -> np.ndarray:
         if not np.all(np.isfinite(x)):
             raise BadAudio(f"openSMILE {config.kind} gave NaN or infinite values")
         return x
+    if spec := ssl.parse(config.kind):
+        x = ssl.extract(wave, *spec)
+        if not np.all(np.isfinite(x)):
+            raise BadAudio(f"the SSL model gave NaN or infinite values for {config.kind}")
+        return x
     import librosa  # slow to import: when features are computed
 
     mel = librosa.feature.melspectrogram(
@@ -211,7 +275,13 @@ def compute(wave: np.ndarray, config: FeatureConfig) -> np.ndarray:
 
 
 def featurize(path: str, config: FeatureConfig) -> np.ndarray:
-    """File -> features [frames, dim]; raises BadAudio with the reason."""
+    """File -> features [frames, dim]; raises BadAudio with the reason. For "npy:"
+    features the file is the utterance's array."""
+    if folder := arrays.parse(config.kind):
+        try:
+            return arrays.load(Path(path), arrays.layout(folder))
+        except arrays.BadArray as e:
+            raise BadAudio(str(e)) from None
     wave = load_audio(path, config.sample_rate)
     if wave.size < config.win_length:
         raise BadAudio(f"audio shorter than one analysis window ({wave.size} samples)")

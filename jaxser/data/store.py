@@ -38,7 +38,7 @@ quiet.tensorflow()  # before TFDS imports it
 import tensorflow_datasets as tfds  # noqa: E402
 import tqdm  # noqa: E402
 
-from jaxser.data import corpora, features, paths  # noqa: E402
+from jaxser.data import arrays, corpora, features, paths, ssl  # noqa: E402
 from jaxser.data.corpora import synthetic  # noqa: E402
 from jaxser.data.corpora.base import Utterance  # noqa: E402
 
@@ -101,11 +101,14 @@ class _CorpusBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         feature_config: features.FeatureConfig = features.FeatureConfig(),
         utterances: list[Utterance] = (),
         workers: int = 1,
+        inputs: dict[str, Path] | None = None,
         **kwargs,
     ):
         self.feature_config = feature_config
         self.utterances = list(utterances)
         self.workers = workers
+        # utterance path -> the file its features come from ("npy:" kinds: its array)
+        self.inputs = inputs or {}
         self.report = {"skipped": [], "sum": None, "sumsq": None, "frames": 0, "kept": 0}
         super().__init__(**kwargs)
 
@@ -143,8 +146,13 @@ class _CorpusBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
 
     def _generate_examples(self):
         utts, config = self.utterances, self.feature_config
-        paths = [u.path for u in utts]
-        if self.workers > 1:
+        paths = [str(self.inputs.get(u.path, u.path)) for u in utts]
+        # SSL models run in this process on every core (one model in memory, not
+        # one per worker); arrays are only read
+        in_process = bool(ssl.parse(config.kind) or arrays.parse(config.kind))
+        if in_process and ssl.parse(config.kind):
+            ssl.set_threads(self.workers)
+        if self.workers > 1 and not in_process:
             ctx = multiprocessing.get_context("spawn")  # TensorFlow is not fork-safe
             pool = concurrent.futures.ProcessPoolExecutor(self.workers, mp_context=ctx)
             results = pool.map(
@@ -217,6 +225,7 @@ def prepare(
     synth_seed: int = 0,
     synth_max_texts: int | None = None,
     rebuild: bool = False,
+    allow_missing_arrays: bool = False,
 ) -> Path:
     """Computes the features of `corpus` once and returns the manifest path.
 
@@ -225,7 +234,8 @@ def prepare(
     (its manifest exists) is reused when it was built from the same folder in
     the same state (`fingerprint`) or the same render; else StoreMismatch says
     what differs, and `rebuild` builds it again. Anything incomplete in its
-    place is rebuilt.
+    place is rebuilt. "npy:" features: utterances without an array fail the
+    prepare (ArrayError listing them) unless `allow_missing_arrays`.
     """
     spec = corpora.get(corpus)
     out = store_dir(corpus, data_dir, config)
@@ -246,7 +256,10 @@ def prepare(
         if rebuild and out.exists():
             _say(f"{corpus}: rebuilding {out}")
             shutil.rmtree(out)
-        return _build(spec, corpus, path, out, config, workers, synth_seed, synth_max_texts)
+        return _build(
+            spec, corpus, path, out, config, workers, synth_seed, synth_max_texts,
+            allow_missing_arrays,
+        )  # fmt: skip
     finally:
         lock.release()
 
@@ -281,7 +294,59 @@ def _complete(corpus, path, data_dir, config, synth_seed, synth_max_texts) -> Pa
     return out / MANIFEST
 
 
-def _build(spec, corpus, path, out, config, workers, synth_seed, synth_max_texts) -> Path:
+def _match_arrays(config, scan, allow_missing: bool) -> dict[str, Path] | None:
+    """ "npy:" features: each utterance's array (None for other kinds). Utterances
+    without one fail the prepare, listed, unless `allow_missing`: then they are
+    skipped with the reason (moved from `scan.utterances` to `scan.skipped`)."""
+    if (folder := arrays.parse(config.kind)) is None:
+        return None
+    found, missing = arrays.match(folder, scan.utterances)
+    if missing and not allow_missing:
+        raise arrays.ArrayError(
+            f"{len(missing)} of {len(scan.utterances)} utterances have no array in {folder} "
+            f"(looked for <corpus>-<utt_id>.npy and <corpus>-<file stem>.npy): "
+            f"{', '.join(missing[:8])}{', ...' if len(missing) > 8 else ''}; add "
+            "--allow_missing_arrays to prepare to leave them out"
+        )
+    for u in scan.utterances:
+        if u.path not in found:
+            scan.skip(u.path, f"no array {u.corpus}-{u.utt_id}.npy in {folder}")
+    scan.utterances = [u for u in scan.utterances if u.path in found]
+    return found
+
+
+def audio_seconds(utterances) -> float:
+    """Their audio's total duration from the files' headers (files whose header
+    cannot be read, e.g. video, count 0)."""
+    import soundfile as sf
+
+    total = 0.0
+    for u in utterances:
+        try:
+            total += sf.info(u.path).duration
+        except Exception:  # soundfile's errors: unreadable header, video
+            pass
+    return total
+
+
+def _warn_size(config, utterances, corpus) -> None:
+    """Every layer of an SSL model: the size the store will have, said before it
+    is written (tens of times the audio's size)."""
+    if not ssl.parse(config.kind) or config.layers == 1:
+        return
+    seconds = audio_seconds(utterances)
+    size = seconds * config.frames_per_second * config.dim * 4
+    audio = seconds * config.sample_rate * 2  # 16-bit audio at the model's rate
+    _say(
+        f"{corpus}: warning: every layer of {config.kind} ({config.layers} x "
+        f"{config.dim // config.layers} per frame) takes about {size / 2**30:.2f} GiB on disk "
+        f"for {seconds:.0f} s of audio ({size / max(audio, 1):.0f}x the audio's size)"
+    )
+
+
+def _build(
+    spec, corpus, path, out, config, workers, synth_seed, synth_max_texts, allow_missing_arrays
+) -> Path:
     """Renders (synthetic corpora) and featurises the corpus into `out`; the caller
     holds the corpus's lock."""
     workers = workers or os.cpu_count() or 1
@@ -307,11 +372,17 @@ def _build(spec, corpus, path, out, config, workers, synth_seed, synth_max_texts
         source = {"path": str(path), "synthetic": stamp}
     t_render = time.perf_counter() - t0
     scan = spec.scan(path)
+    inputs = _match_arrays(config, scan, allow_missing_arrays)
+    _warn_size(config, scan.utterances, corpus)
     if out.exists():
         shutil.rmtree(out)  # an interrupted earlier run
     out.mkdir(parents=True)
     builder = BUILDERS[corpus](
-        data_dir=str(out), feature_config=config, utterances=scan.utterances, workers=workers
+        data_dir=str(out),
+        feature_config=config,
+        utterances=scan.utterances,
+        workers=workers,
+        inputs=inputs,
     )
     try:
         builder.download_and_prepare(
@@ -344,7 +415,12 @@ def _build(spec, corpus, path, out, config, workers, synth_seed, synth_max_texts
         "feature_hash": config.key(),
         "stats": features.statistics(report["sum"], report["sumsq"], report["frames"]),
         "num_frames": report["frames"],
-        "audio_seconds": round(report["frames"] / config.frames_per_second, 2),
+        "audio_seconds": round(
+            audio_seconds(kept)
+            if config.per_utterance or inputs is not None
+            else report["frames"] / config.frames_per_second,
+            2,
+        ),  # fmt: skip
         "source": source,
         "tfds": {
             "name": builder.name,

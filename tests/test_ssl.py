@@ -15,48 +15,23 @@ transformers = pytest.importorskip(
     "transformers", reason='SSL features need the extra: pip install -e ".[ssl]"'
 )
 
+import tiny_ssl  # noqa: E402  (tools/)
+
 from jaxser import config as config_lib  # noqa: E402
 from jaxser import experiment, models, predict  # noqa: E402
 from jaxser.data import features, store  # noqa: E402
 
-SMALL_ENCODER = dict(
-    hidden_size=32,
-    num_hidden_layers=2,
-    num_attention_heads=2,
-    intermediate_size=64,
-    conv_dim=(16,) * 7,
-    num_conv_pos_embeddings=16,
-    num_conv_pos_embedding_groups=2,
-)
-
 
 def save_checkpoint(folder, family: str, seed: int = 0):
     """A tiny random checkpoint of `family` with its feature extractor, as
-    `save_pretrained` writes it."""
-    torch.manual_seed(seed)
-    if family == "whisper":
-        config = transformers.WhisperConfig(
-            d_model=32, encoder_layers=2, decoder_layers=1, encoder_attention_heads=2,
-            decoder_attention_heads=2, encoder_ffn_dim=64, decoder_ffn_dim=64, vocab_size=64,
-            pad_token_id=0, bos_token_id=1, eos_token_id=2, decoder_start_token_id=1,
-            max_target_positions=16,
-        )  # fmt: skip
-        model = transformers.WhisperModel(config)
-        extractor = transformers.WhisperFeatureExtractor(feature_size=80)
-    else:
-        cls = {"wav2vec2": "Wav2Vec2", "wavlm": "WavLM"}[family]
-        config = getattr(transformers, f"{cls}Config")(**SMALL_ENCODER)
-        model = getattr(transformers, f"{cls}Model")(config)
-        extractor = transformers.Wav2Vec2FeatureExtractor(do_normalize=True)
-    model.eval().save_pretrained(folder)
-    extractor.save_pretrained(folder)
-    return folder
+    `save_pretrained` writes it (tools/tiny_ssl.py)."""
+    return tiny_ssl.save(folder, family, seed)
 
 
 @pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory):
     root = tmp_path_factory.mktemp("ssl")
-    return {f: save_checkpoint(root / f, f) for f in ("wav2vec2", "wavlm", "whisper")}
+    return {f: save_checkpoint(root / f, f) for f in tiny_ssl.FAMILIES}
 
 
 def their_hidden_states(folder, wave16k):
@@ -72,7 +47,7 @@ def their_hidden_states(folder, wave16k):
     return np.stack([h[0].numpy() for h in out.hidden_states])
 
 
-@pytest.mark.parametrize("family", ["wav2vec2", "wavlm", "whisper"])
+@pytest.mark.parametrize("family", list(tiny_ssl.FAMILIES))
 def test_features_equal_the_models_own_hidden_states(checkpoints, tmp_path, family):
     import soxr
 

@@ -62,6 +62,29 @@ def test_enterface_quirks(tmp_path):
     assert not s.skipped
 
 
+def test_enterface_subject_6_files_without_a_sentence_number(tmp_path):
+    """The real `subject 6/<emotion>/s6_<em>.avi`: six files with no sentence
+    number (EmoBox's metadata lists them): read, their sentence unknown."""
+    root = fakes.enterface(tmp_path / "enterface")
+    fakes.avi(root / "subject 6" / "anger" / "s6_an.avi")
+    fakes.avi(root / "subject 6" / "disgust" / "s6_di.avi")
+    s = corpora.get("enterface").scan(root)
+    by = by_id(s)
+    assert (by["s6_angry__s6_an"].text_id, by["s6_angry__s6_an"].emotion) == ("", "angry")
+    assert by["s6_disgust__s6_di"].speaker == "s6"
+    assert len(s.utterances) == 18 + 2 and not s.skipped
+
+
+@pytest.mark.parametrize(
+    "top", ["", "Audio_Speech_Actors_01-24", "audio/Audio_Speech_Actors_01-24"]
+)
+def test_ravdess_from_the_folder_holding_the_actors_or_the_downloads_top(tmp_path, top):
+    fakes.ravdess(tmp_path / "ravdess" / top)
+    s = corpora.get("ravdess").scan(tmp_path / "ravdess")
+    assert len(s.utterances) == 8 and {u.speaker for u in s.utterances} == {"01", "02"}
+    assert len(s.skipped) == 2  # the songs
+
+
 def test_emovo(tmp_path):
     s = scan("emovo", fakes.emovo, tmp_path)
     assert len(s.utterances) == 14

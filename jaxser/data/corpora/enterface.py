@@ -1,8 +1,10 @@
 """eNTERFACE'05: `subject N/<emotion>/sentence M/sN_<em>_M.avi` (audio inside the AVI).
 
 Quirks of the published corpus, handled here: there is no `subject 12` folder and
-`subject 11` holds files named `s12_*`; `subject 6` has no `sentence` folders;
-some files are named `s_3_*`; one is `s16_su_3avi.avi`. So the speaker comes
+`subject 11` holds files named `s12_*`; `subject 6` has no `sentence` folders,
+and six of its files have no sentence number either (`s6_an.avi`: their
+sentence is unknown, text_id ""); some files are named `s_3_*`; one is
+`s16_su_3avi.avi`. So the speaker comes
 from the folder, never the file name. An extracted `.wav` beside an `.avi` of
 the same name is read instead of the video.
 """
@@ -22,7 +24,7 @@ EMOTION_FOLDERS = {
 }
 LAYOUT = (
     "subject N/<emotion>/sentence M/sN_<em>_M.avi (or .wav), emotion folders anger disgust "
-    "fear happiness sadness surprise; subject 6 has no sentence folders"
+    "fear happiness sadness surprise; subject 6 has no sentence folders (<emotion>/<file>)"
 )
 _SUBJECT = re.compile(r"^subject (\d+)$")
 _SENTENCE = re.compile(r"^sentence (\d+)$")
@@ -52,10 +54,11 @@ def parse(root: Path, corpus: str) -> Scan:
             sentence = _SENTENCE.match(rel[1]) if len(rel) == 3 else None
             if sentence:
                 text = sentence.group(1)
-            elif len(rel) == 2 and (m := _TEXT_IN_NAME.search(path.stem)):
-                text = m.group(1)  # subject 6: sentence number only in the file name
+            elif len(rel) == 2:  # subject 6: the sentence number only in the file name, if at all
+                m = _TEXT_IN_NAME.search(path.stem)
+                text = m.group(1) if m else ""
             else:
-                scan.skip(path, "not at <emotion>/sentence M/<file> or <emotion>/<file>_M")
+                scan.skip(path, "not at <emotion>/sentence M/<file> or <emotion>/<file>")
                 continue
             key = (speaker, EMOTION_FOLDERS[folder], text, path.stem)
             # Prefer an extracted .wav over its .avi (cheaper and exact).

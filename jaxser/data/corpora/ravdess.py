@@ -1,6 +1,8 @@
 """RAVDESS: `Actor_AA/MM-VV-EE-II-SS-RR-AA.wav`; VV 01 speech (02 song is skipped).
 
-Odd actor numbers are male, even ones female.
+Odd actor numbers are male, even ones female. The `Actor_AA` folders are found
+at any depth: the folder holding them, or the download's top folder
+(`Audio_Speech_Actors_01-24/`, often under `audio/`) may be given.
 """
 
 import re
@@ -19,11 +21,12 @@ EMOTION_CODES = {
     "08": "surprise",
 }
 LAYOUT = "Actor_AA/MM-VV-EE-II-SS-RR-AA.wav (EE emotion 01-08, VV 01 speech, 02 song)"
+_ACTOR = re.compile(r"^Actor_\d+$")
 _NAME = re.compile(r"^(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)\.wav$")
 
 
 def parse(root: Path, corpus: str) -> Scan:
-    actors = [d for d in sorted(root.glob("Actor_*")) if d.is_dir()]
+    actors = [d for d in sorted(root.rglob("Actor_*")) if d.is_dir() and _ACTOR.match(d.name)]
     if not actors:
         raise LayoutError(f"{corpus}: no Actor_AA folders under {root}. Expected layout: {LAYOUT}")
     scan = Scan()

@@ -188,16 +188,22 @@ def check(config, stage: ml_collections.ConfigDict | None = None):
     _known("data.normalization", config.data.normalization, tasks.NORMALIZATIONS)
     _known("data.protocol", config.data.protocol, tasks.PROTOCOLS)
     d = config.data
-    if d.protocol == "loso" and d.target not in ("", d.source):
+    single = d.protocol in tasks.SINGLE_CORPUS
+    if single and d.target not in ("", d.source):
         raise ConfigError(
-            f"data.protocol=loso trains and tests on one corpus ({d.source}), but "
+            f"data.protocol={d.protocol} trains and tests on one corpus ({d.source}), but "
             f"data.target={d.target!r}: set --config.data.target= (empty) or to {d.source}"
         )
-    if d.protocol != "loso" and not d.target:
+    if d.protocol == "emobox_fold" and not d.source.startswith("emobox:"):
+        raise ConfigError(
+            f"data.protocol=emobox_fold uses EmoBox's folds: the source must be an "
+            f"emobox:<dataset> corpus, not {d.source!r}"
+        )
+    if not single and not d.target:
         raise ConfigError(
             "data.target is empty: name the target corpus (or use data.protocol=loso)"
         )
-    if d.protocol != "loso" and d.target == d.source and config.method not in NO_TARGET:
+    if not single and d.target == d.source and config.method not in NO_TARGET:
         raise ConfigError(
             f"data.source and data.target are both {d.source}: the test utterances would be "
             "training utterances; name another target corpus, or use data.protocol=loso "
@@ -383,9 +389,10 @@ def write_results(exp: Experiment, workdir: Path, evaluations: dict, steps: int)
     config = exp.config
     start = stages.stage_dir(config, exp.stage)
     protocol = config.data.protocol
-    if protocol != "loso" and config.data.target == config.data.source:
+    if protocol not in tasks.SINGLE_CORPUS and config.data.target == config.data.source:
         protocol = "source_training"
-    evaluations = dict(evaluations) | {"runtime": runtime.describe(config)}
+    notes = exp.data.notes if exp.data is not None else {}
+    evaluations = dict(evaluations) | notes | {"runtime": runtime.describe(config)}
     if methods.is_source_free(config.method):
         evaluations["before_adaptation"] = stages.before_adaptation(exp, start)
         evaluations["target_split"] = config.data.protocol

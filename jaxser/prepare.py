@@ -1,5 +1,11 @@
 """Prepare a corpus once: `python -m jaxser.prepare --corpus NAME [--path DIR]`.
 
+NAME is a built-in corpus, or one described by EmoBox's metadata
+(`--corpus emobox:<dataset> --path <folder holding downloads/> --metadata
+<EmoBox's data/ dir>`) or by a CSV manifest (`--corpus csv:<name> --manifest
+FILE.csv --path ROOT`), with `--map name=emotion,...` for emotion names of
+its own.
+
 Computes features (in parallel over files) into a TFDS dataset keyed by corpus
 and feature-config hash, plus `manifest.json`. Synthetic corpora render
 themselves when --path is omitted. The last line printed is the manifest path.
@@ -9,12 +15,68 @@ import argparse
 import json
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 from jaxser import cli
 from jaxser.config import ConfigError
 from jaxser.data import corpora
+from jaxser.data.corpora import csv_manifest, emobox, external
 from jaxser.data.features import FeatureConfig
+
+
+def describe_external(p: argparse.ArgumentParser, args, route: tuple[str, str]) -> None:
+    """Reads an EmoBox dataset's metadata or a CSV manifest, says what it found,
+    and writes the corpus card (`external`) the store and later runs read it by."""
+    kind, name = route
+    if not args.path:
+        p.error(f"--corpus {args.corpus} needs --path (the folder the audio paths start from)")
+    need = {"emobox": "metadata", "csv": "manifest"}[kind]
+    if not getattr(args, need):
+        p.error(f"--corpus {args.corpus} needs --{need}")
+    root = Path(args.path).expanduser().resolve()
+    user_map = external.parse_map(args.map)
+    if kind == "emobox":
+        metadata = str(Path(args.metadata).expanduser().resolve())
+        scan = emobox.parse(root, args.corpus, metadata, name, user_map)
+        card = {
+            "metadata": metadata,
+            "dataset": name,
+            "folds": sorted(emobox.folds(metadata, name)),
+        }
+    else:
+        manifest = str(Path(args.manifest).expanduser().resolve())
+        scan = csv_manifest.parse(root, args.corpus, manifest, user_map)
+        card = {"manifest": manifest}
+    usable = scan.utterances
+    if not usable:
+        reasons = Counter(s.reason.split(" (")[0] for s in scan.skipped).most_common()
+        raise ConfigError(
+            f"{args.corpus}: no usable utterance of {len(scan.skipped)} rows ("
+            + ", ".join(f"{r}: {n}" for r, n in reasons)
+            + ")"
+        )
+    same = emobox.speakers_are_utterances(scan)
+    card |= {
+        "path": str(root),
+        "map": user_map,
+        "emotions": sorted({u.emotion for u in usable}),
+        "sample_rate": 16000,
+        "speakers": len({u.speaker for u in usable}),
+        "speakers_are_utterances": same,
+    }
+    path = external.write_card(args.corpus, args.data_dir, card)
+    print(
+        f"{args.corpus}: {len(usable)} utterances, {card['speakers']} speakers, emotions "
+        f"{card['emotions']}, {len(scan.skipped)} rows skipped; card {path}",
+        file=sys.stderr,
+    )
+    if same:
+        print(
+            f"{args.corpus}: every utterance is its own speaker in this metadata: "
+            "speaker-independent protocols (loso, held_out) cannot be speaker-independent",
+            file=sys.stderr,
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -23,7 +85,19 @@ def main(argv: list[str] | None = None) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--corpus", required=True, help=f"one of {sorted(corpora.CORPORA)}")
+    p.add_argument(
+        "--corpus",
+        required=True,
+        help=f"one of {sorted(corpora.CORPORA)}, or emobox:<dataset> or csv:<name>",
+    )
+    p.add_argument("--metadata", help="emobox:<dataset>: EmoBox's data/ folder")
+    p.add_argument("--manifest", help="csv:<name>: the CSV (file,emotion,speaker[,gender,...])")
+    p.add_argument(
+        "--map",
+        default="",
+        help="emobox/csv: emotion names of the corpus -> canonical ones or 'other', "
+        "e.g. ps=surprise,pleasant=other",
+    )
     p.add_argument("--path", help="corpus folder in its published layout (TFDS manual dir)")
     p.add_argument("--data_dir", help="store root (default $JAXSER_DATA_DIR or ~/.cache/jaxser)")
     p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
@@ -50,8 +124,17 @@ def main(argv: list[str] | None = None) -> None:
     )
     cli.add_debug(p)
     args = p.parse_args(argv)
-    if args.corpus not in corpora.CORPORA:
-        p.error(f"unknown corpus {args.corpus!r}; known corpora: {sorted(corpora.CORPORA)}")
+    try:
+        route = external.route(args.corpus)
+    except ConfigError as e:
+        p.error(str(e))
+    if route is None and args.corpus not in corpora.CORPORA:
+        p.error(
+            f"unknown corpus {args.corpus!r}; known corpora: {sorted(corpora.CORPORA)}, "
+            "or emobox:<dataset> / csv:<name>"
+        )
+    if route is None and (args.metadata or args.manifest or args.map):
+        p.error("--metadata, --manifest and --map are for emobox:<dataset> and csv:<name> corpora")
     if args.path is not None and not Path(args.path).expanduser().is_dir():
         p.error(f"--path {args.path}: no such folder")
     if args.workers is not None and args.workers < 1:
@@ -66,6 +149,9 @@ def main(argv: list[str] | None = None) -> None:
         _ = config.dim, config.key()  # openSMILE's package, the checkpoint, the arrays
     except ConfigError as e:
         p.error(f"--features {args.features}: {e}")
+    if route is not None:  # the card, once every argument is valid
+        with cli.one_line_errors(cli.debugging(args)):
+            describe_external(p, args, route)
     t0 = time.perf_counter()
     with cli.one_line_errors(
         cli.debugging(args), corpora.LayoutError, store.NoUsableUtterance, store.StoreMismatch

@@ -18,7 +18,8 @@ from jaxser.evaluation.results import summary_line
 
 def default_workdir(config) -> Path:
     d = config.data
-    task = f"{d.source}-loso-fold{d.fold}" if d.protocol == "loso" else f"{d.source}-{d.target}"
+    single = d.protocol in ("loso", "emobox_fold")
+    task = f"{d.source}-{d.protocol}-fold{d.fold}" if single else f"{d.source}-{d.target}"
     return Path("runs") / f"{config.method}-{task}-seed{config.seed}"
 
 

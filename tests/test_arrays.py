@@ -69,8 +69,8 @@ def test_an_array_is_found_by_utt_id_or_by_emobox_key_of_the_file_stem(tmp_path)
     (tmp_path / "sub").mkdir()
     np.save(tmp_path / "sub" / "casia-202.npy", np.ones((5, 3), np.float32))
     found, missing = arrays.match(str(tmp_path), [a, b, c])
-    assert found == {a.path: tmp_path / "casia-liuchanhg_angry_201.npy",
-                     b.path: tmp_path / "sub" / "casia-202.npy"}  # fmt: skip
+    assert found == {a.utt_id: tmp_path / "casia-liuchanhg_angry_201.npy",
+                     b.utt_id: tmp_path / "sub" / "casia-202.npy"}  # fmt: skip
     assert missing == ["casia-wangzhe_sad_203"]
 
 
@@ -169,3 +169,15 @@ def test_every_method_runs_on_a_frame_kind_and_a_functional_kind(
         out = predict.predict_files(tmp_path / "run", [str(clip), str(tmp_path / "x.wav")])
         assert [p["path"] for p in out["predictions"]] == [str(clip)]
         assert out["skipped"][0]["reason"] == "no such file or folder"
+
+
+def test_a_single_corpus_run_with_ood_classes_on_vectors(small_data_dir, array_dirs, tmp_path):
+    """LOSO and OOD evaluation (ODIN differentiates the input) on one vector per
+    utterance, through MSAC-SERNet's pooling of the MLP's single frame."""
+    loso_ood = ("data.protocol=loso", "data.target=", "data.fold=0",
+                "data.ood_classes=boredom,disgust", "model.mlp_features=16")  # fmt: skip
+    config = tiny_config("msac", small_data_dir, f"data.features=npy:{array_dirs / 'vector'}",
+                         *loso_ood)  # fmt: skip
+    r = experiment.train(config, tmp_path / "run", progress=False)
+    assert (r["protocol"], r["fold"]) == ("loso", 0) and np.isfinite(r["uar"])
+    assert r["ood"]["n_out"] == 6 and 0.0 <= r["ood"]["odin"]["auroc"] <= 1.0

@@ -64,7 +64,26 @@ def test_bad_audio_reasons(tmp_path, make, reason):
     make(path)
     with pytest.raises(BadAudio, match=reason):
         features.featurize(str(path), FeatureConfig())
-    assert features.featurize_or_reason(str(path), FeatureConfig())[0] is None
+    assert features.featurize_or_reason((str(path), 0.0, 0.0, 0), FeatureConfig())[0] is None
+
+
+def test_a_segment_and_a_channel_of_a_file(tmp_path):
+    """EmoBox's segmented corpora (start_time/end_time) and its 1-based channel:
+    only that part and channel of the file is read."""
+    left, right = fakes.tone(2.0, 16000, 220.0), fakes.tone(2.0, 16000, 330.0, seed=1)
+    path = tmp_path / "long.wav"
+    sf.write(path, np.stack([left, right], 1), 16000, subtype="FLOAT")
+    whole = features.load_audio(str(path), 16000)
+    np.testing.assert_allclose(whole, (left + right) / 2, atol=1e-7)
+    part = features.load_audio(str(path), 16000, start=0.5, end=1.25, channel=2)
+    np.testing.assert_array_equal(part, right[8000:20000])
+    np.testing.assert_array_equal(features.load_audio(str(path), 16000, 1.5, 0.0, 1), left[24000:])
+    for start, end, reason in [(1.5, 2.5, "outside the file"), (3.0, 0.0, "outside the file"),
+                               (1.0, 0.5, "outside the file")]:  # fmt: skip
+        with pytest.raises(BadAudio, match=reason):
+            features.load_audio(str(path), 16000, start, end)
+    with pytest.raises(BadAudio, match=r"no channel 3 \(the file has 2\)"):
+        features.load_audio(str(path), 16000, channel=3)
 
 
 def test_unknown_kind():

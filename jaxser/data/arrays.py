@@ -113,13 +113,17 @@ def _layout(folder: str, stamp: tuple) -> Layout:
 
 
 def names_for(corpus: str, utt_id: str, path: str) -> tuple[str, ...]:
-    """The names an utterance's array may have: `<corpus>-<utt_id>`, then EmoBox's
-    `<corpus>-<file stem>`."""
-    return tuple(dict.fromkeys((f"{corpus}-{utt_id}", f"{corpus}-{Path(path).stem}")))
+    """The names an utterance's array may have: `<corpus>-<utt_id>`, EmoBox's
+    `<corpus>-<file stem>`, and for a corpus read from EmoBox's metadata
+    (`emobox:<ds>`, whose utt ids are EmoBox's keys) the key itself."""
+    names = [f"{corpus}-{utt_id}", f"{corpus}-{Path(path).stem}"]
+    if corpus.startswith("emobox:"):
+        names.insert(0, utt_id)
+    return tuple(dict.fromkeys(names))
 
 
 def match(folder: str, utterances) -> tuple[dict[str, Path], list[str]]:
-    """(utt path -> array path, the utterances without an array as "<corpus>-<utt_id>"),
+    """(utt_id -> array path, the utterances without an array as "<corpus>-<utt_id>"),
     after checking that every matched array has the dir's rank and width
     (ArrayError naming the first that does not)."""
     files, want = index(folder), layout(folder)
@@ -130,7 +134,7 @@ def match(folder: str, utterances) -> tuple[dict[str, Path], list[str]]:
             missing.append(f"{u.corpus}-{u.utt_id}")
             continue
         check_shape(hit, shape_of(hit), want)
-        found[u.path] = hit
+        found[u.utt_id] = hit
     return found, missing
 
 

@@ -187,17 +187,42 @@ def statistics(total: np.ndarray, total_sq: np.ndarray, frames: int) -> dict:
 VIDEO = (".avi", ".mp4", ".mkv", ".mov", ".webm")  # their audio track is read through PyAV
 
 
-def decode(path: str) -> tuple[np.ndarray, int]:
-    """(samples [channels, n] float32, rate). Audio inside video files is read through PyAV."""
+def decode(path: str, start: float = 0.0, end: float = 0.0) -> tuple[np.ndarray, int]:
+    """(samples [channels, n] float32, rate) of the file, or of its segment from
+    `start` to `end` seconds (end 0: to the file's end; only that part is read).
+    Audio inside video files is read through PyAV."""
     import soundfile as sf  # the audio libraries: when audio is read
 
     if path.lower().endswith(VIDEO):
-        return _decode_av(path)
+        wave, rate = _decode_av(path)
+        return _segment(wave, rate, start, end), rate
     try:
-        wave, rate = sf.read(path, dtype="float32", always_2d=True)
+        if not (start or end):
+            wave, rate = sf.read(path, dtype="float32", always_2d=True)
+            return wave.T, rate
+        info = sf.info(path)
+        _check_segment(start, end, info.frames / info.samplerate)
+        first = round(start * info.samplerate)
+        last = round(end * info.samplerate) if end else info.frames
+        wave, rate = sf.read(path, start=first, stop=last, dtype="float32", always_2d=True)
+    except BadAudio:
+        raise
     except Exception as e:  # soundfile raises LibsndfileError, RuntimeError, ...
         raise BadAudio(f"unreadable audio ({type(e).__name__}: {e})") from e
     return wave.T, rate
+
+
+def _check_segment(start: float, end: float, duration: float) -> None:
+    """BadAudio when a segment does not lie in its file (10 ms of slack at the end)."""
+    if start < 0 or (end and end <= start) or start >= duration or end > duration + 0.01:
+        raise BadAudio(f"segment {start:g}-{end:g} s outside the file ({duration:.2f} s)")
+
+
+def _segment(wave: np.ndarray, rate: int, start: float, end: float) -> np.ndarray:
+    if not (start or end):
+        return wave
+    _check_segment(start, end, wave.shape[1] / rate)
+    return wave[:, round(start * rate) : round(end * rate) if end else None]
 
 
 def _decode_av(path: str) -> tuple[np.ndarray, int]:
@@ -225,16 +250,22 @@ def _decode_av(path: str) -> tuple[np.ndarray, int]:
     return np.concatenate(chunks, axis=1).astype(np.float32), rate
 
 
-def load_audio(path: str, sample_rate: int) -> np.ndarray:
-    """Mono float32 wave at `sample_rate`; raises BadAudio for empty, NaN or silent audio."""
+def load_audio(
+    path: str, sample_rate: int, start: float = 0.0, end: float = 0.0, channel: int = 0
+) -> np.ndarray:
+    """Mono float32 wave at `sample_rate` (of a segment, see `decode`; `channel`
+    0: the mean of the channels, k >= 1: the k-th); raises BadAudio for empty,
+    NaN or silent audio, a segment outside the file or a channel it lacks."""
     import soxr  # resampling: when audio is read
 
-    wave, rate = decode(path)
+    wave, rate = decode(path, start, end)
     if wave.size == 0:
         raise BadAudio("zero-length audio")
     if not np.all(np.isfinite(wave)):
         raise BadAudio("audio holds NaN or infinite samples")
-    wave = wave.mean(axis=0)
+    if channel > len(wave):
+        raise BadAudio(f"no channel {channel} (the file has {len(wave)})")
+    wave = wave[channel - 1] if channel else wave.mean(axis=0)
     if np.max(np.abs(wave)) < SILENCE_PEAK:
         raise BadAudio("all-silent audio")
     if rate != sample_rate:
@@ -274,23 +305,29 @@ def compute(wave: np.ndarray, config: FeatureConfig) -> np.ndarray:
     return logmel.T.astype(np.float32)
 
 
-def featurize(path: str, config: FeatureConfig) -> np.ndarray:
-    """File -> features [frames, dim]; raises BadAudio with the reason. For "npy:"
-    features the file is the utterance's array."""
+def featurize(
+    path: str, config: FeatureConfig, start: float = 0.0, end: float = 0.0, channel: int = 0
+) -> np.ndarray:
+    """File (or its segment and channel, see `load_audio`) -> features [frames,
+    dim]; raises BadAudio with the reason. For "npy:" features the file is the
+    utterance's array."""
     if folder := arrays.parse(config.kind):
         try:
             return arrays.load(Path(path), arrays.layout(folder))
         except arrays.BadArray as e:
             raise BadAudio(str(e)) from None
-    wave = load_audio(path, config.sample_rate)
+    wave = load_audio(path, config.sample_rate, start, end, channel)
     if wave.size < config.win_length:
         raise BadAudio(f"audio shorter than one analysis window ({wave.size} samples)")
     return compute(wave, config)
 
 
-def featurize_or_reason(path: str, config: FeatureConfig) -> tuple[np.ndarray | None, str]:
-    """`featurize` for worker pools: (features, "") or (None, reason); never raises BadAudio."""
+def featurize_or_reason(
+    source: tuple[str, float, float, int], config: FeatureConfig
+) -> tuple[np.ndarray | None, str]:
+    """`featurize` of a (path, start, end, channel) for worker pools: (features, "")
+    or (None, reason); never raises BadAudio."""
     try:
-        return featurize(path, config), ""
+        return featurize(*source[:1], config, *source[1:]), ""
     except BadAudio as e:
         return None, str(e)

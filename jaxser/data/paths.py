@@ -17,9 +17,15 @@ def resolve_data_dir(configured: str | os.PathLike | None = None) -> Path:
     return Path(configured or default_data_dir()).expanduser()
 
 
+def corpus_folder(corpus: str) -> str:
+    """The data dir's folder of a corpus: its name, ":" written "-"
+    ("emobox:tess" -> "emobox-tess")."""
+    return corpus.replace(":", "-")
+
+
 def store_dir(corpus: str, data_dir, feature_key: str) -> Path:
     """The prepared store of `corpus` for the feature config whose key is given."""
-    return resolve_data_dir(data_dir) / corpus / feature_key
+    return resolve_data_dir(data_dir) / corpus_folder(corpus) / feature_key
 
 
 def prepare_command(corpus: str, synthetic: bool, data_dir=None) -> str:

@@ -28,6 +28,7 @@ import numpy as np
 
 from jaxser.config import ConfigError
 from jaxser.data import corpora, quiet, store, tasks
+from jaxser.data.corpora import emobox, external
 from jaxser.data.features import FeatureConfig
 from jaxser.data.tasks import NORMALIZATIONS, Task
 
@@ -64,6 +65,9 @@ class TaskData:
     stats: dict = dataclasses.field(default_factory=dict)  # corpus -> its feature mean, std
     # target utterances of the OOD emotions (labels -1), tested beside target_test
     target_ood: Split | None = None
+    # what the protocol reports beside the scores (results.json), e.g. emobox_fold's
+    # speakers found on both sides of the fold
+    notes: dict = dataclasses.field(default_factory=dict)
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -76,7 +80,7 @@ def load_corpus(
 ) -> store.CorpusData:
     """A prepared corpus; synthetic corpora are prepared on demand, real ones must be."""
     if store.read_manifest(name, data_dir, features) is None:
-        if not corpora.get(name).synthetic:
+        if not corpora.get(name, data_dir).synthetic:
             raise FileNotFoundError(
                 f"corpus {name!r} is not prepared (no manifest in "
                 f"{store.store_dir(name, data_dir, features)}). Run:\n  "
@@ -188,10 +192,23 @@ def load_task(
     in_label_space = list(label_of)
     src_keep = np.isin(src.emotion, in_label_space)
     in_task = np.isin(tgt.emotion, in_label_space)
+    notes = {}
     if task.protocol == "loso":  # one corpus: the fold is tested, the others train
         test = np.isin(tgt.speaker, fold_speakers(task, tgt.speaker[in_task]))
         src_keep &= ~test
         target_adapt = target_test = _split(tgt, tgt_frames, label_of, in_task & test)
+    elif task.protocol == "emobox_fold":  # one corpus, EmoBox's train/test lists
+        train_keys, test_keys = emobox_fold(task)
+        test = np.isin(tgt.utt_id, list(test_keys))
+        src_keep &= np.isin(src.utt_id, list(train_keys)) & ~test
+        target_adapt = target_test = _split(tgt, tgt_frames, label_of, in_task & test)
+        both = set(src.speaker[src_keep]) & set(tgt.speaker[in_task & test])
+        notes["emobox_fold"] = {
+            "train_utterances": int(src_keep.sum()),
+            "test_utterances": int((in_task & test).sum()),
+            "speakers_in_both": len(both),
+            "speaker_independent": not both,
+        }
     elif task.protocol == "transductive":
         target_adapt = target_test = _split(tgt, tgt_frames, label_of, in_task)
     else:
@@ -210,7 +227,14 @@ def load_task(
         if task.protocol != "transductive":  # held_out, loso: the test speakers only
             is_ood &= np.isin(tgt.speaker, target_test.speakers)
         ood = _split(tgt, tgt_frames, {e: -1 for e in task.ood}, is_ood)
-    return TaskData(task, mapping, source, target_adapt, target_test, stats, ood)
+    return TaskData(task, mapping, source, target_adapt, target_test, stats, ood, notes)
+
+
+def emobox_fold(task: Task) -> tuple[set[str], set[str]]:
+    """(train keys, test keys) of EmoBox's fold `task.fold` of an emobox:<ds> corpus,
+    from the metadata its card names."""
+    card = external.read_card(task.source, task.data_dir or None)
+    return emobox.fold_keys(card["metadata"], card["dataset"], task.fold)
 
 
 def fold_speakers(task: Task, speakers) -> tuple[str, ...]:

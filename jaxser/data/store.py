@@ -23,6 +23,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import re
 import shutil
 import sys
 import time
@@ -39,7 +40,7 @@ import tensorflow_datasets as tfds  # noqa: E402
 import tqdm  # noqa: E402
 
 from jaxser.data import arrays, corpora, features, paths, ssl  # noqa: E402
-from jaxser.data.corpora import synthetic  # noqa: E402
+from jaxser.data.corpora import external, synthetic  # noqa: E402
 from jaxser.data.corpora.base import Utterance  # noqa: E402
 
 SPLIT = "full"  # TFDS reserves "all"; tasks split by speaker in the pipeline, not here
@@ -55,6 +56,10 @@ def store_dir(
 
 
 def prepare_command(corpus: str, data_dir: os.PathLike | str | None = None) -> str:
+    if external.route(corpus):
+        card_file = external.card_path(corpus, data_dir)
+        card = json.loads(card_file.read_text()) if card_file.is_file() else None
+        return external.prepare_command(corpus, card, data_dir)
     return paths.prepare_command(corpus, corpus in corpora.SYNTHETIC, data_dir)
 
 
@@ -107,9 +112,11 @@ class _CorpusBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         self.feature_config = feature_config
         self.utterances = list(utterances)
         self.workers = workers
-        # utterance path -> the file its features come from ("npy:" kinds: its array)
+        # utt_id -> the file its features come from ("npy:" kinds: its array)
         self.inputs = inputs or {}
-        self.report = {"skipped": [], "sum": None, "sumsq": None, "frames": 0, "kept": 0}
+        self.report = {
+            "skipped": [], "skipped_ids": set(), "sum": None, "sumsq": None, "frames": 0, "kept": 0
+        }  # fmt: skip
         super().__init__(**kwargs)
 
     def _info(self) -> tfds.core.DatasetInfo:
@@ -146,7 +153,11 @@ class _CorpusBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
 
     def _generate_examples(self):
         utts, config = self.utterances, self.feature_config
-        paths = [str(self.inputs.get(u.path, u.path)) for u in utts]
+        sources = [
+            (str(self.inputs[u.utt_id]), 0.0, 0.0, 0) if u.utt_id in self.inputs
+            else (u.path, u.start, u.end, u.channel)
+            for u in utts
+        ]  # fmt: skip
         # SSL models run in this process on every core (one model in memory, not
         # one per worker); arrays are only read
         in_process = bool(ssl.parse(config.kind) or arrays.parse(config.kind))
@@ -156,10 +167,10 @@ class _CorpusBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
             ctx = multiprocessing.get_context("spawn")  # TensorFlow is not fork-safe
             pool = concurrent.futures.ProcessPoolExecutor(self.workers, mp_context=ctx)
             results = pool.map(
-                features.featurize_or_reason, paths, [config] * len(paths), chunksize=8
+                features.featurize_or_reason, sources, [config] * len(sources), chunksize=8
             )
         else:
-            pool, results = None, (features.featurize_or_reason(p, config) for p in paths)
+            pool, results = None, (features.featurize_or_reason(s, config) for s in sources)
         total = np.zeros(config.dim), np.zeros(config.dim)
         try:
             for utt, (x, reason) in tqdm.tqdm(
@@ -170,6 +181,7 @@ class _CorpusBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
             ):
                 if x is None:
                     self.report["skipped"].append({"path": utt.path, "reason": reason})
+                    self.report["skipped_ids"].add(utt.utt_id)
                     continue
                 total[0][:] += x.sum(0, dtype=np.float64)
                 total[1][:] += np.square(x, dtype=np.float64).sum(0)
@@ -194,16 +206,23 @@ class _CorpusBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
 
 
 def _builder_class(corpus: str) -> type:
-    camel = "".join(part.title() for part in corpus.split("_"))
+    snake = re.sub(r"[^0-9a-z]+", "_", corpus.lower()).strip("_")  # TFDS's name rules
+    camel = "".join(part.title() for part in snake.split("_"))
     return type(
         f"Jaxser{camel}",
         (_CorpusBuilder,),
-        {"CORPUS": corpus, "__module__": __name__, "name": f"jaxser_{corpus}"},
+        {"CORPUS": corpus, "__module__": __name__, "name": f"jaxser_{snake}"},
     )
 
 
 tfds.disable_progress_bar()  # prepare shows its own
+# the built-in corpora's builders (`tfds.load("jaxser_emodb", ...)`); an external
+# corpus's (emobox:<ds>, csv:<name>) is made when it is prepared
 BUILDERS: dict[str, type] = {name: _builder_class(name) for name in corpora.CORPORA}
+
+
+def builder_class(corpus: str) -> type:
+    return BUILDERS.get(corpus) or _builder_class(corpus)
 
 
 def read_manifest(
@@ -237,7 +256,7 @@ def prepare(
     place is rebuilt. "npy:" features: utterances without an array fail the
     prepare (ArrayError listing them) unless `allow_missing_arrays`.
     """
-    spec = corpora.get(corpus)
+    spec = corpora.get(corpus, data_dir)
     out = store_dir(corpus, data_dir, config)
     args = (corpus, path, data_dir, config, synth_seed, synth_max_texts)
     if not rebuild and (done := _complete(*args)) is not None:
@@ -309,9 +328,9 @@ def _match_arrays(config, scan, allow_missing: bool) -> dict[str, Path] | None:
             "--allow_missing_arrays to prepare to leave them out"
         )
     for u in scan.utterances:
-        if u.path not in found:
+        if u.utt_id not in found:
             scan.skip(u.path, f"no array {u.corpus}-{u.utt_id}.npy in {folder}")
-    scan.utterances = [u for u in scan.utterances if u.path in found]
+    scan.utterances = [u for u in scan.utterances if u.utt_id in found]
     return found
 
 
@@ -377,7 +396,7 @@ def _build(
     if out.exists():
         shutil.rmtree(out)  # an interrupted earlier run
     out.mkdir(parents=True)
-    builder = BUILDERS[corpus](
+    builder = builder_class(corpus)(
         data_dir=str(out),
         feature_config=config,
         utterances=scan.utterances,
@@ -400,8 +419,7 @@ def _build(
         ) from None
     t_features = time.perf_counter() - t0 - t_render
     report = builder.report
-    skipped_paths = {s["path"] for s in report["skipped"]}
-    kept = [u for u in scan.utterances if u.path not in skipped_paths]
+    kept = [u for u in scan.utterances if u.utt_id not in report["skipped_ids"]]
     manifest = {
         "format": FORMAT,
         "corpus": corpus,
@@ -411,6 +429,8 @@ def _build(
             for k in ("emotion", "speaker", "gender")
         },
         "skipped": [dataclasses.asdict(s) for s in scan.skipped] + report["skipped"],
+        # the metadata used each utterance's id as its speaker: no speaker-independent split
+        "speakers_are_utterances": all(u.speaker == u.utt_id for u in kept),
         "features": config.to_dict(),
         "feature_hash": config.key(),
         "stats": features.statistics(report["sum"], report["sumsq"], report["frames"]),
@@ -429,6 +449,12 @@ def _build(
             "version": str(builder.version),
             "builder_dir": str(builder.data_dir),
         },
+        # an external corpus's card (beside the store): where it came from, its folds
+        **(
+            {"card": json.loads((out.parent / external.CARD).read_text())}
+            if external.route(corpus)
+            else {}
+        ),  # fmt: skip
         "timing": {
             "render_s": round(t_render, 2),
             "features_s": round(t_features, 2),

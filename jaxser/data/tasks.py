@@ -14,7 +14,9 @@ from jaxser.config import ConfigError
 from jaxser.data import corpora, labels
 
 NORMALIZATIONS = ("utterance", "corpus", "speaker", "none")
-PROTOCOLS = ("transductive", "held_out", "loso")
+PROTOCOLS = ("transductive", "held_out", "loso", "emobox_fold")
+# the protocols that train and test on one corpus (target = source)
+SINGLE_CORPUS = ("loso", "emobox_fold")
 MAX_FOLDS = 10  # loso on a corpus of more speakers: speakers grouped into this many folds
 # corpora whose folds are recording sessions (speaker id -> session)
 SESSIONS = {"iemocap": lambda s: s[:5], "msp_improv": lambda s: s[1:]}
@@ -31,9 +33,10 @@ class Task:
     label_space: str = "categorical"  # or "arousal", "valence"
     # binary spaces: halves that replace labels.BINARY's, as (class, emotions) pairs
     overrides: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    fold: int = 0  # loso only
+    fold: int = 0  # loso, emobox_fold (EmoBox's own folds of an emobox:<ds> corpus)
     # emotions held out of training: their target utterances form the OOD test split
     ood: tuple[str, ...] = ()
+    data_dir: str = ""  # where external corpora's cards are ("": the default data dir)
 
 
 def loso_folds(corpus: str, speakers) -> list[tuple[str, ...]]:
@@ -65,7 +68,8 @@ def mapping(task: Task) -> dict[str, tuple[str, ...]]:
         raise ConfigError(
             f"unknown label space {task.label_space!r}; known: {list(labels.LABEL_SPACES)}"
         )
-    src_spec, tgt_spec = corpora.get(task.source), corpora.get(task.target)
+    data_dir = task.data_dir or None
+    src_spec, tgt_spec = corpora.get(task.source, data_dir), corpora.get(task.target, data_dir)
     if task.label_space != "categorical":
         if task.ood:
             raise ConfigError(
@@ -120,6 +124,8 @@ def from_config(config) -> Task:
         ]
         overrides = tuple((h, e) for h, e in halves if e)
     classes = config_lib.names(d.classes)
-    target = d.source if d.protocol == "loso" else d.target
+    target = d.source if d.protocol in SINGLE_CORPUS else d.target
     ood = config_lib.names(d.ood_classes)
-    return Task(d.source, target, classes, d.protocol, d.label_space, overrides, d.fold, ood)
+    return Task(
+        d.source, target, classes, d.protocol, d.label_space, overrides, d.fold, ood, d.data_dir
+    )

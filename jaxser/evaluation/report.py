@@ -118,7 +118,7 @@ def read_run(run: Path) -> list[Row]:
 
 
 def _rows(run: Path, r: dict, meta: dict) -> list[Row]:
-    loso = r.get("protocol") == "loso"
+    loso = r.get("protocol") in ("loso", "emobox_fold")
     row = Row(
         method=meta.get("method", r["method"]),
         task=task_name(r["source"], r["target"], loso),

@@ -1,15 +1,21 @@
-"""Corpus adapters, by name: one module per corpus, plus the synthetic corpora.
+"""Corpus adapters, by name: one module per corpus, plus the synthetic corpora,
+plus the corpora described by EmoBox metadata or a CSV manifest (`external`).
 
 `get(name)` returns the `Corpus` of a name; an unknown name lists the known ones.
 """
+
+import functools
 
 from jaxser.config import ConfigError
 from jaxser.data.corpora import (
     casia,
     cremad,
+    csv_manifest,
+    emobox,
     emodb,
     emovo,
     enterface,
+    external,
     iemocap,
     msp_improv,
     ravdess,
@@ -26,10 +32,34 @@ SYNTHETIC: dict[str, Corpus] = {name: synthetic.corpus(name) for name in synthet
 CORPORA: dict[str, Corpus] = {**REAL, **SYNTHETIC}
 
 
-def get(name: str) -> Corpus:
-    if name not in CORPORA:
-        raise ConfigError(f"unknown corpus {name!r}; known corpora: {sorted(CORPORA)}")
-    return CORPORA[name]
+def get(name: str, data_dir=None) -> Corpus:
+    """The corpus of a name: a built-in adapter, or (`emobox:<dataset>`,
+    `csv:<name>`) the corpus its card in `data_dir` describes."""
+    if name in CORPORA:
+        return CORPORA[name]
+    if external.route(name) is None:
+        raise ConfigError(
+            f"unknown corpus {name!r}; known corpora: {sorted(CORPORA)}, or "
+            f"{' / '.join(r + ':<name>' for r in external.ROUTES)} (README 'Corpora')"
+        )
+    return from_card(external.read_card(name, data_dir))
+
+
+def from_card(card: dict) -> Corpus:
+    """The Corpus a corpus card describes: its parse reads the metadata or manifest
+    the card names."""
+    kind = external.route(card["name"])[0]
+    if kind == "emobox":
+        parse = functools.partial(
+            emobox.parse, metadata=card["metadata"], dataset=card["dataset"], user_map=card["map"]
+        )
+        layout = f"EmoBox metadata {card['metadata']}/{card['dataset']}, audio under --path"
+    else:
+        parse = functools.partial(
+            csv_manifest.parse, manifest=card["manifest"], user_map=card["map"]
+        )
+        layout = f"the CSV manifest {card['manifest']} (file,emotion,speaker[,gender,language])"
+    return Corpus(card["name"], tuple(card["emotions"]), card["sample_rate"], layout, parse)
 
 
 __all__ = [

@@ -21,6 +21,10 @@ class Utterance:
     speaker: str
     gender: str  # "f", "m" or "u" (unknown)
     text_id: str
+    # a segment of a longer file (seconds; end 0: to the file's end)
+    start: float = 0.0
+    end: float = 0.0
+    channel: int = 0  # 0: the mean of the file's channels; k >= 1: its k-th channel
 
 
 @dataclasses.dataclass(frozen=True)

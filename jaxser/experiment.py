@@ -173,6 +173,26 @@ def _check_features(config) -> None:
         )
 
 
+def _check_sources(d, single: bool) -> None:
+    """Several corpora as one source ("a+b+c"): each named once, none of them the
+    target, not under a single-corpus protocol."""
+    sources = tasks.corpora_of(d.source)
+    if len(sources) == 1:
+        return
+    if single:
+        raise ConfigError(
+            f"data.protocol={d.protocol} folds one corpus; data.source={d.source!r} names "
+            f"{len(sources)}"
+        )
+    if "" in sources or len(set(sources)) != len(sources):
+        raise ConfigError(f"data.source={d.source!r} names a corpus twice or an empty one")
+    if d.target in sources:
+        raise ConfigError(
+            f"data.target={d.target} is one of the source corpora ({d.source}): its test "
+            "utterances would be training ones"
+        )
+
+
 def check(config, stage: ml_collections.ConfigDict | None = None):
     """Every name and option of `config` (method, terms, schedules, backbone,
     numbers, ...), before any data is read or any file written. Raises
@@ -209,6 +229,7 @@ def check(config, stage: ml_collections.ConfigDict | None = None):
             "training utterances; name another target corpus, or use data.protocol=loso "
             "(speaker-independent folds of one corpus)"
         )
+    _check_sources(d, single)
     if d.fold < 0:
         raise ConfigError(f"data.fold={d.fold} must be >= 0")
     _check_numbers(config)

@@ -46,6 +46,7 @@ import concurrent.futures
 import dataclasses
 import hashlib
 import itertools
+import json
 import os
 import queue
 import subprocess
@@ -58,6 +59,7 @@ from jaxser import cli, experiment, files, run_folder
 from jaxser import config as config_lib
 from jaxser.config import ConfigError
 from jaxser.data import corpora, paths
+from jaxser.data.corpora import external
 from jaxser.evaluation import report
 
 # Named task sets: letters of TASK_CORPORA, every ordered pair of them.
@@ -92,7 +94,8 @@ class Run:
             raise ValueError("a run's folder name needs its resolved config: sweep.resolve")
         space = [self.label_space] if self.label_space else []
         fold = [f"fold{self.fold}"] if self.fold is not None else []
-        parts = [self.method, *space, self.source, self.target, *fold, f"seed{self.seed}"]
+        corpora_ = [paths.corpus_folder(self.source), paths.corpus_folder(self.target)]
+        parts = [self.method, *space, *corpora_, *fold, f"seed{self.seed}"]
         return "-".join([*parts, self.key[:KEY_CHARS]])
 
     def all_overrides(self) -> list[str]:
@@ -121,22 +124,52 @@ class Run:
         ]
 
 
+def corpus_pair(spec: str) -> tuple[str, str] | None:
+    """("emobox:tess", "synth_emodb") for "emobox:tess:synth_emodb": the task's two
+    corpus names, a route (emobox, csv) joined to the name after it; None when
+    the spec is not two names."""
+    names, parts = [], spec.split(":")
+    while parts:
+        part = parts.pop(0)
+        if part in external.ROUTES and parts:
+            part += ":" + parts.pop(0)
+        names.append(part)
+    return (names[0], names[1]) if len(names) == 2 and all(names) else None
+
+
+def loco(spec: str) -> list[tuple[str, str]]:
+    """Leave one corpus out: "loco:a,b,c" -> (b+c, a), (a+c, b), (a+b, c): each
+    corpus the target of a source made of all the others."""
+    names = [n.strip() for n in spec.removeprefix("loco:").split(",") if n.strip()]
+    if len(names) < 3 or len(set(names)) != len(names):
+        raise ConfigError(
+            f"task set {spec!r}: leave-one-corpus-out needs 3 or more different corpora"
+        )
+    for c in names:
+        if c not in corpora.CORPORA and not external.route(c):
+            raise ConfigError(f"unknown corpus {c!r} in {spec!r}; known: {sorted(corpora.CORPORA)}")
+    return [("+".join(n for n in names if n != held), held) for held in names]
+
+
 def tasks_of(specs: list[str], real: bool = False, loso: bool = False) -> list[tuple[str, str]]:
     """(source, target) pairs of `source:target` items and named sets; a pair of one
     corpus only for `loso` (else its test utterances would be training ones)."""
     pairs = []
     for spec in specs:
-        if spec in TASK_SETS:
+        if spec.startswith("loco:"):
+            pairs += loco(spec)
+        elif spec in TASK_SETS:
             names = [
                 TASK_CORPORA[k] if real else f"synth_{TASK_CORPORA[k]}" for k in TASK_SETS[spec]
             ]
             pairs += [(s, t) for s, t in itertools.permutations(names, 2)]
-        elif spec.count(":") == 1 and all(spec.split(":")):
-            s, t = spec.split(":")
+        elif (pair := corpus_pair(spec)) is not None:
+            s, t = pair
             for c in (s, t):
-                if c not in corpora.CORPORA:
+                if c not in corpora.CORPORA and not external.route(c):
                     raise ConfigError(
                         f"unknown corpus {c!r} in task {spec!r}; known: {sorted(corpora.CORPORA)}"
+                        ", or emobox:<dataset> / csv:<name>"
                     )
             if s == t and not loso:
                 raise ConfigError(
@@ -238,10 +271,14 @@ def missing_corpora(runs: list[Run]) -> list[str]:
         key = experiment.feature_config(cfg).key()
         data_dir = cfg.data.data_dir or None
         for corpus in (run.source, run.target):
-            spec = corpora.get(corpus)
-            if not (paths.store_dir(corpus, data_dir, key) / paths.MANIFEST).is_file():
-                if not spec.synthetic:  # synthetic corpora prepare themselves
-                    missing[corpus] = paths.prepare_command(corpus, False, data_dir)
+            if (paths.store_dir(corpus, data_dir, key) / paths.MANIFEST).is_file():
+                continue
+            if external.route(corpus):
+                card = external.card_path(corpus, data_dir)
+                card = json.loads(card.read_text()) if card.is_file() else None
+                missing[corpus] = external.prepare_command(corpus, card, data_dir)
+            elif not corpora.get(corpus).synthetic:  # synthetic corpora prepare themselves
+                missing[corpus] = paths.prepare_command(corpus, False, data_dir)
     return list(missing.values())
 
 
@@ -356,7 +393,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--methods", help="comma-separated configs, e.g. source_only,dann,emodna")
     p.add_argument(
         "--tasks",
-        help=f"comma-separated source:target pairs or named sets ({', '.join(TASK_SETS)})",
+        help=f"comma-separated source:target pairs (a source may be a+b+c), named sets "
+        f"({', '.join(TASK_SETS)}), or loco:<corpus>,<corpus>,... (leave one corpus out: "
+        "every corpus the target of all the others); one loco set per --tasks",
     )
     p.add_argument("--seeds", default="0,1,2", help="comma-separated (default 0,1,2)")
     p.add_argument(
@@ -417,7 +456,8 @@ def main(argv: list[str] | None = None) -> None:
             tasks = tasks_of([f"{c}:{c}" for c in config_lib.names(args.loso)], loso=True)
             folds = folds_of(args.folds)
         else:
-            tasks, folds = tasks_of(list(config_lib.names(args.tasks)), real=args.real), [None]
+            specs = [args.tasks] if args.tasks.startswith("loco:") else config_lib.names(args.tasks)
+            tasks, folds = tasks_of(list(specs), real=args.real), [None]
         runs = plan(
             list(config_lib.names(args.methods)),
             tasks,

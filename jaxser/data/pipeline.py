@@ -90,6 +90,55 @@ def load_corpus(
     return store.load(name, data_dir, features)
 
 
+def load_normalized(
+    name: str, data_dir, features: FeatureConfig, how: str
+) -> tuple[store.CorpusData, np.ndarray]:
+    """A corpus (or the union "a+b+c" of several, `merge`) and its normalised frames."""
+    names = tasks.corpora_of(name)
+    parts = [load_corpus(n, data_dir, features) for n in names]
+    if len(parts) == 1:
+        return parts[0], normalize(parts[0], how)
+    return merge(parts, [normalize(p, how) for p in parts])
+
+
+def merge(
+    parts: list[store.CorpusData], frames: list[np.ndarray]
+) -> tuple[store.CorpusData, np.ndarray]:
+    """Several corpora as one source, each normalised on its own (`frames`): their
+    utterances side by side, speaker and utt ids prefixed with their corpus
+    ("synth_emodb/03"), the pooled feature statistics as the union's."""
+    name = "+".join(p.name for p in parts)
+    lengths = np.concatenate([p.lengths for p in parts])
+    pad = np.zeros((1, parts[0].frames.shape[1]), np.float32)
+    prefix = lambda p, ids: np.array([f"{p.name}/{i}" for i in ids])  # noqa: E731
+    n = np.array([p.manifest["num_frames"] for p in parts], np.float64)[:, None]
+    mean = np.array([p.manifest["stats"]["mean"] for p in parts])
+    var = np.array([p.manifest["stats"]["std"] for p in parts]) ** 2
+    pooled = (n * mean).sum(0) / n.sum()
+    pooled_var = (n * (var + mean**2)).sum(0) / n.sum() - pooled**2
+    manifest = {
+        "corpus": name,
+        "corpora": [p.name for p in parts],
+        "num_frames": int(n.sum()),
+        "stats": {
+            "mean": pooled.round(6).tolist(),
+            "std": np.sqrt(np.maximum(pooled_var, 1e-12)).round(6).tolist(),
+        },  # fmt: skip
+    }
+    data = store.CorpusData(
+        name,
+        np.concatenate([p.frames[:-1] for p in parts] + [pad]),
+        np.concatenate([[0], np.cumsum(lengths)[:-1]]),
+        lengths,
+        np.concatenate([p.emotion for p in parts]),
+        np.concatenate([prefix(p, p.speaker) for p in parts]),
+        np.concatenate([p.gender for p in parts]),
+        np.concatenate([prefix(p, p.utt_id) for p in parts]),
+        manifest,
+    )
+    return data, np.concatenate([f[:-1] for f in frames] + [pad])
+
+
 def normalize(data: store.CorpusData, how: str) -> np.ndarray:
     """Frames normalised per utterance (each bin over time), per corpus, per
     speaker, or not at all."""
@@ -180,14 +229,15 @@ def load_task(
     normalization: str = "utterance",
 ) -> TaskData:
     """Loads (preparing synthetic corpora if needed) both corpora of a task."""
+    if data_dir and not task.data_dir:  # where external corpora's cards are
+        task = dataclasses.replace(task, data_dir=str(data_dir))
     mapping = tasks.mapping(task)
     classes = tuple(mapping)
     label_of = {e: i for i, c in enumerate(classes) for e in mapping[c]}
-    src = load_corpus(task.source, data_dir, features)
+    src, src_frames = load_normalized(task.source, data_dir, features, normalization)
     same = task.target == task.source  # loso, a source model's stage: read it once
     tgt = src if same else load_corpus(task.target, data_dir, features)
     _check_counts(task, classes, label_of, src, tgt)
-    src_frames = normalize(src, normalization)
     tgt_frames = src_frames if same else normalize(tgt, normalization)
     in_label_space = list(label_of)
     src_keep = np.isin(src.emotion, in_label_space)
@@ -221,6 +271,9 @@ def load_task(
         target_test = _split(tgt, tgt_frames, label_of, in_task & ~adapt)
     source = _split(src, src_frames, label_of, src_keep)
     stats = {d.name: d.manifest["stats"] for d in (src, tgt)}
+    if len(tasks.corpora_of(task.source)) > 1:  # each source corpus's own, for predict
+        stats |= {n: store.read_manifest(n, data_dir, features)["stats"]
+                  for n in tasks.corpora_of(task.source)}  # fmt: skip
     ood = None
     if task.ood:  # the tested speakers' utterances of the held-out emotions
         is_ood = np.isin(tgt.emotion, task.ood)

@@ -39,6 +39,17 @@ class Task:
     data_dir: str = ""  # where external corpora's cards are ("": the default data dir)
 
 
+def corpora_of(source: str) -> tuple[str, ...]:
+    """The corpora of a source: "synth_emodb+synth_casia" -> both (several corpora
+    as one source; each utterance keeps its corpus in its speaker and utt ids)."""
+    return tuple(source.split("+"))
+
+
+def emotions_of(name: str, data_dir=None) -> tuple[str, ...]:
+    """The emotions of a corpus, or of the union of several ("a+b")."""
+    return tuple(sorted({e for n in corpora_of(name) for e in corpora.get(n, data_dir).emotions}))
+
+
 def loso_folds(corpus: str, speakers) -> list[tuple[str, ...]]:
     """The folds of the single-corpus protocol, speaker-independent by
     construction (each speaker in exactly one fold): IEMOCAP and MSP-IMPROV by
@@ -69,7 +80,10 @@ def mapping(task: Task) -> dict[str, tuple[str, ...]]:
             f"unknown label space {task.label_space!r}; known: {list(labels.LABEL_SPACES)}"
         )
     data_dir = task.data_dir or None
-    src_spec, tgt_spec = corpora.get(task.source, data_dir), corpora.get(task.target, data_dir)
+    src_emotions, tgt_emotions = (
+        emotions_of(task.source, data_dir),
+        emotions_of(task.target, data_dir),
+    )
     if task.label_space != "categorical":
         if task.ood:
             raise ConfigError(
@@ -81,7 +95,7 @@ def mapping(task: Task) -> dict[str, tuple[str, ...]]:
                 f"the {task.label_space} classes are {sorted(labels.BINARY[task.label_space])}"
             )
         return labels.binary_mapping(task.label_space, dict(task.overrides))
-    shared = labels.shared_classes(task.source, src_spec.emotions, task.target, tgt_spec.emotions)
+    shared = labels.shared_classes(task.source, src_emotions, task.target, tgt_emotions)
     classes = shared
     if task.classes:
         classes = labels.validate_classes(task.classes)
@@ -89,10 +103,10 @@ def mapping(task: Task) -> dict[str, tuple[str, ...]]:
         if missing:
             raise ConfigError(
                 f"classes {missing} are not shared by {task.source} "
-                f"{list(src_spec.emotions)} and {task.target} {list(tgt_spec.emotions)}"
+                f"{list(src_emotions)} and {task.target} {list(tgt_emotions)}"
             )
     if task.ood:
-        classes = _without_ood(task, classes, tgt_spec.emotions)
+        classes = _without_ood(task, classes, tgt_emotions)
     return {c: (c,) for c in classes}
 
 

@@ -88,9 +88,9 @@ class Row:
 
 
 def task_name(source: str, target: str, loso: bool) -> str:
-    """A table's task: "<source> -> <target>", or "<corpus> (loso)" for the folds
-    of a leave-one-speaker-out run."""
-    return f"{source} (loso)" if loso else f"{source} -> {target}"
+    """A table's task: "<source> -> <target>" ("a + b + c -> d" for several source
+    corpora), or "<corpus> (loso)" for the folds of a leave-one-speaker-out run."""
+    return f"{source} (loso)" if loso else f"{source.replace('+', ' + ')} -> {target}"
 
 
 class BadRun(ValueError):

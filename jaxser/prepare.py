@@ -2,9 +2,9 @@
 
 NAME is a built-in corpus, or one described by EmoBox's metadata
 (`--corpus emobox:<dataset> --path <folder holding downloads/> --metadata
-<EmoBox's data/ dir>`) or by a CSV manifest (`--corpus csv:<name> --manifest
-FILE.csv --path ROOT`), with `--map name=emotion,...` for emotion names of
-its own.
+<EmoBox's data/ dir>`), a CSV manifest (`--corpus csv:<name> --manifest
+FILE.csv --path ROOT`) or an audformat database (`--corpus audformat:<name>
+--path DB_ROOT`), with `--map name=emotion,...` for emotion names of its own.
 
 Computes features (in parallel over files) into a TFDS dataset keyed by corpus
 and feature-config hash, plus `manifest.json`. Synthetic corpora render
@@ -21,7 +21,7 @@ from pathlib import Path
 from jaxser import cli
 from jaxser.config import ConfigError
 from jaxser.data import corpora
-from jaxser.data.corpora import csv_manifest, emobox, external
+from jaxser.data.corpora import audformat_db, csv_manifest, emobox, external
 from jaxser.data.features import FeatureConfig
 
 
@@ -31,8 +31,8 @@ def describe_external(p: argparse.ArgumentParser, args, route: tuple[str, str]) 
     kind, name = route
     if not args.path:
         p.error(f"--corpus {args.corpus} needs --path (the folder the audio paths start from)")
-    need = {"emobox": "metadata", "csv": "manifest"}[kind]
-    if not getattr(args, need):
+    need = {"emobox": "metadata", "csv": "manifest"}.get(kind)
+    if need and not getattr(args, need):
         p.error(f"--corpus {args.corpus} needs --{need}")
     root = Path(args.path).expanduser().resolve()
     user_map = external.parse_map(args.map)
@@ -44,10 +44,12 @@ def describe_external(p: argparse.ArgumentParser, args, route: tuple[str, str]) 
             "dataset": name,
             "folds": sorted(emobox.folds(metadata, name)),
         }
-    else:
+    elif kind == "csv":
         manifest = str(Path(args.manifest).expanduser().resolve())
         scan = csv_manifest.parse(root, args.corpus, manifest, user_map)
         card = {"manifest": manifest}
+    else:
+        scan, card = audformat_db.parse(root, args.corpus, user_map), {}
     usable = scan.utterances
     if not usable:
         reasons = Counter(s.reason.split(" (")[0] for s in scan.skipped).most_common()
@@ -88,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument(
         "--corpus",
         required=True,
-        help=f"one of {sorted(corpora.CORPORA)}, or emobox:<dataset> or csv:<name>",
+        help=f"one of {sorted(corpora.CORPORA)}, or emobox:<dataset>, csv:<name>, audformat:<name>",
     )
     p.add_argument("--metadata", help="emobox:<dataset>: EmoBox's data/ folder")
     p.add_argument("--manifest", help="csv:<name>: the CSV (file,emotion,speaker[,gender,...])")
@@ -131,10 +133,10 @@ def main(argv: list[str] | None = None) -> None:
     if route is None and args.corpus not in corpora.CORPORA:
         p.error(
             f"unknown corpus {args.corpus!r}; known corpora: {sorted(corpora.CORPORA)}, "
-            "or emobox:<dataset> / csv:<name>"
+            "or emobox:<dataset> / csv:<name> / audformat:<name>"
         )
     if route is None and (args.metadata or args.manifest or args.map):
-        p.error("--metadata, --manifest and --map are for emobox:<dataset> and csv:<name> corpora")
+        p.error("--metadata, --manifest and --map are for emobox:, csv: and audformat: corpora")
     if args.path is not None and not Path(args.path).expanduser().is_dir():
         p.error(f"--path {args.path}: no such folder")
     if args.workers is not None and args.workers < 1:

@@ -169,7 +169,7 @@ def tasks_of(specs: list[str], real: bool = False, loso: bool = False) -> list[t
                 if c not in corpora.CORPORA and not external.route(c):
                     raise ConfigError(
                         f"unknown corpus {c!r} in task {spec!r}; known: {sorted(corpora.CORPORA)}"
-                        ", or emobox:<dataset> / csv:<name>"
+                        ", or emobox:<dataset> / csv:<name> / audformat:<name>"
                     )
             if s == t and not loso:
                 raise ConfigError(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import fakes
 import numpy as np
+import pandas as pd
 import pytest
 from tiny import tiny_config
 
@@ -250,3 +251,64 @@ def test_a_csv_corpus_prepared_and_read_back(tmp_path, capsys):
     spec = corpora.get("csv:mine", data_dir)
     assert spec.emotions == ("angry", "sad") and np.all(data.lengths > 0)
     assert "--manifest" in store.prepare_command("csv:mine", data_dir)
+
+
+def audformat_db(root: Path, pickled: bool = False) -> Path:
+    """An audformat database of EmoDB's shape (audb's emodb: an `emotion` table,
+    a `files` table with the speaker, a `speaker` misc table with the gender),
+    written by the audformat package itself."""
+    audformat = pytest.importorskip("audformat", reason='pip install -e ".[audformat]"')
+    files = ["wav/03a01Wa.wav", "wav/08a02Fb.wav", "wav/09b03Tc.wav", "wav/10a01Nd.wav"]
+    for f in files:
+        fakes.wav(root / f, seconds=0.6)
+    db = audformat.Database("emodb_like", languages="de")
+    db.schemes["emotion"] = audformat.Scheme(labels=["anger", "happiness", "sadness", "neutral"])
+    db.schemes["age"] = audformat.Scheme("int")
+    db.schemes["gender"] = audformat.Scheme(labels=["female", "male"])
+    db["speaker"] = audformat.MiscTable(pd.Index(["03", "08", "09", "10"], name="speaker"))
+    db["speaker"]["gender"] = audformat.Column(scheme_id="gender")
+    db["speaker"]["gender"].set(["male", "female", "female", "male"])
+    db.schemes["speaker"] = audformat.Scheme("str", labels="speaker")
+    db["files"] = audformat.Table(audformat.filewise_index(files[:3]))  # the 4th: no speaker
+    db["files"]["speaker"] = audformat.Column(scheme_id="speaker")
+    db["files"]["speaker"].set(["03", "08", "09"])
+    db["emotion"] = audformat.Table(audformat.filewise_index(files))
+    db["emotion"]["emotion"] = audformat.Column(scheme_id="emotion")
+    db["emotion"]["emotion"].set(["anger", "happiness", "sadness", "neutral"])
+    db.save(str(root), storage_format="csv")
+    if pickled:
+        (root / "db.emotion.pkl").write_bytes(b"not read")
+    return root
+
+
+def test_an_audformat_database_reads_emotion_speaker_and_gender(tmp_path):
+    root = audformat_db(tmp_path / "db")
+    s = corpora.audformat_db.parse(root, "audformat:emo", {})
+    got = {u.utt_id: (u.emotion, u.speaker, u.gender) for u in s.utterances}
+    assert got == {"wav_03a01Wa": ("angry", "03", "m"), "wav_08a02Fb": ("happy", "08", "f"),
+                   "wav_09b03Tc": ("sad", "09", "f")}  # fmt: skip
+    assert [k.reason for k in s.skipped] == ["no speaker"]  # 10a01Nd
+    with pytest.raises(ConfigError, match=r"db.emotion.pkl: a pickled table"):
+        corpora.audformat_db.parse(audformat_db(tmp_path / "db2", pickled=True), "audformat:x", {})
+    with pytest.raises(ConfigError, match=r"no audformat database \(no db.yaml\)"):
+        corpora.audformat_db.parse(tmp_path, "audformat:x", {})
+
+
+def test_an_audformat_database_with_segments(tmp_path):
+    audformat = pytest.importorskip("audformat", reason='pip install -e ".[audformat]"')
+    root = tmp_path / "db"
+    fakes.wav(root / "long.wav", seconds=1.2)
+    db = audformat.Database("segmented")
+    db.schemes["emotion"] = audformat.Scheme(labels=["anger", "neutral"])
+    db.schemes["speaker"] = audformat.Scheme("str")
+    index = audformat.segmented_index(["long.wav"] * 2, [0.0, 0.5], [0.5, 1.2])
+    db["segments"] = audformat.Table(index)
+    db["segments"]["emotion"] = audformat.Column(scheme_id="emotion")
+    db["segments"]["emotion"].set(["anger", "neutral"])
+    db["segments"]["speaker"] = audformat.Column(scheme_id="speaker")
+    db["segments"]["speaker"].set(["a", "a"])
+    db.save(str(root), storage_format="csv")
+    s = corpora.audformat_db.parse(root, "audformat:seg", {})
+    assert [(u.utt_id, u.emotion, u.start, u.end) for u in s.utterances] == [
+        ("long_0", "angry", 0.0, 0.5), ("long_1", "neutral", 0.5, 1.2)
+    ]  # fmt: skip

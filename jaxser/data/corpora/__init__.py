@@ -1,5 +1,6 @@
 """Corpus adapters, by name: one module per corpus, plus the synthetic corpora,
-plus the corpora described by EmoBox metadata or a CSV manifest (`external`).
+plus the corpora described by EmoBox metadata, a CSV manifest or an audformat
+database (`external`).
 
 `get(name)` returns the `Corpus` of a name; an unknown name lists the known ones.
 """
@@ -8,6 +9,7 @@ import functools
 
 from jaxser.config import ConfigError
 from jaxser.data.corpora import (
+    audformat_db,
     casia,
     cremad,
     csv_manifest,
@@ -54,11 +56,14 @@ def from_card(card: dict) -> Corpus:
             emobox.parse, metadata=card["metadata"], dataset=card["dataset"], user_map=card["map"]
         )
         layout = f"EmoBox metadata {card['metadata']}/{card['dataset']}, audio under --path"
-    else:
+    elif kind == "csv":
         parse = functools.partial(
             csv_manifest.parse, manifest=card["manifest"], user_map=card["map"]
         )
         layout = f"the CSV manifest {card['manifest']} (file,emotion,speaker[,gender,language])"
+    else:
+        parse = functools.partial(audformat_db.parse, user_map=card["map"])
+        layout = "an audformat database (db.yaml and its tables) at --path"
     return Corpus(card["name"], tuple(card["emotions"]), card["sample_rate"], layout, parse)
 
 

@@ -1,5 +1,6 @@
 """Corpora jaxser has no adapter for, read from a description of them: EmoBox's
-metadata (`emobox:<dataset>`) or a CSV manifest (`csv:<name>`).
+metadata (`emobox:<dataset>`), a CSV manifest (`csv:<name>`) or an audformat
+database (`audformat:<name>`).
 
 Such a corpus is named by its route and a name, and described by a *corpus
 card*, `<data dir>/<name>/corpus.json`, that prepare writes from its command
@@ -23,7 +24,7 @@ from pathlib import Path
 from jaxser.config import ConfigError
 from jaxser.data import labels, paths
 
-ROUTES = ("emobox", "csv")
+ROUTES = ("emobox", "csv", "audformat")
 CARD = "corpus.json"
 # spellings -> canonical emotion (lower-cased, before the user's --map)
 SYNONYMS = {
@@ -83,12 +84,15 @@ def prepare_command(name: str, card: dict | None = None, data_dir=None) -> str:
     kind = route(name)[0]
     if card and kind == "emobox":
         how = f"--path {card['path']} --metadata {card['metadata']}"
-    elif card:
+    elif card and kind == "csv":
         how = f"--manifest {card['manifest']} --path {card['path']}"
+    elif card:
+        how = f"--path {card['path']}"
     else:
         how = {
             "emobox": "--path <folder holding downloads/> --metadata <EmoBox's data/ dir>",
             "csv": "--manifest FILE.csv --path ROOT",
+            "audformat": "--path DB_ROOT",
         }[kind]
     if card and card.get("map"):
         how += " --map " + ",".join(f"{k}={v}" for k, v in card["map"].items())

@@ -65,6 +65,10 @@ from jaxser.evaluation import report
 # Named task sets: letters of TASK_CORPORA, every ordered pair of them.
 TASK_CORPORA = {"B": "emodb", "C": "casia", "E": "enterface", "O": "emovo"}
 TASK_SETS = {"ecan12": "BCEO", "didan6": "BCE"}
+# EmoBox's cross-corpus track: every ordered pair of these corpora, read from
+# EmoBox's metadata (emobox:<dataset>), on the four emotions all of them have
+EMOBOX_TRACK2 = ("iemocap", "meld", "ravdess", "savee")
+EMOBOX_TRACK2_CLASSES = "data.classes=angry,happy,neutral,sad"
 BASELINE = "source_only"
 LOG = "train.log"
 TAIL_LINES = 15
@@ -158,6 +162,9 @@ def tasks_of(specs: list[str], real: bool = False, loso: bool = False) -> list[t
     for spec in specs:
         if spec.startswith("loco:"):
             pairs += loco(spec)
+        elif spec == "emobox_track2":
+            names = [f"emobox:{c}" for c in EMOBOX_TRACK2]
+            pairs += list(itertools.permutations(names, 2))
         elif spec in TASK_SETS:
             names = [
                 TASK_CORPORA[k] if real else f"synth_{TASK_CORPORA[k]}" for k in TASK_SETS[spec]
@@ -394,8 +401,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument(
         "--tasks",
         help=f"comma-separated source:target pairs (a source may be a+b+c), named sets "
-        f"({', '.join(TASK_SETS)}), or loco:<corpus>,<corpus>,... (leave one corpus out: "
-        "every corpus the target of all the others); one loco set per --tasks",
+        f"({', '.join(TASK_SETS)}; emobox_track2: EmoBox's cross-corpus track, "
+        f"{', '.join(EMOBOX_TRACK2)} from EmoBox's metadata, 4 classes), or "
+        "loco:<corpus>,<corpus>,... (leave one corpus out: every corpus the target of all "
+        "the others); one loco set per --tasks",
     )
     p.add_argument("--seeds", default="0,1,2", help="comma-separated (default 0,1,2)")
     p.add_argument(
@@ -458,6 +467,10 @@ def main(argv: list[str] | None = None) -> None:
         else:
             specs = [args.tasks] if args.tasks.startswith("loco:") else config_lib.names(args.tasks)
             tasks, folds = tasks_of(list(specs), real=args.real), [None]
+            if "emobox_track2" in specs:  # its four classes
+                if len(specs) > 1:
+                    p.error("--tasks emobox_track2 sets its classes: run it on its own")
+                overrides = [EMOBOX_TRACK2_CLASSES, *overrides]
         runs = plan(
             list(config_lib.names(args.methods)),
             tasks,

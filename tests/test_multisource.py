@@ -94,3 +94,11 @@ def test_features_of_the_union_read_each_corpus_store(three_corpora):
     assert len(merged) == sum(len(p) for p in parts) and frames.shape == merged.frames.shape
     assert merged.manifest["corpora"] == ["synth_emodb", "synth_casia"]
     assert merged.manifest["num_frames"] == sum(p.manifest["num_frames"] for p in parts)
+
+
+def test_emobox_track2_is_every_pair_of_its_four_corpora():
+    tasks = sweep.tasks_of(["emobox_track2"])
+    assert len(tasks) == 12 and ("emobox:iemocap", "emobox:meld") in tasks
+    assert {c for pair in tasks for c in pair} == {
+        "emobox:iemocap", "emobox:meld", "emobox:ravdess", "emobox:savee"
+    }  # fmt: skip

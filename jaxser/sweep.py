@@ -59,6 +59,7 @@ from jaxser import cli, experiment, files, run_folder
 from jaxser import config as config_lib
 from jaxser.config import ConfigError
 from jaxser.data import corpora, paths
+from jaxser.data import tasks as tasks_lib
 from jaxser.data.corpora import external
 from jaxser.evaluation import report
 
@@ -277,7 +278,7 @@ def missing_corpora(runs: list[Run]) -> list[str]:
         cfg = config_lib.load(run.config, run.all_overrides())
         key = experiment.feature_config(cfg).key()
         data_dir = cfg.data.data_dir or None
-        for corpus in (run.source, run.target):
+        for corpus in (*tasks_lib.corpora_of(run.source), run.target):
             if (paths.store_dir(corpus, data_dir, key) / paths.MANIFEST).is_file():
                 continue
             if external.route(corpus):

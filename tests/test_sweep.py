@@ -96,6 +96,13 @@ def test_real_corpora_not_prepared_fail_before_any_run(tmp_path):
     assert not (tmp_path / "out").exists()
     r = _sweep("--methods", "source_only,nope", "--tasks", "didan6", "--out", str(tmp_path))
     assert r.returncode == 1 and "nope" in r.stderr and "dann.py" in r.stderr
+    # leave one corpus out: each corpus of a union is asked for on its own
+    r = _sweep("--methods", "source_only", "--tasks", "loco:emodb,casia,enterface",
+               "--seeds", "0", "--out", str(tmp_path / "out"),
+               "--set", f"data.data_dir={tmp_path}")  # fmt: skip
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    for corpus in ("emodb", "casia", "enterface"):
+        assert f"python -m jaxser.prepare --corpus {corpus} --path" in r.stderr
 
 
 def test_a_sweep_resumes_reports_failures_and_runs_nothing_twice(tmp_path, small_data_dir):

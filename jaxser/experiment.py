@@ -219,6 +219,11 @@ def check(config, stage: ml_collections.ConfigDict | None = None):
             f"data.protocol=emobox_fold uses EmoBox's folds: the source must be an "
             f"emobox:<dataset> corpus, not {d.source!r}"
         )
+    if d.protocol == "db_split" and not d.source.startswith("audformat:"):
+        raise ConfigError(
+            f"data.protocol=db_split uses a database's train/test splits: the source must be "
+            f"an audformat:<name> corpus, not {d.source!r}"
+        )
     if not single and not d.target:
         raise ConfigError(
             "data.target is empty: name the target corpus (or use data.protocol=loso)"

@@ -25,6 +25,23 @@ from jaxser.data.corpora import audformat_db, csv_manifest, emobox, external
 from jaxser.data.features import FeatureConfig
 
 
+def fold_report(scan, metadata: str, dataset: str) -> dict[str, dict]:
+    """EmoBox's folds: per fold, its train and test sizes among the usable
+    utterances and how many speakers are on both sides."""
+    speaker = {u.utt_id: u.speaker for u in scan.utterances}
+    out = {}
+    for k in emobox.folds(metadata, dataset):
+        train, test = emobox.fold_keys(metadata, dataset, k)
+        a = {speaker[x] for x in train if x in speaker}
+        b = {speaker[x] for x in test if x in speaker}
+        out[str(k)] = {
+            "train": len(train & speaker.keys()),
+            "test": len(test & speaker.keys()),
+            "speakers_in_both": len(a & b),
+        }
+    return out
+
+
 def describe_external(p: argparse.ArgumentParser, args, route: tuple[str, str]) -> None:
     """Reads an EmoBox dataset's metadata or a CSV manifest, says what it found,
     and writes the corpus card (`external`) the store and later runs read it by."""
@@ -42,14 +59,15 @@ def describe_external(p: argparse.ArgumentParser, args, route: tuple[str, str]) 
         card = {
             "metadata": metadata,
             "dataset": name,
-            "folds": sorted(emobox.folds(metadata, name)),
+            "folds": fold_report(scan, metadata, name),
         }
     elif kind == "csv":
         manifest = str(Path(args.manifest).expanduser().resolve())
         scan = csv_manifest.parse(root, args.corpus, manifest, user_map)
         card = {"manifest": manifest}
     else:
-        scan, card = audformat_db.parse(root, args.corpus, user_map), {}
+        scan, splits = audformat_db.read(root, args.corpus, user_map)
+        card = {"splits": splits}
     usable = scan.utterances
     if not usable:
         reasons = Counter(s.reason.split(" (")[0] for s in scan.skipped).most_common()
@@ -73,6 +91,18 @@ def describe_external(p: argparse.ArgumentParser, args, route: tuple[str, str]) 
         f"{card['emotions']}, {len(scan.skipped)} rows skipped; card {path}",
         file=sys.stderr,
     )
+    for k, f in card.get("folds", {}).items():
+        print(
+            f"{args.corpus}: EmoBox fold {k}: {f['train']} train, {f['test']} test utterances, "
+            f"{f['speakers_in_both']} speakers in both",
+            file=sys.stderr,
+        )
+    if "splits" in card:
+        print(
+            f"{args.corpus}: splits: {len(card['splits']['train'])} train, "
+            f"{len(card['splits']['test'])} test utterances (data.protocol=db_split)",
+            file=sys.stderr,
+        )
     if same:
         print(
             f"{args.corpus}: every utterance is its own speaker in this metadata: "

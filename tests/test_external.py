@@ -169,7 +169,12 @@ def test_prepare_an_emobox_corpus_and_run_on_its_folds(tmp_path, capsys):
     assert "emobox:tess: 30 utterances, 2 speakers, emotions ['angry', 'happy', 'neutral', " \
            "'sad', 'surprise'], 0 rows skipped" in out.err  # fmt: skip
     manifest = json.loads(Path(out.out.strip()).read_text())
-    assert manifest["num_utterances"] == 30 and manifest["card"]["folds"] == [1, 2]
+    assert manifest["num_utterances"] == 30
+    assert manifest["card"]["folds"] == {
+        "1": {"train": 20, "test": 10, "speakers_in_both": 2},
+        "2": {"train": 20, "test": 10, "speakers_in_both": 2},
+    }
+    assert "emobox:tess: EmoBox fold 2: 20 train, 10 test utterances, 2 speakers in both" in out.err
     assert manifest["speakers_are_utterances"] is False
     assert store.store_dir("emobox:tess", data_dir, features.FeatureConfig()).parent.name == (
         "emobox-tess"
@@ -310,5 +315,38 @@ def test_an_audformat_database_with_segments(tmp_path):
     db.save(str(root), storage_format="csv")
     s = corpora.audformat_db.parse(root, "audformat:seg", {})
     assert [(u.utt_id, u.emotion, u.start, u.end) for u in s.utterances] == [
-        ("long_0", "angry", 0.0, 0.5), ("long_1", "neutral", 0.5, 1.2)
+        ("long_0-0.5", "angry", 0.0, 0.5), ("long_0.5-1.2", "neutral", 0.5, 1.2)
     ]  # fmt: skip
+
+
+def test_an_audformat_database_with_splits_prepared_and_run_on_them(tmp_path, capsys):
+    """A database's train and test splits (tables with a split_id) as the
+    protocol db_split: trained on the train split, tested on the test split."""
+    audformat = pytest.importorskip("audformat", reason='pip install -e ".[audformat]"')
+    root = tmp_path / "db"
+    db = audformat.Database("with_splits")
+    db.schemes["emotion"] = audformat.Scheme(labels=["anger", "sadness"])
+    db.schemes["speaker"] = audformat.Scheme("str")
+    db.splits["train"] = audformat.Split("train")
+    db.splits["test"] = audformat.Split("test")
+    for split, speakers in (("train", ["a", "b"]), ("test", ["c"])):
+        files = [f"{s}/{e}{n}.wav" for s in speakers for e in ("ang", "sad") for n in range(2)]
+        for f in files:
+            fakes.wav(root / f, seconds=0.6, freq=180 if "ang" in f else 120)
+        db[f"emotion.{split}"] = audformat.Table(audformat.filewise_index(files), split_id=split)
+        table = db[f"emotion.{split}"]
+        table["emotion"] = audformat.Column(scheme_id="emotion")
+        table["emotion"].set(["anger" if "ang" in f else "sadness" for f in files])
+        table["speaker"] = audformat.Column(scheme_id="speaker")
+        table["speaker"].set([f.split("/")[0] for f in files])
+    db.save(str(root), storage_format="csv")
+    data_dir = tmp_path / "store"
+    prepare.main(["--corpus", "audformat:split", "--path", str(root), "--data_dir",
+                  str(data_dir), "--workers", "1"])  # fmt: skip
+    assert "audformat:split: splits: 8 train, 4 test utterances" in capsys.readouterr().err
+    config = tiny_config("source_only", data_dir, "data.source=audformat:split", "data.target=",
+                         "data.protocol=db_split")  # fmt: skip
+    r = experiment.train(config, tmp_path / "run", progress=False)
+    assert r["protocol"] == "db_split" and r["classes"] == ["angry", "sad"]
+    assert r["db_split"] == {"train_utterances": 8, "test_utterances": 4,
+                             "speakers_in_both": 0, "speaker_independent": True}  # fmt: skip

@@ -247,13 +247,13 @@ def load_task(
         test = np.isin(tgt.speaker, fold_speakers(task, tgt.speaker[in_task]))
         src_keep &= ~test
         target_adapt = target_test = _split(tgt, tgt_frames, label_of, in_task & test)
-    elif task.protocol == "emobox_fold":  # one corpus, EmoBox's train/test lists
-        train_keys, test_keys = emobox_fold(task)
+    elif task.protocol in ("emobox_fold", "db_split"):  # one corpus, published lists
+        train_keys, test_keys = published_split(task)
         test = np.isin(tgt.utt_id, list(test_keys))
         src_keep &= np.isin(src.utt_id, list(train_keys)) & ~test
         target_adapt = target_test = _split(tgt, tgt_frames, label_of, in_task & test)
         both = set(src.speaker[src_keep]) & set(tgt.speaker[in_task & test])
-        notes["emobox_fold"] = {
+        notes[task.protocol] = {
             "train_utterances": int(src_keep.sum()),
             "test_utterances": int((in_task & test).sum()),
             "speakers_in_both": len(both),
@@ -283,11 +283,20 @@ def load_task(
     return TaskData(task, mapping, source, target_adapt, target_test, stats, ood, notes)
 
 
-def emobox_fold(task: Task) -> tuple[set[str], set[str]]:
-    """(train keys, test keys) of EmoBox's fold `task.fold` of an emobox:<ds> corpus,
-    from the metadata its card names."""
+def published_split(task: Task) -> tuple[set[str], set[str]]:
+    """(train utt ids, test utt ids): EmoBox's fold `task.fold` of an emobox:<ds>
+    corpus (read from the metadata its card names), or the train and test splits
+    of an audformat database (its card's)."""
     card = external.read_card(task.source, task.data_dir or None)
-    return emobox.fold_keys(card["metadata"], card["dataset"], task.fold)
+    if task.protocol == "emobox_fold":
+        return emobox.fold_keys(card["metadata"], card["dataset"], task.fold)
+    splits = card.get("splits", {})
+    if not splits.get("train") or not splits.get("test"):
+        raise ConfigError(
+            f"data.protocol=db_split: {task.source} has no train and test splits "
+            f"(train {len(splits.get('train', []))}, test {len(splits.get('test', []))} utterances)"
+        )
+    return set(splits["train"]), set(splits["test"])
 
 
 def fold_speakers(task: Task, speakers) -> tuple[str, ...]:

@@ -14,9 +14,11 @@ from jaxser.config import ConfigError
 from jaxser.data import corpora, labels
 
 NORMALIZATIONS = ("utterance", "corpus", "speaker", "none")
-PROTOCOLS = ("transductive", "held_out", "loso", "emobox_fold")
-# the protocols that train and test on one corpus (target = source)
-SINGLE_CORPUS = ("loso", "emobox_fold")
+PROTOCOLS = ("transductive", "held_out", "loso", "emobox_fold", "db_split")
+# the protocols that train and test on one corpus (target = source): its
+# speaker folds, EmoBox's folds of an emobox:<ds> corpus, the train/test splits
+# of an audformat:<name> database
+SINGLE_CORPUS = ("loso", "emobox_fold", "db_split")
 MAX_FOLDS = 10  # loso on a corpus of more speakers: speakers grouped into this many folds
 # corpora whose folds are recording sessions (speaker id -> session)
 SESSIONS = {"iemocap": lambda s: s[:5], "msp_improv": lambda s: s[1:]}

@@ -87,10 +87,13 @@ class Row:
         )  # fmt: skip
 
 
-def task_name(source: str, target: str, loso: bool) -> str:
+def task_name(source: str, target: str, single: bool | str = False) -> str:
     """A table's task: "<source> -> <target>" ("a + b + c -> d" for several source
-    corpora), or "<corpus> (loso)" for the folds of a leave-one-speaker-out run."""
-    return f"{source} (loso)" if loso else f"{source.replace('+', ' + ')} -> {target}"
+    corpora), or "<corpus> (loso)" for the folds of a single-corpus protocol
+    (`single`: True for loso, or the protocol's name)."""
+    if single:
+        return f"{source} ({'loso' if single is True else single})"
+    return f"{source.replace('+', ' + ')} -> {target}"
 
 
 class BadRun(ValueError):
@@ -118,7 +121,8 @@ def read_run(run: Path) -> list[Row]:
 
 
 def _rows(run: Path, r: dict, meta: dict) -> list[Row]:
-    loso = r.get("protocol") in ("loso", "emobox_fold")
+    protocol = r.get("protocol", "")
+    loso = protocol if protocol in ("loso", "emobox_fold", "db_split") else ""
     row = Row(
         method=meta.get("method", r["method"]),
         task=task_name(r["source"], r["target"], loso),
@@ -133,7 +137,7 @@ def _rows(run: Path, r: dict, meta: dict) -> list[Row]:
         steps=int(r["steps"]),
         wall_s=float(meta.get("wall_s", float("nan"))),
         run=run.name,
-        fold=int(r["fold"]) if loso else -1,
+        fold=int(r.get("fold", 0)) if loso else -1,
         ood=r.get("ood"),
         config_hash=str(r.get("config_hash", "")),
     )

@@ -48,7 +48,7 @@ def write_results(
         "selection": "last",
         "config_hash": config_hash,
     }
-    if results["protocol"] in ("loso", "emobox_fold"):  # tasks.SINGLE_CORPUS
+    if results["protocol"] in ("loso", "emobox_fold", "db_split"):  # tasks.SINGLE_CORPUS
         results["fold"] = int(config.data.fold)
     results |= {k: v for k, v in evaluations.items() if k != "classification"}
     workdir = Path(workdir)

@@ -2,9 +2,12 @@
 DB_ROOT` (audEERING's format, the one `audb` publishes EmoDB in), read through
 the `audformat` package.
 
-The emotion is the first column whose scheme is `emotion` (or that is named
-so), in a filewise or segmented table (segments become utterances of their
-file); the speaker, a column whose scheme or name is `speaker` in any table of
+The emotion is the column whose scheme is `emotion` (or that is named so) in
+every filewise or segmented table that has one (segments become utterances
+of their file; a file in two such tables is read once); the database's
+splits (tables with a `split_id` of type train or test) become the protocol
+`data.protocol=db_split`: train on the train splits' utterances, test on the
+test splits'. The speaker, a column whose scheme or name is `speaker` in any table of
 the same files; the gender, a `gender` column of those tables, or the
 `gender` of the speaker's entry in the speaker scheme's labels (a misc table
 or a dict). Emotion names map to the canonical ones as for a CSV manifest
@@ -44,26 +47,27 @@ def _load(root: Path):
     return db
 
 
-def _column(db, name: str):
-    """(table id, column id) of the first column whose scheme or id is `name`."""
+def _columns(db, name: str) -> list[tuple[str, str]]:
+    """(table id, column id) of each table's first column whose scheme or id is `name`."""
+    found = []
     for table_id, table in db.tables.items():
         for column_id, column in table.columns.items():
             if column.scheme_id == name or column_id == name:
-                return table_id, column_id
-    return None
+                found.append((table_id, column_id))
+                break
+    return found
 
 
 def _by_file(db, name: str) -> dict:
-    """file -> value of the `name` column of any table (first value per file)."""
-    found = _column(db, name)
-    if found is None:
-        return {}
-    series = db[found[0]][found[1]].get()
-    files = series.index.get_level_values("file")
+    """file -> value of the `name` column of every table that has one (the first
+    value per file)."""
     out = {}
-    for f, v in zip(files, series.to_numpy(), strict=True):
-        if v is not None and v == v:  # not None, not NaN
-            out.setdefault(f, str(v))
+    for table_id, column_id in _columns(db, name):
+        series = db[table_id][column_id].get()
+        files = series.index.get_level_values("file")
+        for f, v in zip(files, series.to_numpy(), strict=True):
+            if v is not None and v == v:  # not None, not NaN
+                out.setdefault(f, str(v))
     return out
 
 
@@ -81,19 +85,38 @@ def _speaker_genders(db) -> dict[str, str]:
 
 
 def parse(root: Path, corpus: str, user_map: dict) -> Scan:
+    return read(root, corpus, user_map)[0]
+
+
+def read(root: Path, corpus: str, user_map: dict) -> tuple[Scan, dict[str, list[str]]]:
+    """(the utterances, {"train": utt ids, "test": utt ids} of the database's splits)."""
     db = _load(root)
-    found = _column(db, "emotion")
-    if found is None:
+    tables = _columns(db, "emotion")
+    if not tables:
         raise ConfigError(
             f"{root}: no table column with the scheme or name 'emotion'; tables: {list(db.tables)}"
         )
-    emotion = db[found[0]][found[1]].get()
     speakers, genders = _by_file(db, "speaker"), _by_file(db, "gender")
     speaker_gender = _speaker_genders(db)
-    scan, seen = Scan(), set()
+    scan, seen, splits = Scan(), set(), {"train": [], "test": []}
+    for table_id, column_id in tables:
+        split = db[table_id].split_id
+        kind = db.splits[split].type if split in db.splits else ""
+        for utt in _utterances(db, root, corpus, user_map, table_id, column_id, scan, seen,
+                               speakers, genders, speaker_gender):  # fmt: skip
+            if kind in splits:
+                splits[kind].append(utt.utt_id)
+    return scan, splits
+
+
+def _utterances(db, root, corpus, user_map, table_id, column_id, scan, seen, speakers,
+                genders, speaker_gender):  # fmt: skip
+    """Adds the rows of one emotion table to `scan`, yielding the utterances kept."""
+    emotion = db[table_id][column_id].get()
+    found = (table_id, column_id)
     index = emotion.index
     segmented = "start" in index.names
-    for i, (value, key) in enumerate(zip(emotion.to_numpy(), index, strict=True)):
+    for value, key in zip(emotion.to_numpy(), index, strict=True):
         file = key[0] if segmented else key
         path = root / file
         start = end = 0.0
@@ -101,9 +124,9 @@ def parse(root: Path, corpus: str, user_map: dict) -> Scan:
             start = key[1].total_seconds()
             end = key[2].total_seconds() if key[2] == key[2] else 0.0  # NaT: to the end
         utt_id = Path(file).with_suffix("").as_posix().replace("/", "_")
-        utt_id += f"_{i}" if segmented else ""
+        utt_id += f"_{start:g}-{end:g}" if segmented else ""
         if utt_id in seen:
-            scan.skip(path, f"listed twice in table {found[0]!r}")
+            scan.skip(path, f"listed again in table {found[0]!r} (the first is kept)")
             continue
         seen.add(utt_id)
         if not path.is_file():
@@ -119,10 +142,9 @@ def parse(root: Path, corpus: str, user_map: dict) -> Scan:
             scan.skip(path, "no speaker")
             continue
         gender = genders.get(file) or speaker_gender.get(speaker, "")
-        scan.utterances.append(
-            Utterance(
-                str(path), corpus, utt_id, canonical, speaker,
-                GENDERS.get(gender.lower(), "u"), "", start=start, end=end,
-            )
+        utt = Utterance(
+            str(path), corpus, utt_id, canonical, speaker,
+            GENDERS.get(gender.lower(), "u"), "", start=start, end=end,
         )  # fmt: skip
-    return scan
+        scan.utterances.append(utt)
+        yield utt

@@ -22,6 +22,7 @@ from jaxser import cli
 from jaxser.config import ConfigError
 from jaxser.data import corpora
 from jaxser.data.corpora import audformat_db, csv_manifest, emobox, external
+from jaxser.data.corpora.base import speakers_are_utterances
 from jaxser.data.features import FeatureConfig
 
 
@@ -76,7 +77,7 @@ def describe_external(p: argparse.ArgumentParser, args, route: tuple[str, str]) 
             + ", ".join(f"{r}: {n}" for r, n in reasons)
             + ")"
         )
-    same = emobox.speakers_are_utterances(scan)
+    same = speakers_are_utterances(usable)
     card |= {
         "path": str(root),
         "map": user_map,

@@ -46,7 +46,6 @@ import concurrent.futures
 import dataclasses
 import hashlib
 import itertools
-import json
 import os
 import queue
 import subprocess
@@ -282,9 +281,7 @@ def missing_corpora(runs: list[Run]) -> list[str]:
             if (paths.store_dir(corpus, data_dir, key) / paths.MANIFEST).is_file():
                 continue
             if external.route(corpus):
-                card = external.card_path(corpus, data_dir)
-                card = json.loads(card.read_text()) if card.is_file() else None
-                missing[corpus] = external.prepare_command(corpus, card, data_dir)
+                missing[corpus] = external.prepare_command(corpus, data_dir)
             elif not corpora.get(corpus).synthetic:  # synthetic corpora prepare themselves
                 missing[corpus] = paths.prepare_command(corpus, False, data_dir)
     return list(missing.values())

@@ -13,12 +13,13 @@ from pathlib import Path
 
 from jaxser import cli, experiment, run_folder
 from jaxser import config as config_lib
+from jaxser.data import tasks
 from jaxser.evaluation.results import summary_line
 
 
 def default_workdir(config) -> Path:
     d = config.data
-    single = d.protocol in ("loso", "emobox_fold")
+    single = d.protocol in tasks.SINGLE_CORPUS
     task = f"{d.source}-{d.protocol}-fold{d.fold}" if single else f"{d.source}-{d.target}"
     return Path("runs") / f"{config.method}-{task}-seed{config.seed}"
 

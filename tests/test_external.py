@@ -203,9 +203,6 @@ def test_unprepared_or_misnamed_external_corpora_fail_in_check(tmp_path, overrid
     config = config_lib.load("configs/dann.py", [f"data.data_dir={tmp_path}", *overrides])
     with pytest.raises(ConfigError, match=message):
         experiment.check(config)
-        from jaxser.data import tasks
-
-        tasks.mapping(tasks.from_config(config))
 
 
 def write_csv(path: Path, header: str, rows: list[str]) -> Path:

@@ -41,7 +41,7 @@ import tqdm  # noqa: E402
 
 from jaxser.data import arrays, corpora, features, paths, ssl  # noqa: E402
 from jaxser.data.corpora import external, synthetic  # noqa: E402
-from jaxser.data.corpora.base import Utterance  # noqa: E402
+from jaxser.data.corpora.base import Utterance, speakers_are_utterances  # noqa: E402
 
 SPLIT = "full"  # TFDS reserves "all"; tasks split by speaker in the pipeline, not here
 MANIFEST = paths.MANIFEST
@@ -57,9 +57,7 @@ def store_dir(
 
 def prepare_command(corpus: str, data_dir: os.PathLike | str | None = None) -> str:
     if external.route(corpus):
-        card_file = external.card_path(corpus, data_dir)
-        card = json.loads(card_file.read_text()) if card_file.is_file() else None
-        return external.prepare_command(corpus, card, data_dir)
+        return external.prepare_command(corpus, data_dir)
     return paths.prepare_command(corpus, corpus in corpora.SYNTHETIC, data_dir)
 
 
@@ -430,7 +428,7 @@ def _build(
         },
         "skipped": [dataclasses.asdict(s) for s in scan.skipped] + report["skipped"],
         # the metadata used each utterance's id as its speaker: no speaker-independent split
-        "speakers_are_utterances": all(u.speaker == u.utt_id for u in kept),
+        "speakers_are_utterances": speakers_are_utterances(kept),
         "features": config.to_dict(),
         "feature_hash": config.key(),
         "stats": features.statistics(report["sum"], report["sumsq"], report["frames"]),

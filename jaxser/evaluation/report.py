@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from jaxser import files, run_folder
+from jaxser.data import tasks
 
 BEFORE = "before_adaptation"  # the method name of a source model's row in source-free tables
 COLLAPSED = 0.1  # pred_balance under this: (almost) one class for every target utterance
@@ -122,7 +123,7 @@ def read_run(run: Path) -> list[Row]:
 
 def _rows(run: Path, r: dict, meta: dict) -> list[Row]:
     protocol = r.get("protocol", "")
-    loso = protocol if protocol in ("loso", "emobox_fold", "db_split") else ""
+    loso = protocol if protocol in tasks.SINGLE_CORPUS else ""
     row = Row(
         method=meta.get("method", r["method"]),
         task=task_name(r["source"], r["target"], loso),

@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 
 from jaxser import files
+from jaxser.data import tasks
 from jaxser.evaluation import plots
 
 
@@ -48,7 +49,7 @@ def write_results(
         "selection": "last",
         "config_hash": config_hash,
     }
-    if results["protocol"] in ("loso", "emobox_fold", "db_split"):  # tasks.SINGLE_CORPUS
+    if results["protocol"] in tasks.SINGLE_CORPUS:
         results["fold"] = int(config.data.fold)
     results |= {k: v for k, v in evaluations.items() if k != "classification"}
     workdir = Path(workdir)

@@ -27,6 +27,12 @@ class Utterance:
     channel: int = 0  # 0: the mean of the file's channels; k >= 1: its k-th channel
 
 
+def speakers_are_utterances(utterances) -> bool:
+    """Every utterance is its own speaker (metadata that names no speakers, as
+    some of EmoBox's): no speaker-independent split is possible."""
+    return bool(utterances) and all(u.speaker == u.utt_id for u in utterances)
+
+
 @dataclasses.dataclass(frozen=True)
 class Skipped:
     path: str

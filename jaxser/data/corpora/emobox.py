@@ -99,8 +99,9 @@ def emotion_of(name: str, lmap: dict[str, str], user_map: dict[str, str]) -> str
     return labels.OTHER
 
 
-def gender_of(speaker: str, row_tags: dict) -> str:
-    g = (row_tags.get("gender") or speaker.split("_")[0]).lower()
+def gender_of(speaker: str) -> str:
+    """ "f" / "m" from a speaker id EmoBox prefixes with its sex ("female_08"), else "u"."""
+    g = speaker.split("_")[0].lower()
     return {"female": "f", "f": "f", "male": "m", "m": "m"}.get(g, "u")
 
 
@@ -141,16 +142,11 @@ def parse(root: Path, corpus: str, metadata: str, dataset: str, user_map: dict) 
             continue
         scan.utterances.append(
             Utterance(
-                str(path), corpus, key, emotion, speaker, gender_of(speaker, {}), "",
+                str(path), corpus, key, emotion, speaker, gender_of(speaker), "",
                 start=start, end=end, channel=int(row.get("channel", 1) or 1),
             )
         )  # fmt: skip
     return scan
-
-
-def speakers_are_utterances(scan: Scan) -> bool:
-    """Every utterance is its own speaker (no stm, or one that names each key)."""
-    return bool(scan.utterances) and all(u.speaker == u.utt_id for u in scan.utterances)
 
 
 def folds(metadata: str, dataset: str) -> dict[int, dict[str, Path]]:

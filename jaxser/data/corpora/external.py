@@ -79,9 +79,12 @@ def canonical(name: str, user_map: dict[str, str]) -> str | None:
     return user_map.get(key) or SYNONYMS.get(key)
 
 
-def prepare_command(name: str, card: dict | None = None, data_dir=None) -> str:
-    """The prepare command of an external corpus: the card's own, else a template."""
+def prepare_command(name: str, data_dir=None) -> str:
+    """The prepare command of an external corpus: its card's own (the card in
+    `data_dir`, if prepare wrote one), else a template."""
     kind = route(name)[0]
+    path = card_path(name, data_dir)
+    card = json.loads(path.read_text()) if path.is_file() else None
     if card and kind == "emobox":
         how = f"--path {card['path']} --metadata {card['metadata']}"
     elif card and kind == "csv":
@@ -118,7 +121,8 @@ def read_card(name: str, data_dir=None) -> dict:
     path = card_path(name, data_dir)
     if not path.is_file():
         raise ConfigError(
-            f"corpus {name!r} is not prepared in {path.parent}; run: {prepare_command(name)}"
+            f"corpus {name!r} is not prepared in {path.parent}; run: "
+            f"{prepare_command(name, data_dir)}"
         )
     card = json.loads(path.read_text())
     if not isinstance(card, dict) or card.get("name") != name:

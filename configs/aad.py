@@ -16,3 +16,10 @@ def get_config():
     c.terms.attract = dict(fn="neighbour_attract", weight=1.0, k=5)
     c.terms.disperse = dict(fn="batch_disperse", weight=1.0, schedule="alpha")
     return c
+
+
+def search_space():
+    return base.source_free_search_space() | {
+        "terms.attract.k": ("choice", 3, 5, 10),
+        "schedules.alpha.power": ("choice", 1.0, 3.0, 5.0),
+    }

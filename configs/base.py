@@ -30,6 +30,10 @@ def get_config() -> ml_collections.ConfigDict:
     # Out-of-distribution test: comma-separated emotions held out of training
     # (categorical); their target utterances are scored (jaxser/evaluation/ood.py).
     c.data.ood_classes = ""
+    # Share of the source's utterances held out of training (whole speakers) to
+    # validate on: the `source-val`, `dev` and `iwcv` model-selection rules
+    # (jaxser/evaluation/model_selection.py); 0: none
+    c.data.source_val = 0.0
     c.data.normalization = "corpus"  # "corpus", "utterance", "speaker" or "none"
     c.data.crop_seconds = 2.0
     c.data.balanced = False  # class-balanced source batches
@@ -117,3 +121,24 @@ def source_free_config() -> ml_collections.ConfigDict:
     c.source_free.backbone_lr = 0.1  # the backbone adapts 10x slower (as in the references)
     c.source_free.refresh_every = 0  # SHOT's pseudo-labels: 0 = every epoch of the target
     return c
+
+
+def search_space() -> dict:
+    """Where every method's settings are searched (`python -m jaxser.sweep --search N`,
+    jaxser/search.py): the learning rate and the warm start (the learning rate's
+    linear warm-up from 0)."""
+    return {
+        "train.learning_rate": ("log", 3e-4, 3e-3),
+        "train.warmup_steps": ("choice", 0, 50, 100),
+    }
+
+
+def source_free_search_space() -> dict:
+    """The source-free methods' shared dimensions: the adaptation's learning rate
+    (the source model, a stage, is not searched) and its warm-up. Not adapting is
+    always a candidate: the loop evaluates the source model at step 0."""
+    return {
+        "train.learning_rate": ("log", 3e-5, 1e-3),
+        "train.warmup_steps": ("choice", 0, 50, 100),
+        "source_free.backbone_lr": ("choice", 0.1, 1.0),
+    }

@@ -17,3 +17,10 @@ def get_config():
     c.method = "coral"
     c.terms.coral = dict(fn="coral", weight=50.0, schedule="ramp")
     return c
+
+
+def search_space():
+    return base.search_space() | {
+        "terms.coral.weight": ("choice", 0.0, 5.0, 15.0, 50.0, 150.0),
+        "schedules.ramp.gamma": ("choice", 3.0, 10.0, 30.0),
+    }

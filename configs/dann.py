@@ -11,3 +11,10 @@ def get_config():
     c.method = "dann"
     c.terms.adv = dict(fn="adversarial", weight=1.0)  # strength: c.schedules.grl
     return c
+
+
+def search_space():
+    return base.search_space() | {
+        "terms.adv.weight": ("choice", 0.0, 0.1, 0.3, 1.0),
+        "schedules.grl.scale": ("choice", 0.1, 0.3, 1.0),
+    }

@@ -18,3 +18,10 @@ def get_config():
     c.schedules.ramp = dict(kind="sigmoid", gamma=1.0, scale=1.0)  # DeepDA's LMMD ramp
     c.terms.lmmd = dict(fn="lmmd", weight=0.5, schedule="ramp", kernels=5, kernel_mul=2.0)
     return c
+
+
+def search_space():
+    return base.search_space() | {
+        "terms.lmmd.weight": ("choice", 0.0, 0.1, 0.3, 0.5, 1.0),
+        "schedules.ramp.gamma": ("choice", 1.0, 3.0, 10.0),
+    }

@@ -23,3 +23,11 @@ def get_config():
     c.terms.ncl = dict(fn="ecan_ncl", weight=1.0, k=5, temperature=0.1, space="prediction")
     c.terms.scl = dict(fn="ecan_scl", weight=1.0, temperature=0.07, pseudo_labels="bank")
     return c
+
+
+def search_space():
+    return base.source_free_search_space() | {
+        "terms.ncl.weight": ("choice", 0.0, 0.3, 1.0, 3.0),
+        "terms.scl.weight": ("choice", 0.0, 0.3, 1.0),
+        "terms.ncl.k": ("choice", 3, 5, 10),
+    }

@@ -63,3 +63,14 @@ def get_config():
         pl_warmup=0.1,  # share of steps without pseudo-labels
     )
     return c
+
+
+def search_space():
+    return base.search_space() | {
+        "terms.cd.weight": ("choice", 0.0, 0.03, 0.1, 0.3),
+        "terms.adv.weight": ("choice", 0.0, 0.3, 1.0),
+        "terms.corpus.weight": ("choice", 0.0, 0.1, 0.3),
+        "terms.pl.weight": ("choice", 0.0, 0.3, 1.0),
+        "schedules.grl.scale": ("choice", 0.1, 0.3, 1.0),
+        "emodna.threshold": ("choice", "freematch", "flexmatch", "fixed"),
+    }

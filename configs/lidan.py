@@ -27,3 +27,9 @@ def get_config():
     )
     c.terms.ida_class.layer = "fc3"
     return c
+
+
+def search_space():
+    return didan.search_space() | {
+        "terms.ida_group.weight": ("choice", 0.0, 0.03, 0.1, 0.3, 1.0),
+    }

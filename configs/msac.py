@@ -10,6 +10,8 @@
     python -m jaxser.train --config configs/msac.py --config.terms.gender.weight=0
     python -m jaxser.train --config configs/msac_ce.py
     python -m jaxser.train --config configs/msac_orth.py
+    python -m jaxser.train --config configs/msac.py --config.msac.control=confusion \
+        --config.terms.confusion.weight=0.3
     python -m jaxser.train --config configs/msac.py --config.model.residual=False
 
 Decisions and options: jaxser/methods/msac.py.
@@ -31,5 +33,29 @@ def get_config():
     c.terms.adv = dict(fn="adversarial", weight=1.0)  # cross-corpus: corpus reversal
     # with msac.control="orthogonal" (configs/msac_orth.py)
     c.terms.orth = dict(fn="attribute_orthogonality", weight=0.0)
+    # with msac.control="confusion": the embedding made uninformative to the speaker head
+    c.terms.confusion = dict(fn="speaker_confusion", weight=0.0)
     c.msac = dict(max_speakers=256, control="reversal")
     return c
+
+
+def search_space():
+    """Beside the learning rate: the margin, the attribute control (how the
+    embedding is kept free of speaker identity: reversal, confusion or an
+    orthogonal attribute embedding; weight 0 = none), per-speaker
+    normalisation, the gender task and the corpus reversal."""
+    return base.search_space() | {
+        "terms.am.margin": ("choice", 0.1, 0.2, 0.35),
+        "msac.control,terms.speaker.weight,terms.confusion.weight,terms.orth.weight": (
+            "choice",
+            ("reversal", 0.0, 0.0, 0.0),
+            ("reversal", 0.1, 0.0, 0.0),
+            ("reversal", 0.3, 0.0, 0.0),
+            ("confusion", 0.1, 0.1, 0.0),
+            ("confusion", 0.1, 0.3, 0.0),
+            ("orthogonal", 0.1, 0.0, 0.1),
+        ),
+        "data.normalization": ("choice", "corpus", "speaker"),
+        "terms.gender.weight": ("choice", 0.0, 0.1),
+        "terms.adv.weight": ("choice", 0.0, 0.3, 1.0),
+    }

@@ -6,7 +6,7 @@ heads in the loss). The reference MSAC-SERNet is compared with.
     python -m jaxser.train --config configs/msac_ce.py
 """
 
-from configs import msac
+from configs import base, msac
 
 
 def get_config():
@@ -16,3 +16,7 @@ def get_config():
     c.terms.gender.weight = 0.0
     c.terms.adv.weight = 0.0
     return c
+
+
+def search_space():
+    return base.search_space()

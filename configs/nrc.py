@@ -16,3 +16,10 @@ def get_config():
     c.terms.nrc = dict(fn="nrc", weight=1.0, k=5, kk=5, weak=0.1)
     c.terms.div = dict(fn="diversity", weight=1.0)
     return c
+
+
+def search_space():
+    return base.source_free_search_space() | {
+        "terms.nrc.k": ("choice", 3, 5, 10),
+        "terms.nrc.weak": ("choice", 0.05, 0.1, 0.3),
+    }

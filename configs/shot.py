@@ -20,3 +20,10 @@ def get_config():
     c.terms.div = dict(fn="diversity", weight=1.0)
     c.terms.pl = dict(fn="shot_pseudo_label", weight=0.3)
     return c
+
+
+def search_space():
+    return base.source_free_search_space() | {
+        "terms.ent.weight": ("choice", 0.3, 1.0),
+        "terms.pl.weight": ("choice", 0.0, 0.1, 0.3, 1.0),
+    }

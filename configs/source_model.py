@@ -13,3 +13,7 @@ def get_config():
     c = base.get_config()
     c.method = "source_model"
     return c
+
+
+def search_space():
+    return base.search_space()

@@ -10,3 +10,7 @@ from configs import base
 
 def get_config():
     return base.get_config()
+
+
+def search_space():
+    return base.search_space()

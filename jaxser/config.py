@@ -39,10 +39,9 @@ def resolve_file(path: str) -> Path:
     raise ConfigError(f"config file {path!r} not found; configs in {CONFIGS_DIR}: {known}")
 
 
-def load_file(path: str) -> ml_collections.ConfigDict:
-    """The config of a config file: imports it and calls its `get_config()`. Only
-    for files the user names; a config read from a run folder is JSON
-    (`from_json`), never a file to import."""
+def load_module(path: str):
+    """A config file imported as a module. Only for files the user names; a
+    config read from a run folder is JSON (`from_json`), never a file to import."""
     p = resolve_file(path).resolve()
     if str(p.parents[1]) not in sys.path:  # configs import `configs.base`
         sys.path.insert(0, str(p.parents[1]))
@@ -52,6 +51,13 @@ def load_file(path: str) -> ml_collections.ConfigDict:
         spec.loader.exec_module(module)
     except SyntaxError as e:
         raise ConfigError(f"config file {p}, line {e.lineno}: syntax error: {e.msg}") from e
+    return module
+
+
+def load_file(path: str) -> ml_collections.ConfigDict:
+    """The config of a config file: imports it and calls its `get_config()`."""
+    module = load_module(path)
+    p = resolve_file(path).resolve()
     if not callable(getattr(module, "get_config", None)):
         raise ConfigError(f"config file {p} has no get_config() function returning the config")
     config = module.get_config()
@@ -183,6 +189,7 @@ ADDED_KEYS = {
     ("model", "frames_pooling"): "attentive",
     ("model", "mlp_features"): 256,
     ("model", "mlp_layers"): 2,
+    ("data", "source_val"): 0.0,
 }
 # Of those, the keys added after runs recorded their identity (`config_hash`):
 # at their default (the behaviour of the runs saved before them) they are left
@@ -192,6 +199,7 @@ NEW_SINCE_IDENTITY = (
     ("model", "frames_pooling"),
     ("model", "mlp_features"),
     ("model", "mlp_layers"),
+    ("data", "source_val"),
 )
 
 

@@ -141,6 +141,17 @@ def _check_numbers(config) -> None:
                 f"config.terms.{name}.weight={entry.weight} is negative: a loss term's "
                 "weight is >= 0 (0 switches it off)"
             )
+    if not 0 <= config.data.source_val < 1:
+        raise ConfigError(
+            f"config.data.source_val={config.data.source_val} must be in [0, 1): the share "
+            "of the source's utterances held out for validation"
+        )
+    if config.data.source_val and methods.is_source_free(config.method):
+        raise ConfigError(
+            f"config.data.source_val={config.data.source_val}: {config.method} adapts "
+            "without the source corpus, so it has no source validation split; "
+            "set it to 0 (its label-free rules and the oracle remain)"
+        )
     if stages.uses_stage(config) and config.train.pretrain_steps <= 0:
         raise ConfigError(
             f"config.train.pretrain={config.train.pretrain!r} is a stage of "
@@ -299,7 +310,9 @@ def build(
         state=state,
         step=step,
         forward=make_forward(method.model),
-        evaluators=evaluators.from_config(config.train.evaluators) | dict(method.evaluators),
+        evaluators=evaluators.from_config(config.train.evaluators)
+        | (evaluators.VALIDATION if config.data.source_val else {})
+        | dict(method.evaluators),
         final_evaluators=_ood_evaluator(config, method),
     )
 

@@ -6,6 +6,8 @@
         --set train.steps=600 --set data.label_space=categorical
     python -m jaxser.sweep --methods source_only --loso synth_emodb --folds 0-9 --seeds 0
     python -m jaxser.sweep --report runs/sweep      # rewrite the tables from finished runs
+    python -m jaxser.sweep --methods source_only,dann --tasks synth_emodb:synth_emovo \
+        --seeds 0,1 --search 8 --out runs/search  # 8 settings each, then search.md
 
 Each run is `python -m jaxser.train` in
 `<out>/<method>-<source>-<target>-seed<n>-<key>` (`<method>-<label space>-...`
@@ -39,6 +41,17 @@ other folders under `--out` are left out and counted in one line, and a run
 whose results.json is damaged is named and left out, never fatal.
 `--report DIR` tables every run folder in DIR, or, with --methods and
 --tasks/--loso, only those runs (nothing is run).
+
+`--search N` runs N settings of each method (`<...>-draw<k>-seed<n>-<key>`):
+draw 0 is the config's own, the others are drawn from the search space its
+config file declares (`search_space()`, jaxser/search.py), the same draws for
+every task and seed. `--set` overrides come after a draw's, so they pin a
+key. Search runs evaluate every `--eval_every` steps (default 50) and methods
+that train on the source hold out `--source_val` of its speakers (default
+0.2) for the source-validation rules. Then `<out>/search.md`
+(jaxser/evaluation/model_selection.py): per selection rule, the method x task
+table of what it picked, the picks, the frozen setting per method, and every
+rule's rank correlation with target UAR; results.md holds draw 0.
 """
 
 import argparse
@@ -54,13 +67,14 @@ import threading
 import time
 from pathlib import Path
 
-from jaxser import cli, experiment, files, run_folder
+from jaxser import cli, experiment, files, methods, run_folder
 from jaxser import config as config_lib
+from jaxser import search as search_lib
 from jaxser.config import ConfigError
 from jaxser.data import corpora, paths
 from jaxser.data import tasks as tasks_lib
 from jaxser.data.corpora import external
-from jaxser.evaluation import report
+from jaxser.evaluation import model_selection, report
 
 # Named task sets: letters of TASK_CORPORA, every ordered pair of them.
 TASK_CORPORA = {"B": "emodb", "C": "casia", "E": "enterface", "O": "emovo"}
@@ -87,6 +101,8 @@ class Run:
     label_space: str = ""  # "" keeps the config's own
     overrides: tuple[str, ...] = ()  # "key=value", without --config.
     fold: int | None = None  # leave-one-speaker-out: the fold tested (target = source)
+    draw: int | None = None  # a search's draw (jaxser/search.py), None outside a search
+    setting: tuple[str, ...] = ()  # the draw's "key=value" overrides, before `overrides`
     # set by `resolve`: the hash of the config file's bytes, the resolved config and
     # its stage's (the folder name ends with it), and run_folder.config_hash
     key: str = ""
@@ -98,8 +114,9 @@ class Run:
             raise ValueError("a run's folder name needs its resolved config: sweep.resolve")
         space = [self.label_space] if self.label_space else []
         fold = [f"fold{self.fold}"] if self.fold is not None else []
+        draw = [f"draw{self.draw}"] if self.draw is not None else []
         corpora_ = [paths.corpus_folder(self.source), paths.corpus_folder(self.target)]
-        parts = [self.method, *space, *corpora_, *fold, f"seed{self.seed}"]
+        parts = [self.method, *space, *corpora_, *fold, *draw, f"seed{self.seed}"]
         return "-".join([*parts, self.key[:KEY_CHARS]])
 
     def all_overrides(self) -> list[str]:
@@ -111,6 +128,7 @@ class Run:
             f"seed={self.seed}",
             *space,
             *loso,
+            *self.setting,
             *self.overrides,
         ]
 
@@ -198,18 +216,44 @@ def plan(
     overrides: list[str] = (),
     label_spaces: list[str] = ("",),
     folds: list[int | None] = (None,),
+    search: int = 0,
+    search_seed: int = 0,
+    search_overrides: list[str] = (),
 ) -> list[Run]:
     """Every run; a method is a config name or (label, config, its own overrides);
-    `folds`: leave-one-speaker-out folds of each task (whose target is its source)."""
+    `folds`: leave-one-speaker-out folds of each task (whose target is its source);
+    `search` N > 0: N draws of each method's search space (draw 0: its defaults),
+    each with `search_overrides` too (those a method's config has: see
+    `search_settings`)."""
     runs = []
-    for method, space, (source, target), fold, seed in itertools.product(
-        methods, label_spaces, tasks, folds, seeds
+    draws = range(search) if search else [None]
+    for method, space, (source, target), fold, draw, seed in itertools.product(
+        methods, label_spaces, tasks, folds, draws, seeds
     ):
         label, cfg, own = (method, method, []) if isinstance(method, str) else method
         config = cfg if cfg.endswith(".py") else f"configs/{cfg}.py"
         label = Path(label).stem if label.endswith(".py") else label
-        runs.append(Run(label, config, source, target, seed, space, (*own, *overrides), fold))
+        setting = ()
+        if draw is not None:
+            setting = search_settings(config, label, draw, search_seed, search_overrides)
+        runs.append(
+            Run(
+                label, config, source, target, seed, space, (*own, *overrides), fold, draw, setting
+            )  # fmt: skip
+        )
     return runs
+
+
+def search_settings(
+    config_file: str, method: str, draw: int, seed: int, extra: list[str] = ()
+) -> tuple[str, ...]:
+    """The overrides of a search run: `extra` (the search's evaluation cadence,
+    and its source validation share for methods that train on the source), then
+    the draw's setting."""
+    space = search_lib.load(config_file)
+    source_free = methods.is_source_free(config_lib.load_file(config_file).method)
+    own = [o for o in extra if not (source_free and o.startswith("data.source_val="))]
+    return (*own, *search_lib.overrides(search_lib.draw(space, method, draw, seed)))
 
 
 def folds_of(spec: str) -> list[int]:
@@ -287,6 +331,16 @@ def missing_corpora(runs: list[Run]) -> list[str]:
     return list(missing.values())
 
 
+def _setting_text(run: Run) -> str:
+    """A search run's drawn setting, for the tables: its overrides past the
+    search's own cadence and validation share, or "defaults"."""
+    drawn = [o for o in run.setting if not o.startswith(SEARCH_KEYS)]
+    return ", ".join(drawn) or "defaults"
+
+
+SEARCH_KEYS = ("train.eval_every=", "data.source_val=")
+
+
 def _duration(seconds: float) -> str:
     m, s = divmod(int(round(seconds)), 60)
     h, m = divmod(m, 60)
@@ -335,6 +389,8 @@ def execute(runs: list[Run], out: Path, jobs: int = 1, stream=sys.stderr) -> lis
                 meta = files.read_json(meta_path)
             except files.DamagedFile:  # a kill tore it: its wall time is lost, not the run
                 pass
+        if run.draw is not None:
+            meta.update(draw=run.draw, setting=_setting_text(run))
         meta.update(
             method=run.method,
             config=run.config,
@@ -433,6 +489,25 @@ def main(argv: list[str] | None = None) -> None:
         "--methods and --tasks/--loso only those runs",
     )
     p.add_argument("--baseline", default=BASELINE, help="compared with (default source_only)")
+    p.add_argument(
+        "--search",
+        type=int,
+        default=0,
+        metavar="N",
+        help="a hyperparameter search: N settings of each method (draw 0: its config's "
+        "own), then search.md with every model-selection rule's picks",
+    )
+    p.add_argument("--search_seed", type=int, default=0, help="the search's draws (default 0)")
+    p.add_argument(
+        "--eval_every", type=int, default=50, help="with --search: evaluate every N steps"
+    )
+    p.add_argument(
+        "--source_val",
+        type=float,
+        default=0.2,
+        help="with --search: share of the source's speakers held out for validation "
+        "(methods that train on the source; default 0.2)",
+    )
     cli.add_debug(p)
     args = p.parse_args(argv)
     debug = cli.debugging(args)
@@ -443,6 +518,9 @@ def main(argv: list[str] | None = None) -> None:
             p.error(f"{out} is not a folder")
         with cli.one_line_errors(debug):
             print(report.write(out, baseline=args.baseline))
+            if model_selection.has_search(out):
+                model_selection.write(out, baseline=args.baseline)
+                print(out / "search.md")
         print(out / "results.md")
         return
     if not args.methods or bool(args.tasks) == bool(args.loso):
@@ -455,6 +533,11 @@ def main(argv: list[str] | None = None) -> None:
         p.error(f"--seeds {args.seeds!r}: comma-separated integers, e.g. 0,1,2")
     if args.jobs < 1:
         p.error("--jobs must be at least 1")
+    if args.search < 0:
+        p.error("--search must be 0 (no search) or a number of draws")
+    search_overrides = [f"train.eval_every={args.eval_every}"]
+    if args.source_val:
+        search_overrides.append(f"data.source_val={args.source_val}")
     out = Path(args.report or args.out)
     overrides = [s.removeprefix("--config.").removeprefix("config.") for s in args.set]
     with cli.one_line_errors(debug):
@@ -476,6 +559,9 @@ def main(argv: list[str] | None = None) -> None:
             overrides,
             list(config_lib.names(args.label_spaces)) or [""],
             folds,
+            args.search,
+            args.search_seed,
+            search_overrides,
         )
         runs = resolve(runs)
         missing = [] if args.report else missing_corpora(runs)
@@ -488,8 +574,11 @@ def main(argv: list[str] | None = None) -> None:
             failed = execute(runs, out, args.jobs)
     methods = list(dict.fromkeys(r.method for r in runs))
     task_names = [report.task_name(s, t, bool(args.loso)) for s, t in tasks]
-    with cli.one_line_errors(debug):
+    with cli.one_line_errors(debug):  # a search's draws other than 0 go to search.md only
         print(report.write(out, methods, task_names, args.baseline, [r.name for r in runs]))
+        if args.search:
+            model_selection.write(out, [r.name for r in runs], args.baseline)
+            print(out / "search.md")
     print(out / "results.md")
     if failed:
         print(f"{len(failed)} of {len(runs)} runs failed:", file=sys.stderr)

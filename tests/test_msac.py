@@ -137,6 +137,47 @@ def test_orthogonal_control_speaker_head_on_its_own_embedding(tmp_path):
     assert _backbone_grad(exp, "orth")(0.0, 0.0) > 0.0
 
 
+CONFUSION = ("msac.control=confusion", "terms.confusion.weight=0.3")
+
+
+def test_confusion_control_moves_the_embedding_only_and_its_head_only_by_its_ce(tmp_path):
+    """Confusion (Alvi et al. 2018): the speaker head's CE never reaches the
+    backbone, the confusion term reaches only the backbone, never the head."""
+    exp = experiment.build(tiny_config("msac", tmp_path, *CONFUSION), CLASSES, 100)
+    assert _backbone_grad(exp, "speaker")(1.0, 0.0) == 0.0  # the head reads a stopped z
+    assert _backbone_grad(exp, "confusion")(0.0, 0.0) > 0.0
+    batch = batch_lib.random(8, 100, 64, 5)
+    batch["source"]["speaker"] = jnp.arange(8) % 3
+    variables = {"params": exp.state.params, "batch_stats": exp.state.batch_stats}
+
+    def term_loss(params, term):
+        x = jnp.concatenate([batch["source"]["x"], batch["target"]["x"]])
+        m = jnp.concatenate([batch["source"]["mask"], batch["target"]["mask"]])
+        out = exp.method.model.apply({**variables, "params": params}, x, m, train=False)
+        out = {
+            k: jax.tree.map(lambda a, s=s: a[s], out)
+            for k, s in (("source", slice(0, 8)), ("target", slice(8, 16)))
+        }
+        return exp.method.terms[term](out, batch, None)[0], out
+
+    g, out = jax.grad(term_loss, has_aux=True)(exp.state.params, "confusion")
+    assert float(jnp.abs(g["speaker_head"]["kernel"]).sum()) == 0.0
+    g, _ = jax.grad(term_loss, has_aux=True)(exp.state.params, "speaker")
+    assert float(jnp.abs(g["speaker_head"]["kernel"]).sum()) > 0.0
+    # both heads' logits are one head: equal values, different gradients
+    src = out["source"]
+    np.testing.assert_allclose(src["speaker_logits"], src["speaker_confusion_logits"], rtol=1e-5)
+    # the loss: CE of the head's softmax against the batch's speaker distribution
+    logits = np.asarray(src["speaker_confusion_logits"], np.float64)
+    logp = logits - logits.max(1, keepdims=True)
+    logp -= np.log(np.exp(logp).sum(1, keepdims=True))
+    prior = np.zeros(logits.shape[1])
+    np.add.at(prior, np.arange(8) % 3, 1 / 8)
+    expected = -(prior[None] * logp).sum(1).mean()
+    got = msac_method.speaker_confusion(out, batch, None)
+    assert float(got) == pytest.approx(expected, rel=1e-5)
+
+
 def test_attribute_orthogonality_against_numpy():
     r = np.random.default_rng(2)
     z, a = r.normal(size=(6, 4)), r.normal(size=(6, 3))
@@ -156,6 +197,7 @@ def test_attribute_orthogonality_against_numpy():
     [
         (["msac.control=gated"], r"unknown config.msac.control 'gated'; known: \['reversal'"),
         (["terms.orth.weight=0.1"], "needs config.msac.control='orthogonal'"),
+        (["terms.confusion.weight=0.1"], "needs config.msac.control='confusion'"),
     ],
 )
 def test_bad_control_fails_in_check(overrides, message):

@@ -68,6 +68,8 @@ class TaskData:
     # what the protocol reports beside the scores (results.json), e.g. emobox_fold's
     # speakers found on both sides of the fold
     notes: dict = dataclasses.field(default_factory=dict)
+    # source speakers held out of training (`data.source_val`), labelled: model selection
+    source_val: Split | None = None
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -269,6 +271,17 @@ def load_task(
         adapt = np.isin(tgt.speaker, adapt_speakers)
         target_adapt = _split(tgt, tgt_frames, label_of, in_task & adapt)
         target_test = _split(tgt, tgt_frames, label_of, in_task & ~adapt)
+    source_val = None
+    if task.source_val > 0:  # whole speakers out of training, for model selection
+        held = tasks.validation_speakers(src.speaker[src_keep], task.source_val)
+        val = src_keep & np.isin(src.speaker, held)
+        src_keep &= ~val
+        source_val = _split(src, src_frames, label_of, val)
+        notes["source_val"] = {
+            "speakers": list(held),
+            "utterances": int(val.sum()),
+            "train_utterances": int(src_keep.sum()),
+        }
     source = _split(src, src_frames, label_of, src_keep)
     stats = {d.name: d.manifest["stats"] for d in (src, tgt)}
     if len(tasks.corpora_of(task.source)) > 1:  # each source corpus's own, for predict
@@ -280,7 +293,7 @@ def load_task(
         if task.protocol != "transductive":  # held_out, loso: the test speakers only
             is_ood &= np.isin(tgt.speaker, target_test.speakers)
         ood = _split(tgt, tgt_frames, {e: -1 for e in task.ood}, is_ood)
-    return TaskData(task, mapping, source, target_adapt, target_test, stats, ood, notes)
+    return TaskData(task, mapping, source, target_adapt, target_test, stats, ood, notes, source_val)
 
 
 def published_split(task: Task) -> tuple[set[str], set[str]]:

@@ -9,6 +9,8 @@ corpora). Needs no data and no TensorFlow: a task is checked before any work.
 
 import dataclasses
 
+import numpy as np
+
 from jaxser import config as config_lib
 from jaxser.config import ConfigError
 from jaxser.data import corpora, labels
@@ -39,6 +41,9 @@ class Task:
     # emotions held out of training: their target utterances form the OOD test split
     ood: tuple[str, ...] = ()
     data_dir: str = ""  # where external corpora's cards are ("": the default data dir)
+    # share of the source's utterances held out of training, whole speakers
+    # (`validation_speakers`): the source validation split of model selection
+    source_val: float = 0.0
 
 
 def corpora_of(source: str) -> tuple[str, ...]:
@@ -143,5 +148,35 @@ def from_config(config) -> Task:
     target = d.source if d.protocol in SINGLE_CORPUS else d.target
     ood = config_lib.names(d.ood_classes)
     return Task(
-        d.source, target, classes, d.protocol, d.label_space, overrides, d.fold, ood, d.data_dir
+        d.source,
+        target,
+        classes,
+        d.protocol,
+        d.label_space,
+        overrides,
+        d.fold,
+        ood,
+        d.data_dir,
+        float(d.source_val),
     )
+
+
+def validation_speakers(speakers, share: float) -> tuple[str, ...]:
+    """The source speakers held out for validation: whole speakers, drawn in a
+    fixed order (a permutation of the sorted ids by a seed of its own, the same
+    for every run, method and draw of a corpus), until their utterances reach
+    `share` of `speakers` (one id per utterance); at least one, never all."""
+    ids, counts = np.unique(np.asarray(speakers), return_counts=True)
+    if len(ids) < 2:
+        raise ConfigError(
+            f"data.source_val={share}: the source has {len(ids)} speaker(s); holding out "
+            "whole speakers needs 2 or more"
+        )
+    order = np.random.default_rng(0).permutation(len(ids))
+    held, total = [], 0
+    for i in order[:-1]:
+        if held and total >= share * counts.sum():
+            break
+        held.append(str(ids[i]))
+        total += counts[i]
+    return tuple(sorted(held))

@@ -45,8 +45,20 @@ def label_free(predictions) -> dict:
     return selection_scores.scores(predictions("target_adapt")["probs"])
 
 
+def validation(predictions) -> dict:
+    """On the source speakers held out of training (`data.source_val`): UAR and
+    loss, and the `iwcv` and `dev` risks weighted towards the target by a
+    domain classifier on the embeddings (jaxser/evaluation/selection.py). Reads
+    the validation labels only; the target's are never read."""
+    return selection_scores.validation_scores(
+        predictions("source_val"), predictions("source"), predictions("target_adapt")
+    )
+
+
 ALWAYS: dict[str, Evaluator] = {"classification": classification, "label_free": label_free}
 EVALUATORS: dict[str, Evaluator] = ALWAYS | {"source": source}
+# on when the run holds out source speakers (`data.source_val` > 0)
+VALIDATION: dict[str, Evaluator] = {"validation": validation}
 
 
 def from_config(spec: str) -> dict[str, Evaluator]:

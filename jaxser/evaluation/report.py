@@ -38,6 +38,12 @@ from jaxser import files, run_folder
 from jaxser.data import tasks
 
 BEFORE = "before_adaptation"  # the method name of a source model's row in source-free tables
+# how a table names its model selection (jaxser/evaluation/model_selection.py)
+SELECTIONS = {
+    "last": "the last step (no target labels)",
+    "oracle": "oracle, the best target UAR of the search: reads target labels, an upper "
+    "bound, not a result",
+}
 COLLAPSED = 0.1  # pred_balance under this: (almost) one class for every target utterance
 CSV_COLUMNS = (
     "method",
@@ -78,13 +84,14 @@ class Row:
     # results.json["ood"] without the per-utterance scores; None without OOD classes
     ood: dict | None = dataclasses.field(default=None, compare=False)
     config_hash: str = ""  # the run's identity ("" for runs saved before it was recorded)
+    draw: int = -1  # a search's draw (jaxser/search.py); -1: not a search run
 
     @property
     def cell_key(self) -> tuple:
         """What one run of a table cell is: two runs sharing it are one run twice."""
         return (
             self.method, self.task, self.label_space, self.protocol, self.selection,
-            self.seed, self.fold,
+            self.seed, self.fold, self.draw,
         )  # fmt: skip
 
 
@@ -141,6 +148,7 @@ def _rows(run: Path, r: dict, meta: dict) -> list[Row]:
         fold=int(r.get("fold", 0)) if loso else -1,
         ood=r.get("ood"),
         config_hash=str(r.get("config_hash", "")),
+        draw=int(meta.get("draw", -1)),
     )
     if row.protocol != "source_free" or BEFORE not in r:
         return [row]
@@ -183,6 +191,8 @@ def collect(out: Path, runs: Iterable[str] | None = None) -> Collected:
             continue
         for r in found:
             key = (r.method, r.task, r.label_space, r.protocol, r.selection, r.seed)
+            if r.method == BEFORE:  # one source model, whatever draw adapted it
+                r = dataclasses.replace(r, draw=-1)
             if r.method == BEFORE and key in seen:
                 continue
             seen.add(key)
@@ -384,7 +394,7 @@ def _cell_text(g: Group, method: str, task: str, key: str, bold: bool, tex: bool
 def _heading(g: Group, baseline: str) -> str:
     return (
         f"Label space: {g.label_space}. Protocol: {g.protocol}. Model selection: "
-        f"{'the last step' if g.selection == 'last' else g.selection} (no target labels). "
+        f"{SELECTIONS.get(g.selection, g.selection + ' (no target labels)')}. "
         f"Mean +- sample std over seeds; bold: the best mean per task; "
         f"(k/n collapsed): runs with pred_balance < {COLLAPSED}. "
         f"Against {baseline}: tasks won and a two-sided paired Wilcoxon signed-rank "
@@ -525,8 +535,13 @@ def write(
     one line each on stderr and at the end of results.md."""
     out = Path(out)
     found = collect(out, runs)
-    rows = found.rows
+    rows = [r for r in found.rows if r.draw <= 0]  # a search's other draws: search.md
     notes = []
+    if len(rows) < len(found.rows):
+        notes.append(
+            f"{len(found.rows) - len(rows)} runs of search draws other than 0 (each method's "
+            "own config) are tabled in search.md, not here"
+        )
     if found.other:
         notes.append(
             f"{found.other} other folders in {out} are not runs of this table and were left out"

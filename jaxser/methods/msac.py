@@ -15,6 +15,15 @@ Terms (each ablatable by its weight; decisions [METHODS.md silent]):
   embedding is pushed to carry no speaker identity. Source speakers only.
   With `msac.control="orthogonal"` the speaker classifier reads a separate
   attribute embedding instead, without reversal (`configs/msac_orth.py`).
+  With `msac.control="confusion"` it reads the embedding with its gradient
+  stopped: it is trained normally and the embedding is left to `confusion`.
+- `confusion` (control "confusion" only; Alvi et al. 2018, Tzeng et al.
+  2015): the cross-entropy of the speaker head's prediction on the embedding
+  (its parameters held constant) against the source batch's speaker
+  distribution: the embedding is moved until the current head can tell no
+  speaker from the prior, instead of being moved to fool the head (what
+  reversal against a many-speaker head does: it makes the head wrong, and
+  leaves the identity decodable; docs/results.md).
 - `orth` (control "orthogonal" only): the Domain Separation Networks
   difference loss between the emotion and attribute embeddings of the source
   half, rows centred and L2-normalised [decision: DSN's form; the paper's
@@ -29,6 +38,7 @@ indices of the source split must be below it); `control`, "reversal" or
 "orthogonal" (jaxser/models/msac.py).
 """
 
+import jax
 import jax.numpy as jnp
 
 from jaxser import models
@@ -54,6 +64,14 @@ def speaker_adversarial(out, batch, ctx):
     return classification.cross_entropy(out["source"]["speaker_logits"], batch["source"]["speaker"])
 
 
+def speaker_confusion(out, batch, ctx):
+    """CE of the frozen speaker head's prediction on the source embedding against
+    the batch's speaker distribution (uniform over its speakers, by count)."""
+    logits = out["source"]["speaker_confusion_logits"]
+    prior = jnp.mean(jax.nn.one_hot(batch["source"]["speaker"], logits.shape[-1]), axis=0)
+    return -jnp.mean(jnp.sum(prior * jax.nn.log_softmax(logits), axis=-1))
+
+
 def gender_auxiliary(out, batch, ctx):
     """Gender CE on the source half (auxiliary, no reversal)."""
     return classification.cross_entropy(out["source"]["gender_logits"], batch["source"]["gender"])
@@ -72,6 +90,7 @@ def attribute_orthogonality(out, batch, ctx):
 TERMS = {
     "am_softmax": am_softmax,
     "speaker_adversarial": speaker_adversarial,
+    "speaker_confusion": speaker_confusion,
     "gender": gender_auxiliary,
     "attribute_orthogonality": attribute_orthogonality,
 }
@@ -88,6 +107,14 @@ def validate(config) -> None:
     uses_orth = any(
         t.fn == "attribute_orthogonality" and t.weight != 0 for t in config.terms.values()
     )
+    uses_confusion = any(
+        t.fn == "speaker_confusion" and t.weight != 0 for t in config.terms.values()
+    )
+    if uses_confusion and control != "confusion":
+        raise ConfigError(
+            "the speaker_confusion term needs config.msac.control='confusion' "
+            "(the speaker head it reads)"
+        )
     if uses_orth and control != "orthogonal":
         raise ConfigError(
             "the attribute_orthogonality term needs config.msac.control='orthogonal' "

@@ -15,7 +15,13 @@ Speaker control, `control`:
   reversal of strength `speaker_lambda`;
 - "orthogonal": a second, attribute embedding of the pooled frames
   ("attribute_features") feeds the speaker head without reversal; the
-  method's orthogonality term keeps it orthogonal to the emotion embedding.
+  method's orthogonality term keeps it orthogonal to the emotion embedding;
+- "confusion" (Alvi et al. 2018; Tzeng et al. 2015): the speaker head reads
+  the embedding with its gradient stopped ("speaker_logits": the head is
+  trained normally and never moves the embedding), and the same head, its
+  parameters held constant, reads the embedding itself
+  ("speaker_confusion_logits"): the method's confusion term pushes that
+  prediction towards the batch's speaker prior, which moves the embedding only.
 """
 
 import flax.linen as nn
@@ -50,7 +56,7 @@ class AttentiveStatsPool(nn.Module):
 
 
 CLASS_WEIGHTS = "class_weights"  # [embedding_dim, num_classes], the AM-softmax head
-CONTROLS = ("reversal", "orthogonal")
+CONTROLS = ("reversal", "orthogonal", "confusion")
 
 
 class MSACModel(nn.Module):
@@ -96,6 +102,10 @@ class MSACModel(nn.Module):
             a = nn.Dense(self.embedding_dim, name="attribute_embedding")(pooled)
             out["attribute_features"] = a
             out["speaker_logits"] = speaker(a)
+        elif self.control == "confusion":
+            out["speaker_logits"] = speaker(jax.lax.stop_gradient(z))
+            head = jax.lax.stop_gradient(speaker.variables["params"])
+            out["speaker_confusion_logits"] = z @ head["kernel"] + head["bias"]
         else:
             raise ValueError(f"unknown control {self.control!r}; known: {list(CONTROLS)}")
         return out

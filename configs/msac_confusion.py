@@ -1,0 +1,23 @@
+"""MSAC-SERNet with the confusion alternative to speaker reversal (Alvi et al.
+2018; Tzeng et al. 2015): the speaker head reads the embedding with its
+gradient stopped and is trained normally; the confusion term moves the
+embedding until that head's prediction carries no more than the batch's speaker
+prior (jaxser/methods/msac.py).
+
+    python -m jaxser.train --config configs/msac_confusion.py
+"""
+
+from configs import msac
+
+
+def get_config():
+    c = msac.get_config()
+    c.msac.control = "confusion"
+    c.terms.confusion.weight = 0.3
+    return c
+
+
+def search_space():
+    """MSAC's space with the control fixed to confusion."""
+    space = {k: v for k, v in msac.search_space().items() if not k.startswith("msac.control")}
+    return space | {"terms.confusion.weight": ("choice", 0.0, 0.1, 0.3, 1.0)}

@@ -1,0 +1,275 @@
+"""Model selection over a hyperparameter search: which draw, and which evaluated
+step of it, each rule picks, and what that choice scored on the target.
+
+A search (`python -m jaxser.sweep --search N`) runs N settings ("draws") of
+each method on every task and seed; every run evaluates the target every
+`train.eval_every` steps and logs, per evaluation, the target-test figures
+and the selection scores (metrics.jsonl "eval" rows). The candidates of a
+(method, task, label space, seed, fold) are every evaluated step of every
+draw; a rule picks one, and the figures reported for it are that step's own
+evaluation (its predictions at that step), never an interpolation.
+
+Rules (`RULES`: the logged score and its sign, higher is better after it):
+- `last`: the config's own setting (draw 0) at its last step: no selection,
+  today's default;
+- `source-val`: UAR on the source speakers held out of training
+  (`data.source_val`, `validation/uar`);
+- `dev`: Deep Embedded Validation's risk (`validation/dev`, lower is better);
+- `iwcv`: the importance-weighted validation loss (`validation/iwcv`);
+- `im`, `snd`, `entropy`: the label-free target scores (`label_free/*`);
+- `oracle`: target-test UAR itself: it reads the target labels, so it is an
+  upper bound, never a result and never a default.
+A rule whose score a candidate lacks (source-free runs have no source
+validation) gives no choice for that cell.
+
+The frozen setting of a method under a rule (one draw for every task): the
+draw with the best mean rank of the rule's score at the last step over the
+method's (task, seed) cells. Rank correlation: Spearman's rho between the
+rule's signed score and target UAR over a cell's candidates, the mean over
+cells (on the development tasks only: that is where a rule is judged).
+"""
+
+import collections
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+from jaxser import files
+from jaxser.evaluation import report
+
+# rule -> (metrics.jsonl key, sign: +1 higher is better); None: draw 0, last step
+RULES: dict[str, tuple[str, float] | None] = {
+    "last": None,
+    "source-val": ("validation/uar", 1.0),
+    "dev": ("validation/dev", -1.0),
+    "iwcv": ("validation/iwcv", -1.0),
+    "im": ("label_free/im", 1.0),
+    "snd": ("label_free/snd", 1.0),
+    "entropy": ("label_free/entropy", -1.0),
+    "oracle": ("uar", 1.0),
+}
+UPPER_BOUND = ("oracle",)  # read target labels: a ceiling beside the tables
+FIGURES = ("uar", "war", "macro_f1", "pred_balance")
+
+
+@dataclasses.dataclass(frozen=True)
+class Candidate:
+    """One evaluated step of one run of a search."""
+
+    row: report.Row  # the run's, for its cell (method, task, label space, protocol, seed, fold)
+    draw: int
+    setting: str  # the draw's overrides, "defaults" for draw 0
+    step: int
+    last: bool  # the run's last step
+    scores: dict  # the eval row: figures and selection scores
+
+    @property
+    def cell(self) -> tuple:
+        r = self.row
+        return (r.method, r.task, r.label_space, r.protocol, r.seed, r.fold)
+
+
+def candidates(out: Path, runs=None) -> tuple[list[Candidate], list[str]]:
+    """Every evaluated step of every finished search run under `out` (`runs`:
+    only these folder names), and a line per folder left out."""
+    found = report.collect(out, runs)
+    cands = []
+    for row in found.rows:
+        if row.method == report.BEFORE:  # the source model: step 0 of its adapted runs
+            continue
+        folder = Path(out) / row.run
+        meta = files.read_json(folder / "sweep.json") if (folder / "sweep.json").is_file() else {}
+        if "draw" not in meta:
+            continue
+        evals = [r for r in files.read_jsonl(folder / "metrics.jsonl") if r.get("kind") == "eval"]
+        by_step = {int(r["step"]): r for r in evals}  # a resumed run's repeat: the later row
+        for step, scores in sorted(by_step.items()):
+            cands.append(
+                Candidate(
+                    row, int(meta["draw"]), meta.get("setting", ""), step, step == row.steps, scores
+                )  # fmt: skip
+            )
+    return cands, found.bad
+
+
+def score(rule: str, c: Candidate) -> float | None:
+    """The rule's signed score of a candidate (higher is better), None if not logged."""
+    key, sign = RULES[rule]
+    value = c.scores.get(key)
+    return None if value is None or not np.isfinite(value) else sign * float(value)
+
+
+def choose(rule: str, cands: list[Candidate]) -> Candidate | None:
+    """The rule's pick among one cell's candidates (ties: the earlier draw, then
+    the earlier step)."""
+    if RULES[rule] is None:
+        last = [c for c in cands if c.draw == 0 and c.last]
+        return last[0] if last else None
+    scored = [(s, c) for c in cands if (s := score(rule, c)) is not None]
+    if not scored:
+        return None
+    best = max(s for s, _ in scored)
+    return min((c for s, c in scored if s == best), key=lambda c: (c.draw, c.step))
+
+
+def by_cell(cands: list[Candidate]) -> dict[tuple, list[Candidate]]:
+    cells = collections.defaultdict(list)
+    for c in cands:
+        cells[c.cell].append(c)
+    return dict(cells)
+
+
+def chosen_rows(rule: str, cands: list[Candidate]) -> list[tuple[report.Row, Candidate]]:
+    """Per cell, the rule's pick as a table row (selection = the rule; the figures
+    of the chosen step; wall time: the whole search of the cell)."""
+    out = []
+    for cell in by_cell(cands).values():
+        c = choose(rule, cell)
+        if c is None:
+            continue
+        runs = {x.row.run: x.row.wall_s for x in cell}
+        wall = float(np.nansum(list(runs.values())))
+        row = dataclasses.replace(
+            c.row,
+            selection=rule,
+            **{k: float(c.scores[k]) for k in FIGURES},
+            steps=c.step,
+            wall_s=wall,
+        )
+        out.append((row, c))
+    return out
+
+
+def rank_correlation(rule: str, cands: list[Candidate]) -> dict[str, float]:
+    """Spearman's rho of the rule's score with target UAR, mean over each method's
+    cells (and "all": over every cell), cells of 3+ scored candidates."""
+    from scipy import stats  # only when a table is made
+
+    if RULES[rule] is None:
+        return {}
+    rhos = collections.defaultdict(list)
+    for cell, cs in by_cell(cands).items():
+        pairs = [(s, c.scores["uar"]) for c in cs if (s := score(rule, c)) is not None]
+        if len(pairs) < 3 or len({s for s, _ in pairs}) < 2 or len({u for _, u in pairs}) < 2:
+            continue
+        rho = float(stats.spearmanr(*zip(*pairs, strict=True)).statistic)
+        rhos[cell[0]].append(rho)
+        rhos["all"].append(rho)
+    return {m: float(np.mean(v)) for m, v in rhos.items()}
+
+
+def frozen(rule: str, cands: list[Candidate]) -> dict[str, tuple[int, str, float]]:
+    """Per method: (draw, its setting, its mean target UAR at the last step over the
+    cells) with the best mean rank of the rule's last-step score over the cells."""
+    by_method = collections.defaultdict(list)
+    for cell, cs in by_cell(cands).items():
+        by_method[cell[0]].append(cs)
+    out = {}
+    for method, cells in by_method.items():
+        ranks = collections.defaultdict(list)
+        uars = collections.defaultdict(list)
+        settings = {}
+        for cs in cells:
+            last = [c for c in cs if c.last]
+            for c in last:
+                settings[c.draw] = c.setting
+                uars[c.draw].append(c.scores["uar"])
+            if RULES[rule] is None:
+                continue
+            scored = [(s, c.draw) for c in last if (s := score(rule, c)) is not None]
+            order = sorted(scored, key=lambda x: -x[0])
+            for rank, (_, draw) in enumerate(order):
+                ranks[draw].append(rank)
+        if RULES[rule] is None:
+            pick = 0 if 0 in settings else None
+        else:
+            full = [d for d in ranks if len(ranks[d]) == len(cells)]  # scored in every cell
+            pick = min(full, key=lambda d: (np.mean(ranks[d]), d)) if full else None
+        if pick is not None:
+            out[method] = (pick, settings[pick], float(np.mean(uars[pick])))
+    return out
+
+
+def markdown(cands: list[Candidate], baseline: str = "source_only") -> str:
+    """The search's tables: per rule, method x task (report.markdown's), the
+    choices made, the frozen setting per method; then each rule's rank correlation."""
+    methods = list(dict.fromkeys(c.row.method for c in cands))
+    tasks = list(dict.fromkeys(c.row.task for c in cands))
+    draws = {m: len({c.draw for c in cands if c.row.method == m}) for m in methods}
+    parts = [
+        "## Model selection over the search\n",
+        "Draws per method: " + ", ".join(f"{m} {n}" for m, n in draws.items()) + ". "
+        "Each rule picks, per (method, task, seed), one evaluated step of one draw; "
+        "the figures are that step's own evaluation. `oracle` reads the target labels: "
+        "an upper bound, not a result (jaxser/evaluation/model_selection.py).\n",
+    ]
+    for rule in RULES:
+        picked = chosen_rows(rule, cands)
+        if not picked:
+            parts.append(f"## Rule `{rule}`\n\nNo candidate has its score.\n")
+            continue
+        title = "upper bound, reads target labels" if rule in UPPER_BOUND else "no target labels"
+        parts.append(f"## Rule `{rule}` ({title})\n")
+        parts.append(report.markdown(report.groups([r for r, _ in picked], methods, tasks),
+                                     baseline))  # fmt: skip
+        lines = ["| method | task | seed | draw | step | setting |", "|---|---|---|---|---|---|"]
+        for row, c in sorted(picked, key=lambda x: (methods.index(x[0].method), x[0].task,
+                                                     x[0].seed, x[0].fold)):  # fmt: skip
+            fold = f" fold {row.fold}" if row.fold >= 0 else ""
+            lines.append(
+                f"| {row.method} | {row.task}{fold} | {row.seed} | {c.draw} | {c.step} "
+                f"| {c.setting} |"
+            )
+        parts.append("Choices:\n\n" + "\n".join(lines) + "\n")
+        fz = frozen(rule, cands)
+        if fz:
+            lines = [
+                "| method | frozen draw | mean target UAR at its last step | setting |",
+                "|---|---|---|---|",
+            ]
+            lines += [f"| {m} | {d} | {u:.3f} | {s} |" for m, (d, s, u) in fz.items()]
+            parts.append(
+                f"Frozen setting under `{rule}` (one draw for every task: the best mean "
+                "rank of its last-step score over the cells):\n\n" + "\n".join(lines) + "\n"
+            )
+    rules = [r for r in RULES if RULES[r] is not None]
+    rhos = {r: rank_correlation(r, cands) for r in rules}
+    lines = [
+        "| rule | " + " | ".join(methods) + " | all |",
+        "|---" * (len(methods) + 2) + "|",
+    ]
+    for r in rules:
+        cells = [f"{rhos[r][m]:+.2f}" if m in rhos[r] else "-" for m in [*methods, "all"]]
+        lines.append(f"| {r} | " + " | ".join(cells) + " |")
+    parts.append(
+        "## Rank correlation with target UAR\n\nSpearman's rho between each rule's score "
+        "(signed: higher is better) and target UAR over a cell's candidates (every "
+        "evaluated step of every draw), mean over cells; judge rules on development "
+        "tasks only.\n\n" + "\n".join(lines) + "\n"
+    )
+    return "\n".join(parts)
+
+
+def has_search(out: Path) -> bool:
+    """Whether a folder holds runs of a search (a sweep.json with a draw)."""
+    for meta in Path(out).glob("*/sweep.json"):
+        try:
+            if "draw" in files.read_json(meta):
+                return True
+        except files.DamagedFile:
+            continue
+    return False
+
+
+def write(out: Path, runs=None, baseline: str = "source_only") -> str:
+    """`<out>/search.md` from the search runs under `out`; returns its text."""
+    cands, bad = candidates(Path(out), runs)
+    if not cands:
+        text = f"no finished search run in {out}\n"
+    else:
+        text = markdown(cands, baseline)
+    if bad:
+        text += "\nRun folders left out:\n" + "".join(f"- {b}\n" for b in bad)
+    files.write_text(Path(out) / "search.md", text)
+    return text

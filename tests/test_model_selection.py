@@ -1,0 +1,196 @@
+"""Model-selection rules over a search (jaxser/evaluation/model_selection.py), the
+source validation split and its scores (iwcv, dev)."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from jaxser import config as config_lib
+from jaxser import experiment, sweep
+from jaxser.config import ConfigError
+from jaxser.data import pipeline, tasks
+from jaxser.evaluation import model_selection as ms
+from jaxser.evaluation import selection
+from tiny import tiny_config
+
+STEPS = (50, 100, 150)
+
+
+def _score_rows(rng, draw, seed):
+    """Eval rows of one run: target UAR and every rule's score, random but seeded."""
+    rows = []
+    for step in STEPS:
+        rows.append({
+            "step": step, "kind": "eval", "uar": float(rng.uniform(0.3, 0.7)),
+            "war": float(rng.uniform(0.3, 0.7)), "macro_f1": 0.4,
+            "pred_balance": float(rng.uniform(0.5, 1.0)),
+            "label_free/im": float(rng.uniform()), "label_free/snd": float(rng.uniform()),
+            "label_free/entropy": float(rng.uniform()), "validation/uar": float(rng.uniform()),
+            "validation/dev": float(rng.uniform()), "validation/iwcv": float(rng.uniform()),
+        })  # fmt: skip
+    return rows
+
+
+def fake_search(out: Path, methods=("source_only", "dann"), tasks_=("a -> b", "b -> a"),
+                seeds=(0, 1), draws=4) -> dict:  # fmt: skip
+    """Search run folders as the sweep writes them; returns {folder: eval rows}."""
+    written = {}
+    rng = np.random.default_rng(0)
+    for method in methods:
+        for task in tasks_:
+            source, target = task.split(" -> ")
+            for draw in range(draws):
+                for seed in seeds:
+                    d = out / f"{method}-{source}-{target}-draw{draw}-seed{seed}"
+                    d.mkdir(parents=True)
+                    rows = _score_rows(rng, draw, seed)
+                    last = rows[-1]
+                    results = {
+                        **{k: last[k] for k in ("uar", "war", "macro_f1", "pred_balance")},
+                        "method": method, "source": source, "target": target,
+                        "label_space": "categorical", "seed": seed, "steps": STEPS[-1],
+                        "protocol": "transductive", "selection": "last",
+                        "config_hash": f"{method}{draw}",
+                    }  # fmt: skip
+                    (d / "results.json").write_text(json.dumps(results))
+                    meta = {"method": method, "wall_s": 10.0, "draw": draw,
+                            "setting": "defaults" if draw == 0 else f"x={draw}"}  # fmt: skip
+                    (d / "sweep.json").write_text(json.dumps(meta))
+                    train = {"step": STEPS[-1], "kind": "train", "loss": 1.0}
+                    text = "".join(json.dumps(r) + "\n" for r in [*rows, train])
+                    (d / "metrics.jsonl").write_text(text)
+                    written[d.name] = rows
+    return written
+
+
+def test_each_rule_picks_its_best_step_and_reports_that_steps_own_figures(tmp_path):
+    written = fake_search(tmp_path)
+    cands, bad = ms.candidates(tmp_path)
+    assert not bad and len(cands) == 2 * 2 * 4 * 2 * len(STEPS)
+    for rule, spec in ms.RULES.items():
+        picked = ms.chosen_rows(rule, cands)
+        assert len(picked) == 2 * 2 * 2  # one per (method, task, seed)
+        for row, c in picked:
+            source, target = row.task.split(" -> ")
+            mine = {  # (draw, step) -> eval row of this cell
+                (d, r["step"]): r
+                for d in range(4)
+                for r in written[f"{row.method}-{source}-{target}-draw{d}-seed{row.seed}"]
+            }
+            if spec is None:  # last: draw 0 at its last step
+                assert (c.draw, c.step) == (0, STEPS[-1])
+            else:
+                key, sign = spec
+                best = max(mine, key=lambda k: sign * mine[k][key])
+                assert (c.draw, c.step) == best, rule
+            assert row.uar == mine[c.draw, c.step]["uar"]  # never an interpolation
+            assert row.selection == rule and row.steps == c.step
+            assert row.wall_s == 4 * 10.0  # the cell's whole search
+    oracle = ms.chosen_rows("oracle", cands)
+    for rule in ms.RULES:  # no rule beats the oracle on any cell
+        for (row, _), (best, _) in zip(ms.chosen_rows(rule, cands), oracle, strict=True):
+            assert row.uar <= best.uar
+
+
+def test_rank_correlation_is_scipys_spearman_mean_over_cells(tmp_path):
+    written = fake_search(tmp_path, methods=("dann",), tasks_=("a -> b",), seeds=(0,))
+    cands, _ = ms.candidates(tmp_path)
+    rows = [r for rs in written.values() for r in rs]
+    rho = stats.spearmanr([-r["validation/dev"] for r in rows], [r["uar"] for r in rows])
+    assert ms.rank_correlation("dev", cands)["dann"] == pytest.approx(rho.statistic)
+    assert ms.rank_correlation("oracle", cands)["all"] == pytest.approx(1.0)
+    assert ms.rank_correlation("last", cands) == {}
+
+
+def test_frozen_setting_is_the_best_mean_rank_over_cells(tmp_path):
+    written = fake_search(tmp_path, methods=("dann",))
+    cands, _ = ms.candidates(tmp_path)
+    ranks = {d: [] for d in range(4)}
+    for task in ("a-b", "b-a"):
+        for seed in (0, 1):
+            last = {d: written[f"dann-{task}-draw{d}-seed{seed}"][-1]["uar"] for d in range(4)}
+            for rank, d in enumerate(sorted(last, key=lambda d: -last[d])):
+                ranks[d].append(rank)
+    want = min(ranks, key=lambda d: (np.mean(ranks[d]), d))
+    draw, setting, uar = ms.frozen("oracle", cands)["dann"]
+    assert draw == want and setting == ("defaults" if want == 0 else f"x={want}")
+    assert ms.frozen("last", cands)["dann"][0] == 0
+
+
+def test_search_md_has_a_table_per_rule_with_the_oracle_marked(tmp_path):
+    fake_search(tmp_path)
+    text = ms.write(tmp_path)
+    assert (tmp_path / "search.md").read_text() == text
+    for rule in ms.RULES:
+        assert f"## Rule `{rule}`" in text
+    assert "## Rule `oracle` (upper bound, reads target labels)" in text
+    assert "Model selection: oracle, the best target UAR of the search: reads target labels" in text
+    assert "## Rank correlation with target UAR" in text and "| dev |" in text
+    assert ms.has_search(tmp_path)
+
+
+def test_source_validation_holds_out_whole_speakers_the_same_for_every_run():
+    speakers = np.array(["a"] * 10 + ["b"] * 30 + ["c"] * 20 + ["d"] * 40)
+    held = tasks.validation_speakers(speakers, 0.2)
+    assert held == tasks.validation_speakers(speakers, 0.2)  # no seed of the run in it
+    share = np.isin(speakers, held).mean()
+    assert share >= 0.2 and len(held) < 4
+    assert len(tasks.validation_speakers(speakers, 0.99)) == 3  # never every speaker
+    with pytest.raises(ConfigError, match="needs 2 or more"):
+        tasks.validation_speakers(np.array(["a", "a"]), 0.2)
+
+
+def test_source_val_split_is_disjoint_from_training_and_validated_every_evaluation(
+    small_data_dir, tmp_path
+):
+    config = tiny_config("dann", small_data_dir, "data.source_val=0.3", "train.eval_every=2")
+    full = tiny_config("dann", small_data_dir)
+    data = pipeline.load_task(tasks.from_config(config), small_data_dir)
+    whole = pipeline.load_task(tasks.from_config(full), small_data_dir)
+    assert not set(data.source.speakers) & set(data.source_val.speakers)
+    assert set(data.source.speakers) | set(data.source_val.speakers) == set(whole.source.speakers)
+    assert sorted([*data.source.utt_id, *data.source_val.utt_id]) == sorted(whole.source.utt_id)
+    assert len(data.target_test) == len(whole.target_test)
+    r = experiment.train(config, tmp_path / "run", progress=False)
+    assert r["source_val"]["speakers"] == list(data.source_val.speakers)
+    evals = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").open()]
+    evals = [e for e in evals if e["kind"] == "eval"]
+    assert [e["step"] for e in evals] == [2, 4]
+    for e in evals:
+        assert {"validation/uar", "validation/dev", "validation/iwcv"} <= set(e)
+    assert r["validation"]["uar"] == evals[-1]["validation/uar"]
+
+
+def test_source_free_runs_refuse_a_source_validation_split(tmp_path):
+    with pytest.raises(ConfigError, match="adapts without the source corpus"):
+        experiment.check(tiny_config("shot", tmp_path, "data.source_val=0.2"))
+    with pytest.raises(ConfigError, match=r"must be in \[0, 1\)"):
+        experiment.check(tiny_config("dann", tmp_path, "data.source_val=1.0"))
+
+
+def test_iwcv_and_dev_against_their_formulas_and_weights_against_a_known_ratio():
+    rng = np.random.default_rng(0)
+    w, loss = rng.uniform(0.1, 3, 50), rng.uniform(0, 2, 50)
+    assert selection.iwcv(w, loss) == pytest.approx(np.mean(w * loss))
+    eta = -np.cov(w * loss, w)[0, 1] / np.var(w, ddof=1)
+    assert selection.dev(w, loss) == pytest.approx(np.mean(w * loss) + eta * np.mean(w) - eta)
+    # constant weights: DEV is the plain mean loss
+    assert selection.dev(np.ones(50), loss) == pytest.approx(loss.mean())
+    # source N(0, 1), target N(1, 1) in 1-D: the ratio is exp(x - 1/2)
+    src, tgt = rng.normal(0, 1, (4000, 1)), rng.normal(1, 1, (4000, 1))
+    val = np.array([[-1.0], [0.0], [0.5], [1.0], [2.0]])
+    got = selection.importance_weights(src, tgt, val)
+    np.testing.assert_allclose(np.log(got), val[:, 0] - 0.5, atol=0.15)
+
+
+def test_the_sweep_tables_a_search_in_search_md(tmp_path):
+    fake_search(tmp_path)
+    assert sweep.main(["--report", str(tmp_path)]) is None
+    assert (tmp_path / "search.md").is_file()
+    results = (tmp_path / "results.md").read_text()  # draw 0 only
+    assert "24 runs of search draws other than 0" in results
+    cfg = config_lib.load("configs/dann.py")
+    assert cfg.data.source_val == 0.0  # a plain run holds nothing out

@@ -1,0 +1,111 @@
+"""Search spaces and draws (jaxser/search.py), and the sweep's search runs."""
+
+import math
+
+import pytest
+from tiny import TINY
+
+from jaxser import config as config_lib
+from jaxser import experiment, methods, search, sweep
+from jaxser.config import ConfigError
+
+METHOD_CONFIGS = sorted(
+    p.stem for p in config_lib.CONFIGS_DIR.glob("*.py") if p.stem not in ("__init__", "base")
+)
+
+
+def _value(config, key):
+    node = config
+    for part in key.split("."):
+        node = node[part]
+    return node
+
+
+@pytest.mark.parametrize("name", METHOD_CONFIGS)
+def test_every_config_declares_a_space_whose_draws_pass_check(name):
+    """Each bundled method's space loads, every key is one of its config's, and its
+    draws are configs `experiment.check` accepts, holding the drawn values."""
+    space = search.load(f"configs/{name}.py")
+    assert {"train.learning_rate", "train.warmup_steps"} <= set(space)
+    for k in range(4):
+        setting = search.draw(space, name, k)
+        config = config_lib.load(f"configs/{name}.py", search.overrides(setting))
+        experiment.check(config)
+        for key, value in setting.items():
+            assert _value(config, key) == value, (name, k, key)
+
+
+@pytest.mark.parametrize("name", ["dann", "mmd", "coral", "dsan", "emodna", "didan", "lidan"])
+def test_alignment_weights_reach_zero(name):
+    """A rule may decide, per task, not to adapt: each alignment weight has 0."""
+    space = search.load(f"configs/{name}.py")
+    weights = [k for k in space if k.startswith("terms.") and k.endswith(".weight")]
+    assert weights and all(0.0 in space[k][1:] for k in weights)
+
+
+def test_draws_are_seeded_the_same_everywhere_and_inside_their_bounds():
+    space = {
+        "train.learning_rate": ("log", 1e-4, 1e-2),
+        "model.dropout": ("uniform", 0.0, 0.5),
+        "train.warmup_steps": ("int", 0, 10),
+        "terms.adv.weight": ("choice", 0.0, 0.5),
+        "a.b,c.d": ("choice", ("x", 1), ("y", 2)),
+    }
+    assert search.draw(space, "dann", 0) == {}  # the config's own
+    draws = [search.draw(space, "dann", k) for k in range(1, 40)]
+    assert draws == [search.draw(dict(reversed(space.items())), "dann", k) for k in range(1, 40)]
+    assert draws[0] != search.draw(space, "mmd", 1)  # each method its own stream
+    assert draws[0] != search.draw(space, "dann", 1, seed=1)
+    for d in draws:
+        assert 1e-4 <= d["train.learning_rate"] <= 1e-2
+        assert float(f"{d['train.learning_rate']:.3g}") == d["train.learning_rate"]
+        assert 0.0 <= d["model.dropout"] <= 0.5
+        assert d["train.warmup_steps"] in range(11)
+        assert (d["a.b"], d["c.d"]) in (("x", 1), ("y", 2))  # a joint entry sets both
+    logs = [math.log10(d["train.learning_rate"]) for d in draws]
+    assert min(logs) < -3.3 and max(logs) > -2.7  # spread over the decades, not bunched
+    assert {d["terms.adv.weight"] for d in draws} == {0.0, 0.5}
+    assert search.overrides({"a": 1, "b": (1, 2)}) == ["a=1", "b=1,2"]
+
+
+@pytest.mark.parametrize(
+    "space, message",
+    [
+        ({"a": ("gauss", 0, 1)}, "kind one of"),
+        ({"a": ("log", 0.0, 1.0)}, "log needs lo > 0"),
+        ({"a": ("uniform", 2.0, 1.0)}, "lo <= hi"),
+        ({"a,b": ("uniform", 0.0, 1.0)}, "must be a choice"),
+        ({"a,b": ("choice", (1, 2), (3,))}, "tuple of 2 values"),
+        ({}, "non-empty"),
+    ],
+)
+def test_bad_spaces_fail_naming_the_entry(space, message):
+    with pytest.raises(ConfigError, match=message):
+        search.check(space)
+
+
+def test_a_config_without_a_space_fails_in_one_line(tmp_path):
+    f = tmp_path / "mine.py"
+    f.write_text("from configs import dann\n\n\ndef get_config():\n    return dann.get_config()\n")
+    with pytest.raises(ConfigError, match="declares no search space: add a search_space"):
+        search.load(str(f))
+
+
+def test_search_runs_name_their_draw_and_let_set_pin_a_key():
+    extra = ["train.eval_every=50", "data.source_val=0.2"]
+    runs = sweep.plan(["dann", "shot"], [("synth_emodb", "synth_emovo")], [0, 1],
+                      ["train.learning_rate=0.005", *TINY], search=3,
+                      search_overrides=extra)  # fmt: skip
+    assert len(runs) == 2 * 3 * 2
+    runs = sweep.resolve(runs)
+    dann = [r for r in runs if r.method == "dann"]
+    assert [r.draw for r in dann] == [0, 0, 1, 1, 2, 2]
+    assert dann[2].setting == dann[3].setting  # the same draw for every seed
+    assert all("-draw" in r.name for r in runs)
+    for r in runs:
+        config = config_lib.load(r.config, r.all_overrides())
+        assert config.train.learning_rate == 0.005  # --set comes after the draw
+        assert config.train.eval_every == 1000  # TINY's --set, over the search's 50
+        # methods that adapt without the source have no source validation split
+        assert config.data.source_val == (0.0 if methods.is_source_free(r.method) else 0.2)
+    assert len({r.name for r in runs}) == len(runs)

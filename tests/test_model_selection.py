@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from scipy import stats
+from tiny import tiny_config
 
 from jaxser import config as config_lib
 from jaxser import experiment, sweep
@@ -14,7 +15,6 @@ from jaxser.config import ConfigError
 from jaxser.data import pipeline, tasks
 from jaxser.evaluation import model_selection as ms
 from jaxser.evaluation import selection
-from tiny import tiny_config
 
 STEPS = (50, 100, 150)
 

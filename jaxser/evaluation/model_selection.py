@@ -122,20 +122,14 @@ def by_cell(cands: list[Candidate]) -> dict[tuple, list[Candidate]]:
 
 def chosen_rows(rule: str, cands: list[Candidate]) -> list[tuple[report.Row, Candidate]]:
     """Per cell, the rule's pick as a table row (selection = the rule; the figures
-    of the chosen step; wall time: the whole search of the cell)."""
+    of the chosen step; wall time: the chosen run's)."""
     out = []
     for cell in by_cell(cands).values():
         c = choose(rule, cell)
         if c is None:
             continue
-        runs = {x.row.run: x.row.wall_s for x in cell}
-        wall = float(np.nansum(list(runs.values())))
         row = dataclasses.replace(
-            c.row,
-            selection=rule,
-            **{k: float(c.scores[k]) for k in FIGURES},
-            steps=c.step,
-            wall_s=wall,
+            c.row, selection=rule, **{k: float(c.scores[k]) for k in FIGURES}, steps=c.step
         )
         out.append((row, c))
     return out
@@ -191,19 +185,46 @@ def frozen(rule: str, cands: list[Candidate]) -> dict[str, tuple[int, str, float
     return out
 
 
+def summary(cands: list[Candidate], methods: list[str]) -> str:
+    """One line per (label space, protocol, method): the mean over tasks of each
+    rule's mean UAR over seeds, the oracle last (the ceiling)."""
+    picks = {rule: [r for r, _ in chosen_rows(rule, cands)] for rule in RULES}
+    lines = [
+        "| label space, protocol | method | " + " | ".join(f"`{r}`" for r in RULES) + " |",
+        "|---" * (len(RULES) + 2) + "|",
+    ]
+    spaces = list(dict.fromkeys((c.row.label_space, c.row.protocol) for c in cands))
+    for space in spaces:
+        for m in methods:
+            cells = []
+            for rule in RULES:
+                rows = [r for r in picks[rule] if (r.label_space, r.protocol) == space]
+                g = report.groups([r for r in rows if r.method == m])
+                cells.append(f"{g[0].mean_over_tasks(m):.3f}" if g else "-")
+            lines.append(f"| {', '.join(space)} | {m} | " + " | ".join(cells) + " |")
+    return (
+        "Mean target UAR over tasks (each task: the mean over seeds) of what each rule "
+        "picked; `oracle` is the ceiling:\n\n" + "\n".join(lines) + "\n"
+    )
+
+
 def markdown(cands: list[Candidate], baseline: str = "source_only") -> str:
     """The search's tables: per rule, method x task (report.markdown's), the
     choices made, the frozen setting per method; then each rule's rank correlation."""
     methods = list(dict.fromkeys(c.row.method for c in cands))
     tasks = list(dict.fromkeys(c.row.task for c in cands))
     draws = {m: len({c.draw for c in cands if c.row.method == m}) for m in methods}
+    walls = {c.row.run: c.row.wall_s for c in cands}
+    total = float(np.nansum(list(walls.values())))
     parts = [
         "## Model selection over the search\n",
         "Draws per method: " + ", ".join(f"{m} {n}" for m, n in draws.items()) + ". "
         "Each rule picks, per (method, task, seed), one evaluated step of one draw; "
         "the figures are that step's own evaluation. `oracle` reads the target labels: "
-        "an upper bound, not a result (jaxser/evaluation/model_selection.py).\n",
+        "an upper bound, not a result (jaxser/evaluation/model_selection.py). "
+        f"{len(walls)} runs, {total / 3600:.2f} h of run wall time in all.\n",
     ]
+    parts.append(summary(cands, methods) + "\n")
     for rule in RULES:
         picked = chosen_rows(rule, cands)
         if not picked:

@@ -125,11 +125,25 @@ def source_free_config() -> ml_collections.ConfigDict:
 
 def search_space() -> dict:
     """Where every method's settings are searched (`python -m jaxser.sweep --search N`,
-    jaxser/search.py): the learning rate and the warm start (the learning rate's
-    linear warm-up from 0)."""
+    jaxser/search.py): the learning rate and its linear warm-up from 0."""
     return {
         "train.learning_rate": ("log", 3e-4, 3e-3),
         "train.warmup_steps": ("choice", 0, 50, 100),
+    }
+
+
+def adaptation_search_space() -> dict:
+    """The methods that align a labelled source with a target: the shared
+    dimensions, and the warm start (adaptation starting from a source-only model
+    trained first for 150 or 300 steps, a stage shared by every draw of a task
+    and seed; or none)."""
+    return search_space() | {
+        "train.pretrain,train.pretrain_steps": (
+            "choice",
+            ("", 0),
+            ("source_only.py", 150),
+            ("source_only.py", 300),
+        ),
     }
 
 

@@ -20,7 +20,7 @@ def get_config():
 
 
 def search_space():
-    return base.search_space() | {
+    return base.adaptation_search_space() | {
         "terms.coral.weight": ("choice", 0.0, 5.0, 15.0, 50.0, 150.0),
         "schedules.ramp.gamma": ("choice", 3.0, 10.0, 30.0),
     }

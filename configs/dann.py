@@ -14,7 +14,7 @@ def get_config():
 
 
 def search_space():
-    return base.search_space() | {
+    return base.adaptation_search_space() | {
         "terms.adv.weight": ("choice", 0.0, 0.1, 0.3, 1.0),
         "schedules.grl.scale": ("choice", 0.1, 0.3, 1.0),
     }

@@ -46,7 +46,7 @@ def get_config():
 
 
 def search_space():
-    return base.search_space() | {
+    return base.adaptation_search_space() | {
         "terms.ida.weight": ("choice", 0.0, 0.03, 0.1, 0.3, 1.0),
         "terms.ida_class.weight": ("choice", 0.0, 0.03, 0.1, 0.3, 1.0),
         "didan.mu": ("log", 0.01, 1.0),

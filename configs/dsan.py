@@ -21,7 +21,7 @@ def get_config():
 
 
 def search_space():
-    return base.search_space() | {
+    return base.adaptation_search_space() | {
         "terms.lmmd.weight": ("choice", 0.0, 0.1, 0.3, 0.5, 1.0),
         "schedules.ramp.gamma": ("choice", 1.0, 3.0, 10.0),
     }

@@ -66,7 +66,7 @@ def get_config():
 
 
 def search_space():
-    return base.search_space() | {
+    return base.adaptation_search_space() | {
         "terms.cd.weight": ("choice", 0.0, 0.03, 0.1, 0.3),
         "terms.adv.weight": ("choice", 0.0, 0.3, 1.0),
         "terms.corpus.weight": ("choice", 0.0, 0.1, 0.3),

@@ -14,7 +14,7 @@ def get_config():
 
 
 def search_space():
-    return base.search_space() | {
+    return base.adaptation_search_space() | {
         "terms.mmd.weight": ("choice", 0.0, 0.1, 0.3, 1.0, 3.0),
         "schedules.ramp.gamma": ("choice", 3.0, 10.0, 30.0),
     }

@@ -103,6 +103,10 @@ def test_rank_correlation_is_scipys_spearman_mean_over_cells(tmp_path):
     assert ms.rank_correlation("dev", cands)["dann"] == pytest.approx(rho.statistic)
     assert ms.rank_correlation("oracle", cands)["all"] == pytest.approx(1.0)
     assert ms.rank_correlation("last", cands) == {}
+    last = [r for rs in written.values() for r in rs if r["step"] == STEPS[-1]]
+    rho = stats.spearmanr([r["label_free/im"] for r in last], [r["uar"] for r in last])
+    got = ms.rank_correlation("im", cands, last_only=True)["dann"]
+    assert got == pytest.approx(rho.statistic)
 
 
 def test_frozen_setting_is_the_best_mean_rank_over_cells(tmp_path):
@@ -131,7 +135,9 @@ def test_search_md_has_a_table_per_rule_with_the_oracle_marked(tmp_path):
     assert "## Rank correlation with target UAR" in text and "| dev |" in text
     assert "32 runs, 0.09 h of run wall time in all" in text
     cands, _ = ms.candidates(tmp_path)
-    line = next(x for x in text.splitlines() if x.startswith("| categorical, transductive | dann |"))
+    line = next(
+        x for x in text.splitlines() if x.startswith("| categorical, transductive | dann |")
+    )
     means = [float(v) for v in line.split("|")[3:-1]]
     for rule, mean in zip(ms.RULES, means, strict=True):
         rows = [r for r, _ in ms.chosen_rows(rule, cands) if r.method == "dann"]
@@ -225,7 +231,9 @@ def test_a_tiny_search_end_to_end(small_data_dir, tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     folders = sorted(d.name for d in out.iterdir() if d.is_dir())
     assert [f.rsplit("-", 1)[0] for f in folders] == [
-        f"{m}-synth_emodb-synth_casia-draw{k}-seed0" for m in ("dann", "source_only") for k in (0, 1)
+        f"{m}-synth_emodb-synth_casia-draw{k}-seed0"
+        for m in ("dann", "source_only")
+        for k in (0, 1)
     ]
     meta = json.loads((out / folders[1] / "sweep.json").read_text())
     assert meta["draw"] == 1 and "terms.adv.weight=" in meta["setting"]

@@ -135,15 +135,19 @@ def chosen_rows(rule: str, cands: list[Candidate]) -> list[tuple[report.Row, Can
     return out
 
 
-def rank_correlation(rule: str, cands: list[Candidate]) -> dict[str, float]:
+def rank_correlation(
+    rule: str, cands: list[Candidate], last_only: bool = False
+) -> dict[str, float]:
     """Spearman's rho of the rule's score with target UAR, mean over each method's
-    cells (and "all": over every cell), cells of 3+ scored candidates."""
+    cells (and "all": over every cell), cells of 3+ scored candidates;
+    `last_only`: among the draws at their last step (how well it ranks settings)."""
     from scipy import stats  # only when a table is made
 
     if RULES[rule] is None:
         return {}
     rhos = collections.defaultdict(list)
     for cell, cs in by_cell(cands).items():
+        cs = [c for c in cs if c.last] if last_only else cs
         pairs = [(s, c.scores["uar"]) for c in cs if (s := score(rule, c)) is not None]
         if len(pairs) < 3 or len({s for s, _ in pairs}) < 2 or len({u for _, u in pairs}) < 2:
             continue
@@ -255,19 +259,26 @@ def markdown(cands: list[Candidate], baseline: str = "source_only") -> str:
                 "rank of its last-step score over the cells):\n\n" + "\n".join(lines) + "\n"
             )
     rules = [r for r in RULES if RULES[r] is not None]
-    rhos = {r: rank_correlation(r, cands) for r in rules}
     lines = [
-        "| rule | " + " | ".join(methods) + " | all |",
-        "|---" * (len(methods) + 2) + "|",
-    ]
+        "| rule | " + " | ".join(f"{m}: {w}" for m in [*methods, "all"] for w in ("steps", "draws"))
+        + " |",
+        "|---" * (2 * len(methods) + 3) + "|",
+    ]  # fmt: skip
     for r in rules:
-        cells = [f"{rhos[r][m]:+.2f}" if m in rhos[r] else "-" for m in [*methods, "all"]]
+        every, last = rank_correlation(r, cands), rank_correlation(r, cands, last_only=True)
+        cells = [
+            f"{rho[m]:+.2f}" if m in rho else "-"
+            for m in [*methods, "all"]
+            for rho in (every, last)
+        ]
         lines.append(f"| {r} | " + " | ".join(cells) + " |")
     parts.append(
         "## Rank correlation with target UAR\n\nSpearman's rho between each rule's score "
-        "(signed: higher is better) and target UAR over a cell's candidates (every "
-        "evaluated step of every draw), mean over cells; judge rules on development "
-        "tasks only.\n\n" + "\n".join(lines) + "\n"
+        "(signed: higher is better) and target UAR, mean over cells: over every "
+        "evaluated step of every draw (steps), and over the draws at their last step "
+        "(draws: how well it ranks settings). Judge rules on development tasks only.\n\n"
+        + "\n".join(lines)
+        + "\n"
     )
     return "\n".join(parts)
 

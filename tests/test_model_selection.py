@@ -2,6 +2,7 @@
 source validation split and its scores (iwcv, dev)."""
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -242,6 +243,9 @@ def test_a_tiny_search_end_to_end(small_data_dir, tmp_path):
     cands, bad = ms.candidates(out)
     assert not bad and len(cands) == 4 * 2  # 4 runs, evaluated at steps 2 and 4
     assert all("validation/dev" in c.scores for c in cands)
-    text = (out / "search.md").read_text().split("## Rule `oracle`")[1].split("\n## ")[0]
+    full = (out / "search.md").read_text()
+    # every searched key's values, draw 0's defaults read from its config.json
+    assert re.search(r"\| dann \| terms\.adv\.weight \| .*1\.0: 0\.\d{3} \(\d\)", full)
+    text = full.split("## Rule `oracle`")[1].split("\n## ")[0]
     best = max((c for c in cands if c.row.method == "dann"), key=lambda c: c.scores["uar"])
     assert f"| dann | synth_emodb -> synth_casia | 0 | {best.draw} | {best.step} |" in text

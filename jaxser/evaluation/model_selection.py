@@ -31,6 +31,7 @@ cells (on the development tasks only: that is where a rule is judged).
 
 import collections
 import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
@@ -212,6 +213,44 @@ def summary(cands: list[Candidate], methods: list[str]) -> str:
     )
 
 
+def _config_value(config: dict, key: str):
+    node = config
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def marginals(out: Path, cands: list[Candidate]) -> str:
+    """Per method and searched key: each value's mean target UAR at the last step
+    over the runs that had it (every draw, task and seed; values read from each
+    run's config.json, so draw 0's defaults count too). What a term or option
+    changes across the search, on average over the rest of the setting."""
+    keys = collections.defaultdict(set)
+    for c in cands:
+        if c.draw > 0:
+            keys[c.row.method] |= {part.split("=", 1)[0] for part in c.setting.split(", ")}
+    lines = ["| method | key | value: mean target UAR (runs) |", "|---|---|---|"]
+    for method, names in keys.items():
+        last = [c for c in cands if c.row.method == method and c.last]
+        configs = {c.row.run: files.read_json(Path(out) / c.row.run / "config.json") for c in last}
+        for key in sorted(names):
+            by_value = collections.defaultdict(list)
+            for c in last:
+                by_value[json.dumps(_config_value(configs[c.row.run], key))].append(c.scores["uar"])
+            cells = ", ".join(
+                f"{v}: {np.mean(u):.3f} ({len(u)})" for v, u in sorted(by_value.items())
+            )
+            lines.append(f"| {method} | {key} | {cells} |")
+    return (
+        "## What each searched setting changes\n\nMean target UAR at the last step of the "
+        "runs that had each value (over the other settings, tasks and seeds):\n\n"
+        + "\n".join(lines)
+        + "\n"
+    )
+
+
 def markdown(cands: list[Candidate], baseline: str = "source_only") -> str:
     """The search's tables: per rule, method x task (report.markdown's), the
     choices made, the frozen setting per method; then each rule's rank correlation."""
@@ -300,7 +339,7 @@ def write(out: Path, runs=None, baseline: str = "source_only") -> str:
     if not cands:
         text = f"no finished search run in {out}\n"
     else:
-        text = markdown(cands, baseline)
+        text = markdown(cands, baseline) + "\n" + marginals(Path(out), cands)
     if bad:
         text += "\nRun folders left out:\n" + "".join(f"- {b}\n" for b in bad)
     files.write_text(Path(out) / "search.md", text)

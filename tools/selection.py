@@ -8,7 +8,10 @@ then the mean over tasks; and what picking by each score would have given.
     python tools/selection.py runs/dev/*/*-seed*
 
 Run it on development tasks only: a score is used for model selection only if
-it ranks runs there (docs/design.md, "Protocol").
+it ranks runs there (docs/design.md, "Protocol"). For a search (`python -m
+jaxser.sweep --search N`), search.md gives the same per (method, task, seed),
+for every rule, source-validation ones included
+(jaxser/evaluation/model_selection.py).
 """
 
 import argparse

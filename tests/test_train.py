@@ -119,6 +119,7 @@ def test_every_term_of_every_method_runs_without_target_labels():
             **{f"fc{i}": jnp.array(rng.normal(size=(6, 4))) for i in (1, 2, 3)},
             "cosine": jnp.array(np.tanh(rng.normal(size=(6, 3)))),
             "speaker_logits": jnp.array(rng.normal(size=(6, 4))),
+            "speaker_confusion_logits": jnp.array(rng.normal(size=(6, 4))),
             "attribute_features": jnp.array(rng.normal(size=(6, 4))),
             "gender_logits": jnp.array(rng.normal(size=(6, 3))),
         }
@@ -143,7 +144,7 @@ def test_every_term_of_every_method_runs_without_target_labels():
             assert np.isfinite(float(value)), (name, fn_name)
             seen.add(fn_name)
     # shared, Emo-DNA, DIDAN, source-free, MSAC
-    assert len(seen) == 7 + 4 + 4 + 6 + 4 and set(terms.TERMS) <= seen
+    assert len(seen) == 7 + 4 + 4 + 6 + 5 and set(terms.TERMS) <= seen
 
 
 SPACES = {  # label space -> (classes, target utterances of the small synth_casia render)

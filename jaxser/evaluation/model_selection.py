@@ -234,11 +234,18 @@ def marginals(out: Path, cands: list[Candidate]) -> str:
     lines = ["| method | key | value: mean target UAR (runs) |", "|---|---|---|"]
     for method, names in keys.items():
         last = [c for c in cands if c.row.method == method and c.last]
-        configs = {c.row.run: files.read_json(Path(out) / c.row.run / "config.json") for c in last}
+        configs = {}
+        for c in last:  # a run without a readable config.json: its values are unknown
+            try:
+                configs[c.row.run] = files.read_json(Path(out) / c.row.run / "config.json")
+            except files.DamagedFile:
+                configs[c.row.run] = {}
         for key in sorted(names):
             by_value = collections.defaultdict(list)
             for c in last:
-                by_value[json.dumps(_config_value(configs[c.row.run], key))].append(c.scores["uar"])
+                if configs[c.row.run]:
+                    value = json.dumps(_config_value(configs[c.row.run], key))
+                    by_value[value].append(c.scores["uar"])
             cells = ", ".join(
                 f"{v}: {np.mean(u):.3f} ({len(u)})" for v, u in sorted(by_value.items())
             )

@@ -47,8 +47,8 @@ draw 0 is the config's own, the others are drawn from the search space its
 config file declares (`search_space()`, jaxser/search.py), the same draws for
 every task and seed. `--set` overrides come after a draw's, so they pin a
 key. Search runs evaluate every `--eval_every` steps (default 50) and methods
-that train on the source hold out `--source_val` of its speakers (default
-0.2) for the source-validation rules. Then `<out>/search.md`
+that train on the source hold out whole speakers, `--source_val` of its
+utterances (default 0.2), for the source-validation rules. Then `<out>/search.md`
 (jaxser/evaluation/model_selection.py): per selection rule, the method x task
 table of what it picked, the picks, the frozen setting per method, and every
 rule's rank correlation with target UAR; results.md holds draw 0.
@@ -505,7 +505,7 @@ def main(argv: list[str] | None = None) -> None:
         "--source_val",
         type=float,
         default=0.2,
-        help="with --search: share of the source's speakers held out for validation "
+        help="with --search: share of the source's utterances held out, whole speakers, "
         "(methods that train on the source; default 0.2)",
     )
     cli.add_debug(p)

@@ -505,7 +505,7 @@ def main(argv: list[str] | None = None) -> None:
         "--source_val",
         type=float,
         default=0.2,
-        help="with --search: share of the source's utterances held out, whole speakers, "
+        help="with --search: share of the source's utterances held out as whole speakers "
         "(methods that train on the source; default 0.2)",
     )
     cli.add_debug(p)

@@ -119,8 +119,3 @@ def overrides(setting: dict) -> list[str]:
         text = ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
         out.append(f"{key}={text}")
     return out
-
-
-def describe(setting: dict) -> str:
-    """A setting in one short line: "defaults" or "key=value, ..."."""
-    return ", ".join(f"{k}={v}" for k, v in setting.items()) or "defaults"

@@ -223,37 +223,48 @@ def plan(
     """Every run; a method is a config name or (label, config, its own overrides);
     `folds`: leave-one-speaker-out folds of each task (whose target is its source);
     `search` N > 0: N draws of each method's search space (draw 0: its defaults),
-    each with `search_overrides` too (those a method's config has: see
-    `search_settings`)."""
+    each run also with `search_overrides` (`search_overrides_of`)."""
     runs = []
     draws = range(search) if search else [None]
+    spaces = {}  # config file -> (its search space, the search's overrides it takes)
     for method, space, (source, target), fold, draw, seed in itertools.product(
         methods, label_spaces, tasks, folds, draws, seeds
     ):
         label, cfg, own = (method, method, []) if isinstance(method, str) else method
         config = cfg if cfg.endswith(".py") else f"configs/{cfg}.py"
         label = Path(label).stem if label.endswith(".py") else label
-        setting = ()
+        setting, extra = (), ()
         if draw is not None:
-            setting = search_settings(config, label, draw, search_seed, search_overrides)
+            if config not in spaces:
+                spaces[config] = (
+                    search_lib.load(config),
+                    search_overrides_of(config, search_overrides),
+                )
+            drawn, extra = spaces[config]
+            setting = tuple(search_lib.overrides(search_lib.draw(drawn, label, draw, search_seed)))
         runs.append(
             Run(
-                label, config, source, target, seed, space, (*own, *overrides), fold, draw, setting
+                label,
+                config,
+                source,
+                target,
+                seed,
+                space,
+                (*extra, *own, *overrides),
+                fold,
+                draw,
+                setting,
             )  # fmt: skip
         )
     return runs
 
 
-def search_settings(
-    config_file: str, method: str, draw: int, seed: int, extra: list[str] = ()
-) -> tuple[str, ...]:
-    """The overrides of a search run: `extra` (the search's evaluation cadence,
-    and its source validation share for methods that train on the source), then
-    the draw's setting."""
-    space = search_lib.load(config_file)
+def search_overrides_of(config_file: str, extra: list[str]) -> tuple[str, ...]:
+    """The search's own overrides a method takes: all of `extra` (the evaluation
+    cadence, the source validation share), less the validation share for a
+    method that adapts without the source."""
     source_free = methods.is_source_free(config_lib.load_file(config_file).method)
-    own = [o for o in extra if not (source_free and o.startswith("data.source_val="))]
-    return (*own, *search_lib.overrides(search_lib.draw(space, method, draw, seed)))
+    return tuple(o for o in extra if not (source_free and o.startswith("data.source_val=")))
 
 
 def folds_of(spec: str) -> list[int]:
@@ -331,16 +342,6 @@ def missing_corpora(runs: list[Run]) -> list[str]:
     return list(missing.values())
 
 
-def _setting_text(run: Run) -> str:
-    """A search run's drawn setting, for the tables: its overrides past the
-    search's own cadence and validation share, or "defaults"."""
-    drawn = [o for o in run.setting if not o.startswith(SEARCH_KEYS)]
-    return ", ".join(drawn) or "defaults"
-
-
-SEARCH_KEYS = ("train.eval_every=", "data.source_val=")
-
-
 def _duration(seconds: float) -> str:
     m, s = divmod(int(round(seconds)), 60)
     h, m = divmod(m, 60)
@@ -390,7 +391,7 @@ def execute(runs: list[Run], out: Path, jobs: int = 1, stream=sys.stderr) -> lis
             except files.DamagedFile:  # a kill tore it: its wall time is lost, not the run
                 pass
         if run.draw is not None:
-            meta.update(draw=run.draw, setting=_setting_text(run))
+            meta.update(draw=run.draw, setting=", ".join(run.setting) or "defaults")
         meta.update(
             method=run.method,
             config=run.config,

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jaxser import files
+from jaxser import files, run_folder
 from jaxser.evaluation import report
 
 # rule -> (metrics.jsonl key, sign: +1 higher is better); None: draw 0, last step
@@ -58,12 +58,19 @@ FIGURES = ("uar", "war", "macro_f1", "pred_balance")
 class Candidate:
     """One evaluated step of one run of a search."""
 
-    row: report.Row  # the run's, for its cell (method, task, label space, protocol, seed, fold)
-    draw: int
-    setting: str  # the draw's overrides, "defaults" for draw 0
+    row: report.Row  # the run's: its cell, draw and setting (sweep.json's)
     step: int
     last: bool  # the run's last step
     scores: dict  # the eval row: figures and selection scores
+
+    @property
+    def draw(self) -> int:
+        return self.row.draw
+
+    @property
+    def setting(self) -> str:
+        """The draw's overrides, "defaults" for draw 0."""
+        return self.row.setting
 
     @property
     def cell(self) -> tuple:
@@ -76,21 +83,13 @@ def candidates(out: Path, runs=None) -> tuple[list[Candidate], list[str]]:
     only these folder names), and a line per folder left out."""
     found = report.collect(out, runs)
     cands = []
-    for row in found.rows:
-        if row.method == report.BEFORE:  # the source model: step 0 of its adapted runs
+    for row in found.rows:  # not a search run, or the source model (step 0 of its runs)
+        if row.draw < 0 or row.method == report.BEFORE:
             continue
-        folder = Path(out) / row.run
-        meta = files.read_json(folder / "sweep.json") if (folder / "sweep.json").is_file() else {}
-        if "draw" not in meta:
-            continue
-        evals = [r for r in files.read_jsonl(folder / "metrics.jsonl") if r.get("kind") == "eval"]
-        by_step = {int(r["step"]): r for r in evals}  # a resumed run's repeat: the later row
+        rows = files.read_jsonl(Path(out) / row.run / "metrics.jsonl")
+        by_step = {int(r["step"]): r for r in rows if r.get("kind") == "eval"}  # resumed: later
         for step, scores in sorted(by_step.items()):
-            cands.append(
-                Candidate(
-                    row, int(meta["draw"]), meta.get("setting", ""), step, step == row.steps, scores
-                )  # fmt: skip
-            )
+            cands.append(Candidate(row, step, step == row.steps, scores))
     return cands, found.bad
 
 
@@ -190,10 +189,11 @@ def frozen(rule: str, cands: list[Candidate]) -> dict[str, tuple[int, str, float
     return out
 
 
-def summary(cands: list[Candidate], methods: list[str]) -> str:
+def summary(cands: list[Candidate], methods: list[str], picked: dict[str, list]) -> str:
     """One line per (label space, protocol, method): the mean over tasks of each
-    rule's mean UAR over seeds, the oracle last (the ceiling)."""
-    picks = {rule: [r for r, _ in chosen_rows(rule, cands)] for rule in RULES}
+    rule's mean UAR over seeds, the oracle last (the ceiling); `picked`: rule ->
+    `chosen_rows`."""
+    picks = {rule: [r for r, _ in picked[rule]] for rule in RULES}
     lines = [
         "| label space, protocol | method | " + " | ".join(f"`{r}`" for r in RULES) + " |",
         "|---" * (len(RULES) + 2) + "|",
@@ -213,10 +213,11 @@ def summary(cands: list[Candidate], methods: list[str]) -> str:
     )
 
 
-def _config_value(config: dict, key: str):
+def _config_value(config, key: str):
+    """`config.<key>` (dotted), None where the config has no such key."""
     node = config
     for part in key.split("."):
-        if not isinstance(node, dict) or part not in node:
+        if not hasattr(node, "keys") or part not in node:
             return None
         node = node[part]
     return node
@@ -225,8 +226,9 @@ def _config_value(config: dict, key: str):
 def marginals(out: Path, cands: list[Candidate]) -> str:
     """Per method and searched key: each value's mean target UAR at the last step
     over the runs that had it (every draw, task and seed; values read from each
-    run's config.json, so draw 0's defaults count too). What a term or option
-    changes across the search, on average over the rest of the setting."""
+    run's config, so draw 0's defaults count too, and keys added since a run was
+    saved hold the default it ran with). What a term or option changes across
+    the search, on average over the rest of the setting."""
     keys = collections.defaultdict(set)
     for c in cands:
         if c.draw > 0:
@@ -237,13 +239,13 @@ def marginals(out: Path, cands: list[Candidate]) -> str:
         configs = {}
         for c in last:  # a run without a readable config.json: its values are unknown
             try:
-                configs[c.row.run] = files.read_json(Path(out) / c.row.run / "config.json")
-            except files.DamagedFile:
-                configs[c.row.run] = {}
+                configs[c.row.run] = run_folder.read_config(Path(out) / c.row.run)
+            except (run_folder.NoRun, files.DamagedFile):
+                configs[c.row.run] = None
         for key in sorted(names):
             by_value = collections.defaultdict(list)
             for c in last:
-                if configs[c.row.run]:
+                if configs[c.row.run] is not None:
                     value = json.dumps(_config_value(configs[c.row.run], key))
                     by_value[value].append(c.scores["uar"])
             cells = ", ".join(
@@ -274,9 +276,10 @@ def markdown(cands: list[Candidate], baseline: str = "source_only") -> str:
         "an upper bound, not a result (jaxser/evaluation/model_selection.py). "
         f"{len(walls)} runs, {total / 3600:.2f} h of run wall time in all.\n",
     ]
-    parts.append(summary(cands, methods) + "\n")
+    chosen = {rule: chosen_rows(rule, cands) for rule in RULES}
+    parts.append(summary(cands, methods, chosen) + "\n")
     for rule in RULES:
-        picked = chosen_rows(rule, cands)
+        picked = chosen[rule]
         if not picked:
             parts.append(f"## Rule `{rule}`\n\nNo candidate has its score.\n")
             continue

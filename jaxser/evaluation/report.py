@@ -85,6 +85,7 @@ class Row:
     ood: dict | None = dataclasses.field(default=None, compare=False)
     config_hash: str = ""  # the run's identity ("" for runs saved before it was recorded)
     draw: int = -1  # a search's draw (jaxser/search.py); -1: not a search run
+    setting: str = dataclasses.field(default="", compare=False)  # the draw's overrides
 
     @property
     def cell_key(self) -> tuple:
@@ -149,6 +150,7 @@ def _rows(run: Path, r: dict, meta: dict) -> list[Row]:
         ood=r.get("ood"),
         config_hash=str(r.get("config_hash", "")),
         draw=int(meta.get("draw", -1)),
+        setting=str(meta.get("setting", "")),
     )
     if row.protocol != "source_free" or BEFORE not in r:
         return [row]

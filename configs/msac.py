@@ -59,3 +59,9 @@ def search_space():
         "terms.gender.weight": ("choice", 0.0, 0.1),
         "terms.adv.weight": ("choice", 0.0, 0.3, 1.0),
     }
+
+
+def fixed_control_search_space() -> dict:
+    """MSAC's space without the attribute-control choice: for the variants that fix
+    the control (msac_orth.py, msac_confusion.py), each adding its own weight."""
+    return {k: v for k, v in search_space().items() if not k.startswith("msac.control,")}

@@ -18,6 +18,6 @@ def get_config():
 
 
 def search_space():
-    """MSAC's space with the control fixed to confusion."""
-    space = {k: v for k, v in msac.search_space().items() if not k.startswith("msac.control")}
-    return space | {"terms.confusion.weight": ("choice", 0.0, 0.1, 0.3, 1.0)}
+    return msac.fixed_control_search_space() | {
+        "terms.confusion.weight": ("choice", 0.0, 0.1, 0.3, 1.0)
+    }

@@ -17,6 +17,6 @@ def get_config():
 
 
 def search_space():
-    """MSAC's space with the control fixed to the orthogonal embedding."""
-    space = {k: v for k, v in msac.search_space().items() if not k.startswith("msac.control")}
-    return space | {"terms.orth.weight": ("choice", 0.0, 0.03, 0.1, 0.3)}
+    return msac.fixed_control_search_space() | {
+        "terms.orth.weight": ("choice", 0.0, 0.03, 0.1, 0.3)
+    }

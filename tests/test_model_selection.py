@@ -204,8 +204,12 @@ def test_iwcv_and_dev_against_their_formulas_and_weights_against_a_known_ratio()
 
 def test_the_sweep_tables_a_search_in_search_md(tmp_path):
     fake_search(tmp_path)
-    assert sweep.main(["--report", str(tmp_path)]) is None
-    assert (tmp_path / "search.md").is_file()
+    sweep.main(["--report", str(tmp_path)])  # returns nothing: what it wrote is checked
+    text = (tmp_path / "search.md").read_text()
+    assert "Draws per method: dann 4, source_only 4." in text
+    assert text == ms.markdown(ms.candidates(tmp_path)[0]) + "\n" + ms.marginals(
+        tmp_path, ms.candidates(tmp_path)[0]
+    )
     results = (tmp_path / "results.md").read_text()  # draw 0 only
     assert "24 runs of search draws other than 0" in results
     cfg = config_lib.load("configs/dann.py")

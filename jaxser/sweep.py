@@ -51,7 +51,10 @@ that train on the source hold out whole speakers, `--source_val` of its
 utterances (default 0.2), for the source-validation rules. Then `<out>/search.md`
 (jaxser/evaluation/model_selection.py): per selection rule, the method x task
 table of what it picked, the picks, the frozen setting per method, and every
-rule's rank correlation with target UAR; results.md holds draw 0.
+rule's rank correlation with target UAR; results.md holds draw 0. Every search
+report also writes `<out>/candidates.jsonl.gz` (what search.md tabled, one line
+per evaluated step); `--merge FILE` (repeatable) tables such files of earlier
+searches with this one, e.g. the same search run in parts on several machines.
 """
 
 import argparse
@@ -500,6 +503,14 @@ def main(argv: list[str] | None = None) -> None:
     )
     p.add_argument("--search_seed", type=int, default=0, help="the search's draws (default 0)")
     p.add_argument(
+        "--merge",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="with --search or --report: an earlier search's candidates.jsonl.gz, tabled "
+        "in search.md with this one's (repeatable)",
+    )
+    p.add_argument(
         "--eval_every", type=int, default=50, help="with --search: evaluate every N steps"
     )
     p.add_argument(
@@ -513,14 +524,22 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     debug = cli.debugging(args)
 
+    missing_merge = [f for f in args.merge if not Path(f).is_file()]
+    if missing_merge:
+        p.error(f"--merge: no such file: {', '.join(missing_merge)}")
+    if args.merge and not (args.search or args.report):
+        p.error("--merge goes with --search N or --report DIR")
+    with cli.one_line_errors(debug):  # a damaged file stops the sweep before any run
+        for f in args.merge:
+            model_selection.load(Path(f))
     if args.report and not args.methods:
         out = Path(args.report)
         if not out.is_dir():
             p.error(f"{out} is not a folder")
         with cli.one_line_errors(debug):
             print(report.write(out, baseline=args.baseline))
-            if model_selection.has_search(out):
-                model_selection.write(out, baseline=args.baseline)
+            if model_selection.has_search(out) or args.merge:
+                model_selection.write(out, baseline=args.baseline, merge=args.merge)
                 print(out / "search.md")
         print(out / "results.md")
         return
@@ -577,8 +596,8 @@ def main(argv: list[str] | None = None) -> None:
     task_names = [report.task_name(s, t, bool(args.loso)) for s, t in tasks]
     with cli.one_line_errors(debug):  # a search's draws other than 0 go to search.md only
         print(report.write(out, methods, task_names, args.baseline, [r.name for r in runs]))
-        if args.search:
-            model_selection.write(out, [r.name for r in runs], args.baseline)
+        if args.search or args.merge:
+            model_selection.write(out, [r.name for r in runs], args.baseline, args.merge)
             print(out / "search.md")
     print(out / "results.md")
     if failed:

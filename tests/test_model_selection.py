@@ -208,12 +208,84 @@ def test_the_sweep_tables_a_search_in_search_md(tmp_path):
     text = (tmp_path / "search.md").read_text()
     assert "Draws per method: dann 4, source_only 4." in text
     assert text == ms.markdown(ms.candidates(tmp_path)[0]) + "\n" + ms.marginals(
-        tmp_path, ms.candidates(tmp_path)[0]
+        ms.candidates(tmp_path)[0]
     )
     results = (tmp_path / "results.md").read_text()  # draw 0 only
     assert "24 runs of search draws other than 0" in results
     cfg = config_lib.load("configs/dann.py")
     assert cfg.data.source_val == 0.0  # a plain run holds nothing out
+
+
+def _with_configs(out: Path) -> None:
+    """Gives fake_search's folders the config.json a run writes, with its draw's
+    learning rate (the setting names it), so the marginals have values to read."""
+    from jaxser import run_folder
+
+    for d in out.iterdir():
+        meta = json.loads((d / "sweep.json").read_text())
+        results = json.loads((d / "results.json").read_text())
+        cfg = config_lib.load("configs/dann.py")
+        lr = 0.001 * (meta["draw"] + 1)
+        cfg.train.learning_rate, cfg.seed = lr, results["seed"]
+        cfg.data.source, cfg.data.target = results["source"], results["target"]
+        (d / "config.json").write_text(json.dumps(cfg.to_dict()))
+        results["config_hash"] = run_folder.config_hash(cfg)
+        (d / "results.json").write_text(json.dumps(results))
+        if meta["draw"]:
+            meta["setting"] = f"train.learning_rate={lr}"
+            (d / "sweep.json").write_text(json.dumps(meta))
+
+
+def test_a_search_run_in_parts_reports_as_one(tmp_path):
+    """Seed 0 in one folder, seed 1 in another: the second's report with the first's
+    candidates.jsonl.gz merged tables what one folder of both tables; the same
+    file merged twice, or a run present in both, counts once."""
+    import shutil
+
+    whole, part0, part1 = tmp_path / "whole", tmp_path / "part0", tmp_path / "part1"
+    fake_search(whole)
+    _with_configs(whole)
+    for d in whole.iterdir():
+        shutil.copytree(d, (part0 if d.name.endswith("seed0") else part1) / d.name)
+    sweep.main(["--report", str(whole)])
+    sweep.main(["--report", str(part0)])
+    merged = part0 / ms.CANDIDATES
+    sweep.main(["--report", str(part1), "--merge", str(merged), "--merge", str(merged)])
+    expect = (whole / "search.md").read_text()
+    got = (part1 / "search.md").read_text()
+    assert got.split("\nWith the candidates of earlier searches")[0] == expect
+    assert f"- {merged}\n" in got
+    assert "train.learning_rate | 0.001: " in expect  # the values travelled in the file
+    # the merged file holds both parts: tabling it alone gives the same tables again
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    sweep.main(["--report", str(alone), "--merge", str(part1 / ms.CANDIDATES)])
+    assert (alone / "search.md").read_text().split("\nWith the")[0] == expect
+    # a run in the folder and in a merged file is one run
+    sweep.main(["--report", str(whole), "--merge", str(part1 / ms.CANDIDATES)])
+    assert (whole / "search.md").read_text().split("\nWith the")[0] == expect
+
+
+def test_merging_refuses_damaged_files_and_clashing_runs(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    fake_search(a, methods=("dann",), seeds=(0,), draws=2)
+    fake_search(b, methods=("dann",), seeds=(0,), draws=2)
+    for d in b.iterdir():  # the same cells, another config: not one run twice
+        d.rename(b / (d.name + "-other"))
+        r = json.loads((b / (d.name + "-other") / "results.json").read_text())
+        (b / (d.name + "-other") / "results.json").write_text(
+            json.dumps(r | {"config_hash": "another"})
+        )
+    sweep.main(["--report", str(a)])
+    text = ms.write(b, merge=[a / ms.CANDIDATES])
+    assert text.startswith("no finished search run")  # every cell clashes: none tabled
+    assert "in runs of different configs; none tabled" in text
+    bad = tmp_path / "bad.jsonl.gz"
+    bad.write_bytes(b"not gzip")
+    with pytest.raises(SystemExit, match="cannot be read as a search's candidates"):
+        sweep.main(["--report", str(a), "--merge", str(bad)])
+    with pytest.raises(SystemExit):  # argparse: no such file
+        sweep.main(["--report", str(a), "--merge", str(tmp_path / "none.jsonl.gz")])
 
 
 def test_a_tiny_search_end_to_end(small_data_dir, tmp_path):

@@ -27,10 +27,18 @@ draw with the best mean rank of the rule's score at the last step over the
 method's (task, seed) cells. Rank correlation: Spearman's rho between the
 rule's signed score and target UAR over a cell's candidates, the mean over
 cells (on the development tasks only: that is where a rule is judged).
+
+Searches add up: every report also writes `candidates.jsonl.gz`, one line per
+candidate (its run's row, step, selection scores and figures, and its values
+of the searched keys). `write(..., merge=[file, ...])` tables those files'
+candidates with the folder's own, so a search run in parts (on several
+machines, in several sessions) is judged as one; reading them executes
+nothing.
 """
 
 import collections
 import dataclasses
+import gzip
 import json
 from pathlib import Path
 
@@ -52,6 +60,7 @@ RULES: dict[str, tuple[str, float] | None] = {
 }
 UPPER_BOUND = ("oracle",)  # read target labels: a ceiling beside the tables
 FIGURES = ("uar", "war", "macro_f1", "pred_balance")
+CANDIDATES = "candidates.jsonl.gz"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,6 +71,9 @@ class Candidate:
     step: int
     last: bool  # the run's last step
     scores: dict  # the eval row: figures and selection scores
+    # the run's value of every key its method's search draws (JSON text, the
+    # marginals' "value"); read from its config.json
+    values: dict = dataclasses.field(default_factory=dict, compare=False)
 
     @property
     def draw(self) -> int:
@@ -82,15 +94,91 @@ def candidates(out: Path, runs=None) -> tuple[list[Candidate], list[str]]:
     """Every evaluated step of every finished search run under `out` (`runs`:
     only these folder names), and a line per folder left out."""
     found = report.collect(out, runs)
+    rows = [r for r in found.rows if r.draw >= 0 and r.method != report.BEFORE]
+    # not a search run, or the source model (step 0 of its runs)
+    keys = searched_keys(rows)
     cands = []
-    for row in found.rows:  # not a search run, or the source model (step 0 of its runs)
-        if row.draw < 0 or row.method == report.BEFORE:
-            continue
-        rows = files.read_jsonl(Path(out) / row.run / "metrics.jsonl")
-        by_step = {int(r["step"]): r for r in rows if r.get("kind") == "eval"}  # resumed: later
+    for row in rows:
+        values = _values(Path(out) / row.run, keys[row.method])
+        evals = files.read_jsonl(Path(out) / row.run / "metrics.jsonl")
+        by_step = {int(r["step"]): r for r in evals if r.get("kind") == "eval"}  # resumed: later
         for step, scores in sorted(by_step.items()):
-            cands.append(Candidate(row, step, step == row.steps, scores))
+            cands.append(Candidate(row, step, step == row.steps, scores, values))
     return cands, found.bad
+
+
+def searched_keys(rows: list[report.Row]) -> dict[str, list[str]]:
+    """Per method, the config keys its draws set (from their settings)."""
+    keys = collections.defaultdict(set)
+    for r in rows:
+        if r.draw > 0:
+            keys[r.method] |= {part.split("=", 1)[0] for part in r.setting.split(", ")}
+    return collections.defaultdict(list, {m: sorted(k) for m, k in keys.items()})
+
+
+def _values(run: Path, keys: list[str]) -> dict:
+    """The run's values of `keys` as JSON text (keys added since it was saved: the
+    default it ran with); none when its config.json cannot be read."""
+    if not keys:
+        return {}
+    try:
+        config = run_folder.read_config(run)
+    except (run_folder.NoRun, files.DamagedFile):
+        return {}
+    return {k: json.dumps(_config_value(config, k)) for k in keys}
+
+
+def _record(c: Candidate) -> dict:
+    row = dataclasses.asdict(c.row) | {"ood": None}
+    keep = {*FIGURES, *(spec[0] for spec in RULES.values() if spec)}
+    scores = {k: v for k, v in c.scores.items() if k in keep}
+    return {"row": row, "step": c.step, "last": c.last, "scores": scores, "values": c.values}
+
+
+def save(path: Path, cands: list[Candidate]) -> None:
+    """The candidates as gzipped JSON lines (what a later `merge` reads)."""
+    text = "".join(json.dumps(_record(c)) + "\n" for c in cands)
+    tmp = Path(path).with_name(f".{Path(path).name}.tmp")
+    with gzip.open(tmp, "wt") as f:
+        f.write(text)
+    tmp.replace(path)
+
+
+def load(path: Path) -> list[Candidate]:
+    """Candidates saved by `save`; DamagedFile naming the file when it cannot be read."""
+    try:
+        with gzip.open(path, "rt") as f:
+            lines = f.read().splitlines()
+        return [
+            Candidate(report.Row(**r["row"]), int(r["step"]), bool(r["last"]), r["scores"],
+                      r.get("values", {}))
+            for r in map(json.loads, lines)
+        ]  # fmt: skip
+    except FileNotFoundError:
+        raise files.DamagedFile(f"{path} is missing (a search's {CANDIDATES})") from None
+    except (OSError, EOFError, ValueError, KeyError, TypeError) as e:
+        raise files.DamagedFile(
+            f"{path} cannot be read as a search's {CANDIDATES} ({type(e).__name__}: {e})"
+        ) from None
+
+
+def combine(*groups: list[Candidate]) -> tuple[list[Candidate], list[str]]:
+    """The candidates of several searches as one, in folder-name order (as one
+    folder of them all is read): a run present in several (the same folder
+    name) counted once; runs of different configs in one (method,
+    task, seed, draw) cell are all left out (report.one_run_per_cell), named in
+    the notes."""
+    seen, out = set(), []
+    for cands in groups:
+        for c in cands:
+            if (c.row.run, c.step) not in seen:
+                seen.add((c.row.run, c.step))
+                out.append(c)
+    out.sort(key=lambda c: (c.row.run, c.step))
+    rows = list({c.row.run: c.row for c in out}.values())
+    kept, notes = report.one_run_per_cell(rows)
+    keep = {r.run for r in kept}
+    return [c for c in out if c.row.run in keep], notes
 
 
 def score(rule: str, c: Candidate) -> float | None:
@@ -223,31 +311,21 @@ def _config_value(config, key: str):
     return node
 
 
-def marginals(out: Path, cands: list[Candidate]) -> str:
+def marginals(cands: list[Candidate]) -> str:
     """Per method and searched key: each value's mean target UAR at the last step
     over the runs that had it (every draw, task and seed; values read from each
     run's config, so draw 0's defaults count too, and keys added since a run was
     saved hold the default it ran with). What a term or option changes across
     the search, on average over the rest of the setting."""
-    keys = collections.defaultdict(set)
-    for c in cands:
-        if c.draw > 0:
-            keys[c.row.method] |= {part.split("=", 1)[0] for part in c.setting.split(", ")}
+    keys = searched_keys(list({c.row.run: c.row for c in cands}.values()))
     lines = ["| method | key | value: mean target UAR (runs) |", "|---|---|---|"]
     for method, names in keys.items():
         last = [c for c in cands if c.row.method == method and c.last]
-        configs = {}
-        for c in last:  # a run without a readable config.json: its values are unknown
-            try:
-                configs[c.row.run] = run_folder.read_config(Path(out) / c.row.run)
-            except (run_folder.NoRun, files.DamagedFile):
-                configs[c.row.run] = None
-        for key in sorted(names):
+        for key in names:
             by_value = collections.defaultdict(list)
-            for c in last:
-                if configs[c.row.run] is not None:
-                    value = json.dumps(_config_value(configs[c.row.run], key))
-                    by_value[value].append(c.scores["uar"])
+            for c in last:  # a run without a readable config.json: its values are unknown
+                if key in c.values:
+                    by_value[c.values[key]].append(c.scores["uar"])
             cells = ", ".join(
                 f"{v}: {np.mean(u):.3f} ({len(u)})" for v, u in sorted(by_value.items())
             )
@@ -343,14 +421,21 @@ def has_search(out: Path) -> bool:
     return False
 
 
-def write(out: Path, runs=None, baseline: str = "source_only") -> str:
-    """`<out>/search.md` from the search runs under `out`; returns its text."""
-    cands, bad = candidates(Path(out), runs)
+def write(out: Path, runs=None, baseline: str = "source_only", merge=()) -> str:
+    """`<out>/search.md` from the search runs under `out` and the candidates files
+    in `merge` (earlier searches' `candidates.jsonl.gz`), and `<out>/candidates.jsonl.gz`
+    of everything it tabled; returns search.md's text."""
+    own, bad = candidates(Path(out), runs)
+    cands, clashes = combine(own, *(load(Path(f)) for f in merge))
     if not cands:
         text = f"no finished search run in {out}\n"
     else:
-        text = markdown(cands, baseline) + "\n" + marginals(Path(out), cands)
-    if bad:
-        text += "\nRun folders left out:\n" + "".join(f"- {b}\n" for b in bad)
+        sources = "".join(f"- {f}\n" for f in merge)
+        text = markdown(cands, baseline) + "\n" + marginals(cands)
+        if merge:
+            text += f"\nWith the candidates of earlier searches:\n\n{sources}"
+        save(Path(out) / CANDIDATES, cands)
+    if bad or clashes:
+        text += "\nRun folders left out:\n" + "".join(f"- {b}\n" for b in [*bad, *clashes])
     files.write_text(Path(out) / "search.md", text)
     return text

@@ -35,8 +35,9 @@ At the end, `<out>/results.md`, `results.csv` (one row per run), `results.tex`
 and `uar.png` (jaxser/evaluation/report.py): method x task mean +- std UAR and
 WAR, a mean-over-tasks column, the best per task in bold, and against
 source_only the tasks won and a paired Wilcoxon signed-rank p-value over
-(task, seed) pairs; the label space, protocol and model selection (the last
-step) are stated above each table. The tables hold this sweep's runs only:
+(task, seed) pairs, and each seed method against its own paper's baselines
+(report.PAPER_BASELINES); the label space, protocol and model selection (the
+last step) are stated above each table. The tables hold this sweep's runs only:
 other folders under `--out` are left out and counted in one line, and a run
 whose results.json is damaged is named and left out, never fatal.
 `--report DIR` tables every run folder in DIR, or, with --methods and

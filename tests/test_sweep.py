@@ -70,6 +70,29 @@ def test_tables_hold_the_means_stds_and_wilcoxon_of_the_runs(tmp_path):
     assert (tmp_path / "uar.png").stat().st_size > 1000
 
 
+def test_each_seed_method_is_compared_with_its_own_papers_baselines(tmp_path):
+    uars = UARS | {"emodna": {"a -> b": [0.60, 0.49, 0.58], "b -> a": [0.41, 0.40, 0.44]}}
+    fake_runs(tmp_path, uars)
+    text = report.write(tmp_path, ["source_only", "dann", "emodna"], ["a -> b", "b -> a"])
+    table = text.split("against its paper's baseline")[1]
+    for base in ("source_only", "dann"):
+        diff = [
+            e - b
+            for t in ("a -> b", "b -> a")
+            for e, b in zip(uars["emodna"][t], uars[base][t], strict=True)
+        ]
+        p = stats.wilcoxon(diff).pvalue
+        won = sum(np.mean(uars["emodna"][t]) > np.mean(uars[base][t]) for t in ("a -> b", "b -> a"))
+        mean = np.mean([np.mean(v) for v in uars["emodna"].values()])
+        assert re.search(rf"\| emodna \| {base} \| {won}/2 \| {mean:.3f} \| .* \| {p:.3g} \(6\) \|",
+                         table)  # fmt: skip
+    assert "| dann | source_only |" not in table  # DANN is a baseline, not a seed method
+    # without a seed method's baselines in the group there is no such table
+    other = tmp_path / "other"
+    fake_runs(other)
+    assert "against its paper's baseline" not in report.write(other, ["source_only", "dann"])
+
+
 def test_task_sets_and_bad_names():
     assert len(sweep.tasks_of(["ecan12"])) == 12 and len(sweep.tasks_of(["didan6"])) == 6
     assert ("synth_emodb", "synth_casia") in sweep.tasks_of(["didan6"])

@@ -288,6 +288,17 @@ def _ordered(values: Iterable[str], first: Iterable[str] = ()) -> list[str]:
     return list(seen)
 
 
+# Each seed method against the baselines its own paper compares it with
+# (docs/design.md, "Methods"): a table of its own wherever both are in a group.
+PAPER_BASELINES = {
+    "emodna": ("source_only", "dann"),
+    "didan": ("source_only", "mmd"),
+    "lidan": ("source_only", "mmd"),
+    "ecan": ("shot", "nrc", "aad"),
+    "msac": ("msac_ce", "dann"),
+}
+
+
 def mean_std(x) -> tuple[float, float]:
     x = np.asarray(x, float)
     return float(x.mean()), float(x.std(ddof=1)) if len(x) > 1 else 0.0
@@ -404,6 +415,25 @@ def _heading(g: Group, baseline: str) -> str:
     )
 
 
+def paper_comparisons(g: Group) -> str:
+    """Each seed method of the group against its own paper's baselines
+    (PAPER_BASELINES) that are in the group; "" if none is."""
+    lines = [
+        "| method | against its paper's baseline | tasks won | mean UAR | baseline | diff "
+        "| Wilcoxon p (pairs) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for m in g.methods:
+        for base in PAPER_BASELINES.get(m, ()):
+            if base in g.methods and (a := g.against(m, base)):
+                lines.append(
+                    f"| {m} | {base} | {a['won']}/{a['tasks']} | {a['mean']:.3f} "
+                    f"| {a['baseline_mean']:.3f} | {a['mean'] - a['baseline_mean']:+.3f} "
+                    f"| {a['p']:.3g} ({a['pairs']}) |"
+                )
+    return "\n".join(lines) + "\n" if len(lines) > 2 else ""
+
+
 def markdown(groups_: list[Group], baseline: str = "source_only") -> str:
     parts = []
     for g in groups_:
@@ -435,6 +465,8 @@ def markdown(groups_: list[Group], baseline: str = "source_only") -> str:
                         f"| {a['p']:.3g} ({a['pairs']}) |"
                     )
             parts.append("\n".join(lines) + "\n")
+        if papers := paper_comparisons(g):
+            parts.append(papers)
         walls = [r.wall_s for r in g.rows if np.isfinite(r.wall_s)]
         if walls:
             parts.append(

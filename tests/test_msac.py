@@ -178,6 +178,31 @@ def test_confusion_control_moves_the_embedding_only_and_its_head_only_by_its_ce(
     assert float(got) == pytest.approx(expected, rel=1e-5)
 
 
+def test_a_stronger_confusion_adversary_scales_the_speaker_heads_update_only(tmp_path):
+    """`train.lr_multipliers=speaker_head=10` (msac_confusion's search space): one
+    SGD step moves the speaker head 10x as far as without it, the rest alike."""
+    batch = batch_lib.random(8, 100, 64, 5)
+    batch["source"]["speaker"] = jnp.arange(8) % 3
+    moved = {}
+    for mult in ("", "speaker_head=10"):
+        plain_sgd = ("train.optimizer=sgd", "train.momentum=0", "train.warmup_steps=0",
+                     "train.weight_decay=0", "train.grad_clip=1e9")  # fmt: skip
+        sets = (*CONFUSION, *plain_sgd, f"train.lr_multipliers={mult}")
+        exp = experiment.build(tiny_config("msac", tmp_path, *sets), CLASSES, 100)
+        before = jax.device_get(exp.state.params)
+        state, _ = exp.step(exp.state, batch)
+        after = jax.device_get(state.params)
+        moved[mult] = jax.tree.map(lambda a, b: np.abs(a - b).sum(), after, before)
+    head = moved["speaker_head=10"]["speaker_head"]["kernel"]
+    assert head == pytest.approx(10 * moved[""]["speaker_head"]["kernel"], rel=1e-3)
+    assert head > 0
+    conv = moved["speaker_head=10"]["backbone"]["Conv_0"]["kernel"]
+    assert conv == pytest.approx(moved[""]["backbone"]["Conv_0"]["kernel"], rel=1e-4)
+    from configs import msac_confusion
+
+    assert "speaker_head=10" in msac_confusion.search_space()["train.lr_multipliers"]
+
+
 def test_attribute_orthogonality_against_numpy():
     r = np.random.default_rng(2)
     z, a = r.normal(size=(6, 4)), r.normal(size=(6, 3))

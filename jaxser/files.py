@@ -1,7 +1,7 @@
 """Files jaxser writes and reads back: writes a kill cannot tear, reads that name
 the file when it is damaged. Needs nothing of jaxser (every layer uses it).
 
-- `write_text` / `write_json`: to a temporary file beside the target, then
+- `write_text` / `write_json` / `write_bytes`: to a temporary file beside the target, then
   `os.replace`: a reader sees the old file or the new one, never half of one.
 - `append_line`: one JSON line per `write` call; a kill can still cut the last
   line, so `read_jsonl` drops a last line that does not parse (and only that
@@ -22,12 +22,17 @@ class DamagedFile(ValueError):
 
 def write_text(path: os.PathLike | str, text: str) -> None:
     """Writes `text` to `path` atomically (a temporary file, then a rename)."""
+    write_bytes(path, text.encode())
+
+
+def write_bytes(path: os.PathLike | str, data: bytes) -> None:
+    """Writes `data` to `path` atomically (a temporary file, then a rename)."""
     path = Path(path)
     # open() (not mkstemp) so the file gets the umask's permissions, like any other
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
-        with open(tmp, "w") as f:
-            f.write(text)
+        with open(tmp, "wb") as f:
+            f.write(data)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -255,6 +255,9 @@ def test_a_search_run_in_parts_reports_as_one(tmp_path):
     got = (part1 / "search.md").read_text()
     assert got.split("\nWith the candidates of earlier searches")[0] == expect
     assert f"- {merged}\n" in got
+    again = part0 / "again.jsonl.gz"  # a file of the same candidates is the same bytes
+    ms.save(again, ms.load(merged))
+    assert again.read_bytes() == merged.read_bytes()
     assert "train.learning_rate | 0.001: " in expect  # the values travelled in the file
     # the merged file holds both parts: tabling it alone gives the same tables again
     alone = tmp_path / "alone"

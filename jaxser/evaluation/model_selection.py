@@ -136,12 +136,10 @@ def _record(c: Candidate) -> dict:
 
 
 def save(path: Path, cands: list[Candidate]) -> None:
-    """The candidates as gzipped JSON lines (what a later `merge` reads)."""
+    """The candidates as gzipped JSON lines (what a later `merge` reads); the same
+    candidates give the same bytes."""
     text = "".join(json.dumps(_record(c)) + "\n" for c in cands)
-    tmp = Path(path).with_name(f".{Path(path).name}.tmp")
-    with gzip.open(tmp, "wt") as f:
-        f.write(text)
-    tmp.replace(path)
+    files.write_bytes(path, gzip.compress(text.encode(), mtime=0))
 
 
 def load(path: Path) -> list[Candidate]:

@@ -326,3 +326,20 @@ def test_a_tiny_search_end_to_end(small_data_dir, tmp_path):
     text = full.split("## Rule `oracle`")[1].split("\n## ")[0]
     best = max((c for c in cands if c.row.method == "dann"), key=lambda c: c.scores["uar"])
     assert f"| dann | synth_emodb -> synth_casia | 0 | {best.draw} | {best.step} |" in text
+
+
+def test_the_kept_search_lists_each_method_under_its_own_protocol_only():
+    """docs/searches' file (source-free and transductive methods in one search):
+    the summary has no row of a method under a protocol it did not run, and a
+    table without source_only does not say it is compared with it."""
+    cands = ms.load(Path("docs/searches/dev-emodb-emovo-seed0-2026-12-03.jsonl.gz"))
+    text = ms.markdown(cands)
+    summary = text.split("## Rule")[0]
+    rows = [line for line in summary.splitlines() if line.startswith("| categorical")]
+    assert len(rows) == 7  # 4 source-free methods + 3 transductive ones
+    assert not any(line.endswith("| - | - | - | - | - | - | - | - |") for line in rows)
+    assert "| categorical, source_free | ecan | 0.612 |" in summary
+    source_free = text.split("### categorical, source_free")[1].split("### ")[0]
+    assert "Against source_only" not in source_free
+    transductive = text.split("### categorical, transductive")[1].split("### ")[0]
+    assert "Against source_only: tasks won" in transductive

@@ -128,10 +128,12 @@ def _values(run: Path, keys: list[str]) -> dict:
     return {k: json.dumps(_config_value(config, k)) for k in keys}
 
 
+SAVED_SCORES = {*FIGURES, *(spec[0] for spec in RULES.values() if spec)}  # of a candidate
+
+
 def _record(c: Candidate) -> dict:
     row = dataclasses.asdict(c.row) | {"ood": None}
-    keep = {*FIGURES, *(spec[0] for spec in RULES.values() if spec)}
-    scores = {k: v for k, v in c.scores.items() if k in keep}
+    scores = {k: v for k, v in c.scores.items() if k in SAVED_SCORES}
     return {"row": row, "step": c.step, "last": c.last, "scores": scores, "values": c.values}
 
 
@@ -286,7 +288,8 @@ def summary(cands: list[Candidate], methods: list[str], picked: dict[str, list])
     ]
     spaces = list(dict.fromkeys((c.row.label_space, c.row.protocol) for c in cands))
     for space in spaces:
-        for m in methods:
+        present = {c.row.method for c in cands if (c.row.label_space, c.row.protocol) == space}
+        for m in [m for m in methods if m in present]:
             cells = []
             for rule in RULES:
                 rows = [r for r in picks[rule] if (r.label_space, r.protocol) == space]

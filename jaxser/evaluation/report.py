@@ -405,13 +405,17 @@ def _cell_text(g: Group, method: str, task: str, key: str, bold: bool, tex: bool
 
 
 def _heading(g: Group, baseline: str) -> str:
+    against = (
+        f" Against {baseline}: tasks won and a two-sided paired Wilcoxon signed-rank "
+        f"p-value over (task, seed) pairs."
+        if baseline in g.methods
+        else ""
+    )  # a group without its baseline has no such table
     return (
         f"Label space: {g.label_space}. Protocol: {g.protocol}. Model selection: "
         f"{SELECTIONS.get(g.selection, g.selection + ' (no target labels)')}. "
         f"Mean +- sample std over seeds; bold: the best mean per task; "
-        f"(k/n collapsed): runs with pred_balance < {COLLAPSED}. "
-        f"Against {baseline}: tasks won and a two-sided paired Wilcoxon signed-rank "
-        f"p-value over (task, seed) pairs."
+        f"(k/n collapsed): runs with pred_balance < {COLLAPSED}.{against}"
     )
 
 

@@ -10,6 +10,7 @@ from tiny import tiny_config
 
 from jaxser import compilation, experiment, stages
 from jaxser.data import batch as batch_lib
+from jaxser.evaluation import report
 from jaxser.training import loop, runtime, writers
 
 CLASSES = ("angry", "fear", "happy", "neutral", "sad")
@@ -102,6 +103,9 @@ def test_results_and_log_record_the_runtime_and_a_resume_elsewhere_is_refused(
     r = experiment.train(config, tmp_path, progress=False, allow_device_change=True)
     assert r["runtime"] == {k: v for k, v in start.items() if k not in ("step", "kind")}
     assert json.loads((tmp_path / "results.json").read_text())["runtime"] == r["runtime"]
+    # the machine, read back by the tables (jaxser/evaluation/report.py)
+    assert start["machine"] == runtime.machine() and start["cores"] >= 1
+    assert report.read_run(tmp_path)[0].machine == runtime.machine()
 
 
 def test_compilation_cache_folder_config_env_default_and_off(tmp_path, monkeypatch):

@@ -15,7 +15,9 @@ from jaxser import experiment, sweep
 from jaxser.config import ConfigError
 from jaxser.data import pipeline, tasks
 from jaxser.evaluation import model_selection as ms
+from jaxser.evaluation import report
 from jaxser.evaluation import selection
+from jaxser.training import runtime
 
 STEPS = (50, 100, 150)
 
@@ -36,8 +38,10 @@ def _score_rows(rng, draw, seed):
 
 
 def fake_search(out: Path, methods=("source_only", "dann"), tasks_=("a -> b", "b -> a"),
-                seeds=(0, 1), draws=4) -> dict:  # fmt: skip
-    """Search run folders as the sweep writes them; returns {folder: eval rows}."""
+                seeds=(0, 1), draws=4, machine=None) -> dict:  # fmt: skip
+    """Search run folders as the sweep writes them (`machine`: what their results.json
+    says they ran on; None: nothing, as runs saved before it was recorded); returns
+    {folder: eval rows}."""
     written = {}
     rng = np.random.default_rng(0)
     for method in methods:
@@ -56,6 +60,8 @@ def fake_search(out: Path, methods=("source_only", "dann"), tasks_=("a -> b", "b
                         "protocol": "transductive", "selection": "last",
                         "config_hash": f"{method}{draw}",
                     }  # fmt: skip
+                    if machine is not None:
+                        results["runtime"] = {"machine": machine, "platform": "cpu"}
                     (d / "results.json").write_text(json.dumps(results))
                     meta = {"method": method, "wall_s": 10.0, "draw": draw,
                             "setting": "defaults" if draw == 0 else f"x={draw}"}  # fmt: skip
@@ -291,6 +297,45 @@ def test_merging_refuses_damaged_files_and_clashing_runs(tmp_path):
         sweep.main(["--report", str(a), "--merge", str(tmp_path / "none.jsonl.gz")])
 
 
+def test_a_search_merged_from_two_machines_names_each_and_warns(tmp_path):
+    """Runs record their machine; one machine's search names it, a merge of two
+    machines' parts names each with its methods and says to compare within one,
+    and candidates saved before machines were recorded read as "not recorded"."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    fake_search(a, methods=("dann",), seeds=(0,), draws=2, machine="CPU A, 2 CPUs, AVX-512")
+    fake_search(b, methods=("source_only",), seeds=(0,), draws=2, machine="CPU B, 4 CPUs, AVX2")
+    one = ms.write(a)
+    assert "Machine: CPU A, 2 CPUs, AVX-512." in one and "machines**" not in one
+    assert {c.row.machine for c in ms.load(a / ms.CANDIDATES)} == {"CPU A, 2 CPUs, AVX-512"}
+    both = ms.write(b, merge=[a / ms.CANDIDATES])
+    warning = (
+        "**Runs from 2 machines** (CPU A, 2 CPUs, AVX-512: dann (4 runs); "
+        "CPU B, 4 CPUs, AVX2: source_only (4 runs)): the same command gives other "
+        "numbers on another machine, so compare methods within one machine's runs."
+    )
+    assert both.count(warning) == 1  # the search's line: every run of the search
+    # each rule's table: the runs it chose, one per (method, task, seed)
+    assert both.count(warning.replace("(4 runs)", "(2 runs)")) == len(ms.RULES)
+    # a file from before runs recorded their machine
+    old = tmp_path / "old"
+    fake_search(old, methods=("dann",), seeds=(0,), draws=2)
+    assert "Machine: not recorded." in ms.write(old)
+    rows = report.collect(b).rows
+    assert report.csv_text(rows).splitlines()[1].endswith(',"CPU B, 4 CPUs, AVX2"')
+
+
+def test_the_machine_is_the_cpus_model_count_and_widest_vector_extension(monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    intel = "processor\t: 0\nmodel name\t: Intel(R) Xeon(R) CPU\nflags\t\t: fpu sse4_2 avx avx2 avx512f\n"
+    amd = "model name\t: AMD EPYC\nflags\t\t: fpu sse4_2 avx avx2\n"
+    arm = "processor\t: 0\nFeatures\t: fp asimd evtstrm\nCPU implementer\t: 0x41\n"
+    assert runtime.cpu(intel) == "Intel(R) Xeon(R) CPU, 8 CPUs, AVX-512"
+    assert runtime.cpu(amd) == "AMD EPYC, 8 CPUs, AVX2"
+    assert runtime.cpu(arm).endswith(", 8 CPUs, NEON")
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    assert runtime.cpu("model name : X\n") == "X, 1 CPU"
+
+
 def test_a_tiny_search_end_to_end(small_data_dir, tmp_path):
     """`--search 2` runs: draw folders, their settings, validation at every
     evaluation, and search.md whose `oracle` pick is the best logged UAR."""
@@ -339,6 +384,7 @@ def test_the_kept_search_lists_each_method_under_its_own_protocol_only():
     assert len(rows) == 7  # 4 source-free methods + 3 transductive ones
     assert not any(line.endswith("| - | - | - | - | - | - | - | - |") for line in rows)
     assert "| categorical, source_free | ecan | 0.612 |" in summary
+    assert "Machine: AMD EPYC, 2 CPUs, AVX-512." in summary  # what its README names
     source_free = text.split("### categorical, source_free")[1].split("### ")[0]
     assert "Against source_only" not in source_free
     transductive = text.split("### categorical, transductive")[1].split("### ")[0]

@@ -353,7 +353,9 @@ def markdown(cands: list[Candidate], baseline: str = "source_only") -> str:
         "Each rule picks, per (method, task, seed), one evaluated step of one draw; "
         "the figures are that step's own evaluation. `oracle` reads the target labels: "
         "an upper bound, not a result (jaxser/evaluation/model_selection.py). "
-        f"{len(walls)} runs, {total / 3600:.2f} h of run wall time in all.\n",
+        f"{len(walls)} runs, {total / 3600:.2f} h of run wall time in all. "
+        + report.machines({c.row.run: c.row for c in cands}.values())
+        + "\n",
     ]
     chosen = {rule: chosen_rows(rule, cands) for rule in RULES}
     parts.append(summary(cands, methods, chosen) + "\n")

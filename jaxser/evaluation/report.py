@@ -60,6 +60,7 @@ CSV_COLUMNS = (
     "steps",
     "wall_s",
     "run",
+    "machine",
 )
 
 
@@ -86,6 +87,8 @@ class Row:
     config_hash: str = ""  # the run's identity ("" for runs saved before it was recorded)
     draw: int = -1  # a search's draw (jaxser/search.py); -1: not a search run
     setting: str = dataclasses.field(default="", compare=False)  # the draw's overrides
+    # what it ran on (jaxser/training/runtime.py's `machine`); "" for runs saved before it was
+    machine: str = dataclasses.field(default="", compare=False)
 
     @property
     def cell_key(self) -> tuple:
@@ -151,6 +154,7 @@ def _rows(run: Path, r: dict, meta: dict) -> list[Row]:
         config_hash=str(r.get("config_hash", "")),
         draw=int(meta.get("draw", -1)),
         setting=str(meta.get("setting", "")),
+        machine=str((r.get("runtime") or {}).get("machine", "")),
     )
     if row.protocol != "source_free" or BEFORE not in r:
         return [row]
@@ -404,6 +408,27 @@ def _cell_text(g: Group, method: str, task: str, key: str, bold: bool, tex: bool
     return text
 
 
+def machines(rows: Iterable[Row]) -> str:
+    """Which machines `rows` ran on, as a sentence for a table's heading: one
+    machine named; several each with its methods and runs, and the warning that
+    methods compare within one machine's runs only (the same command gives other
+    numbers on another CPU)."""
+    runs: dict[str, dict[str, set]] = {}
+    for r in rows:
+        if r.method != BEFORE:
+            runs.setdefault(r.machine or "not recorded", {}).setdefault(r.method, set()).add(r.run)
+    if len(runs) == 1:
+        return f"Machine: {next(iter(runs))}."
+    each = "; ".join(
+        f"{name}: {', '.join(by)} ({sum(map(len, by.values()))} runs)"
+        for name, by in sorted(runs.items())
+    )
+    return (
+        f"**Runs from {len(runs)} machines** ({each}): the same command gives other numbers "
+        "on another machine, so compare methods within one machine's runs."
+    )
+
+
 def _heading(g: Group, baseline: str) -> str:
     against = (
         f" Against {baseline}: tasks won and a two-sided paired Wilcoxon signed-rank "
@@ -415,7 +440,8 @@ def _heading(g: Group, baseline: str) -> str:
         f"Label space: {g.label_space}. Protocol: {g.protocol}. Model selection: "
         f"{SELECTIONS.get(g.selection, g.selection + ' (no target labels)')}. "
         f"Mean +- sample std over seeds; bold: the best mean per task; "
-        f"(k/n collapsed): runs with pred_balance < {COLLAPSED}.{against}"
+        f"(k/n collapsed): runs with pred_balance < {COLLAPSED}.{against} "
+        f"{machines(g.rows)}"
     )
 
 

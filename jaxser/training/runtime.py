@@ -1,4 +1,4 @@
-"""What a run ran on: platform, devices, compute dtype, library versions.
+"""What a run ran on: the machine, platform, devices, compute dtype, library versions.
 
 `describe` is written to metrics.jsonl at every (re)start of a run (a row of
 kind "runtime") and to results.json (`runtime`). A run resumed on another
@@ -6,8 +6,14 @@ platform or compute dtype than its last start would silently change what it
 computes (`model.compute_dtype=auto` is bfloat16 on a GPU or TPU, float32 on a
 CPU): `check_resume` refuses it, naming both, unless the caller allows it
 (`python -m jaxser.train --allow_device_change`).
+
+`machine` names the hardware a table's numbers come from: the same command
+gives other numbers on a CPU with AVX-512 than on one with AVX2 only, so the
+tables (jaxser/evaluation/report.py) say which machines their runs ran on.
 """
 
+import os
+import platform
 from pathlib import Path
 
 import jax
@@ -25,11 +31,49 @@ class DeviceChanged(RuntimeError):
     """A run was resumed on another platform or compute dtype than it started on."""
 
 
-def describe(config) -> dict:
-    """The platform, device kind and count, processes, the resolved compute dtype
-    and the jax/jaxlib versions this process runs `config` with."""
+# the widest vector extension a CPU has (its /proc/cpuinfo flag), widest first
+VECTOR_EXTENSIONS = (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX"), ("sve", "SVE"),
+                     ("asimd", "NEON"), ("sse4_2", "SSE4.2"))  # fmt: skip
+
+
+def cpu(cpuinfo: str | None = None) -> str:
+    """The host CPU, e.g. "AMD EPYC, 2 CPUs, AVX-512": its model name, logical CPU
+    count and widest vector extension, from `cpuinfo` (the text of /proc/cpuinfo;
+    read here when None; elsewhere than Linux: the platform module's names)."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            cpuinfo = ""
+    fields = {}
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip().lower(), value.strip())
+    model = fields.get("model name") or platform.processor() or platform.machine() or "CPU"
+    flags = set((fields.get("flags") or fields.get("features") or "").split())
+    vector = next((name for flag, name in VECTOR_EXTENSIONS if flag in flags), "")
+    count = os.cpu_count() or 1
+    return ", ".join(x for x in (model, f"{count} CPU{'s' * (count > 1)}", vector) if x)
+
+
+def machine() -> str:
+    """What a run's numbers depend on beyond its config: on a CPU the host CPU
+    (`cpu`), on an accelerator the device count and kind ("8 x TPU v5 lite")."""
     devices = jax.devices()
+    if jax.default_backend() == "cpu":
+        return cpu()
+    return f"{len(devices)} x {devices[0].device_kind}"
+
+
+def describe(config) -> dict:
+    """The machine, the cores this process may use, the platform, device kind and
+    count, processes, the resolved compute dtype and the jax/jaxlib versions this
+    process runs `config` with."""
+    devices = jax.devices()
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {
+        "machine": machine(),
+        "cores": cores,
         "platform": jax.default_backend(),
         "device_kind": devices[0].device_kind,
         "devices": len(devices),

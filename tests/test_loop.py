@@ -224,3 +224,15 @@ def test_device_check_tool_runs_on_cpu(tmp_path):
     assert r["steps"] == 3 and r["dtype"] == "float32"
     assert 0 < r["fixed_cost_s"] < r["wall_s"]
     assert [x["step"] for x in writers.read(tmp_path / "source_only", "train")] == [3]
+
+
+def test_the_machine_is_the_cpus_model_count_and_widest_vector_extension(monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    intel = "processor\t: 0\nmodel name\t: Intel(R) Xeon(R) CPU\nflags\t: sse4_2 avx2 avx512f\n"
+    amd = "model name\t: AMD EPYC\nflags\t\t: fpu sse4_2 avx avx2\n"
+    arm = "processor\t: 0\nFeatures\t: fp asimd evtstrm\nCPU implementer\t: 0x41\n"
+    assert runtime.cpu(intel) == "Intel(R) Xeon(R) CPU, 8 CPUs, AVX-512"
+    assert runtime.cpu(amd) == "AMD EPYC, 8 CPUs, AVX2"
+    assert runtime.cpu(arm).endswith(", 8 CPUs, NEON")
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    assert runtime.cpu("model name : X\n") == "X, 1 CPU"

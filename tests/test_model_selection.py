@@ -15,9 +15,7 @@ from jaxser import experiment, sweep
 from jaxser.config import ConfigError
 from jaxser.data import pipeline, tasks
 from jaxser.evaluation import model_selection as ms
-from jaxser.evaluation import report
-from jaxser.evaluation import selection
-from jaxser.training import runtime
+from jaxser.evaluation import report, selection
 
 STEPS = (50, 100, 150)
 
@@ -322,18 +320,6 @@ def test_a_search_merged_from_two_machines_names_each_and_warns(tmp_path):
     assert "Machine: not recorded." in ms.write(old)
     rows = report.collect(b).rows
     assert report.csv_text(rows).splitlines()[1].endswith(',"CPU B, 4 CPUs, AVX2"')
-
-
-def test_the_machine_is_the_cpus_model_count_and_widest_vector_extension(monkeypatch):
-    monkeypatch.setattr("os.cpu_count", lambda: 8)
-    intel = "processor\t: 0\nmodel name\t: Intel(R) Xeon(R) CPU\nflags\t\t: fpu sse4_2 avx avx2 avx512f\n"
-    amd = "model name\t: AMD EPYC\nflags\t\t: fpu sse4_2 avx avx2\n"
-    arm = "processor\t: 0\nFeatures\t: fp asimd evtstrm\nCPU implementer\t: 0x41\n"
-    assert runtime.cpu(intel) == "Intel(R) Xeon(R) CPU, 8 CPUs, AVX-512"
-    assert runtime.cpu(amd) == "AMD EPYC, 8 CPUs, AVX2"
-    assert runtime.cpu(arm).endswith(", 8 CPUs, NEON")
-    monkeypatch.setattr("os.cpu_count", lambda: 1)
-    assert runtime.cpu("model name : X\n") == "X, 1 CPU"
 
 
 def test_a_tiny_search_end_to_end(small_data_dir, tmp_path):

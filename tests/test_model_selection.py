@@ -295,6 +295,35 @@ def test_merging_refuses_damaged_files_and_clashing_runs(tmp_path):
         sweep.main(["--report", str(a), "--merge", str(tmp_path / "none.jsonl.gz")])
 
 
+def test_choosing_per_task_is_compared_with_the_configs_own_setting(tmp_path):
+    """search.md's paired comparison of each rule's per-task pick with `last`
+    (draw 0 at its last step): tasks won, means and scipy's Wilcoxon p."""
+    written = fake_search(tmp_path, methods=("dann",), seeds=(0, 1, 2))
+    cands, _ = ms.candidates(tmp_path)
+    text = ms.markdown(cands).split("## Choosing per task against one setting")[1]
+    text = text.split("\n## ")[0]
+    im, last = {}, {}
+    for task in ("a -> b", "b -> a"):
+        source, target = task.split(" -> ")
+        for seed in (0, 1, 2):
+            runs = [written[f"dann-{source}-{target}-draw{d}-seed{seed}"] for d in range(4)]
+            best = max((r for rs in runs for r in rs), key=lambda r: r["label_free/im"])
+            im[task, seed], last[task, seed] = best["uar"], runs[0][-1]["uar"]
+    diff = [im[k] - last[k] for k in sorted(im)]
+    won = sum(
+        np.mean([im[t, s] for s in (0, 1, 2)]) > np.mean([last[t, s] for s in (0, 1, 2)])
+        for t in ("a -> b", "b -> a")
+    )
+    p = stats.wilcoxon(diff).pvalue
+    mean_im, mean_last = np.mean(list(im.values())), np.mean(list(last.values()))
+    expect = (
+        f"| categorical, transductive | dann | `im` | {won}/2 | {mean_im:.3f} | {mean_last:.3f} "
+        f"| {mean_im - mean_last:+.3f} | {p:.3g} (6) |"
+    )
+    assert expect in text
+    assert "| dann | `oracle` (ceiling) |" in text and "| dann | `last` |" not in text
+
+
 def test_a_search_merged_from_two_machines_names_each_and_warns(tmp_path):
     """Runs record their machine; one machine's search names it, a merge of two
     machines' parts names each with its methods and says to compare within one,
@@ -365,7 +394,7 @@ def test_the_kept_search_lists_each_method_under_its_own_protocol_only():
     table without source_only does not say it is compared with it."""
     cands = ms.load(Path("docs/searches/dev-emodb-emovo-seed0-2026-12-03.jsonl.gz"))
     text = ms.markdown(cands)
-    summary = text.split("## Rule")[0]
+    summary = text.split("## Choosing per task")[0]
     rows = [line for line in summary.splitlines() if line.startswith("| categorical")]
     assert len(rows) == 7  # 4 source-free methods + 3 transductive ones
     assert not any(line.endswith("| - | - | - | - | - | - | - | - |") for line in rows)

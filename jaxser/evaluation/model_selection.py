@@ -302,6 +302,48 @@ def summary(cands: list[Candidate], methods: list[str], picked: dict[str, list])
     )
 
 
+def against_last(cands: list[Candidate], methods: list[str], picked: dict[str, list]) -> str:
+    """Per (label space, protocol, method) and rule: what choosing per task by the
+    rule gives against the config's own setting at its last step (`last`):
+    tasks won, mean UARs and the paired Wilcoxon p over (task, seed) pairs. On
+    test tasks whose draw 0 is the frozen setting, this is the issue's question:
+    does a per-task label-free choice beat one frozen setting? `picked`: rule ->
+    `chosen_rows`."""
+    lines = [
+        "| label space, protocol | method | rule | tasks won vs `last` | mean UAR | `last` "
+        "| diff | Wilcoxon p (pairs) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    spaces = list(dict.fromkeys((c.row.label_space, c.row.protocol) for c in cands))
+    for space in spaces:
+        for m in methods:
+            base = [r for r, _ in picked["last"] if r.method == m
+                    and (r.label_space, r.protocol) == space]  # fmt: skip
+            for rule in [r for r in RULES if r != "last"]:
+                mine = [r for r, _ in picked[rule] if r.method == m
+                        and (r.label_space, r.protocol) == space]  # fmt: skip
+                rows = mine + [dataclasses.replace(r, method="last") for r in base]
+                g = report.Group(*space, rule, [m, "last"],
+                                 list(dict.fromkeys(r.task for r in rows)), rows)  # fmt: skip
+                if a := g.against(m, "last"):
+                    name = f"`{rule}`" + (" (ceiling)" if rule in UPPER_BOUND else "")
+                    lines.append(
+                        f"| {', '.join(space)} | {m} | {name} | {a['won']}/{a['tasks']} "
+                        f"| {a['mean']:.3f} | {a['baseline_mean']:.3f} "
+                        f"| {a['mean'] - a['baseline_mean']:+.3f} | {a['p']:.3g} ({a['pairs']}) |"
+                    )
+    if len(lines) == 2:
+        return ""
+    return (
+        "## Choosing per task against one setting\n\nEach rule's per-task pick against "
+        "the config's own setting at its last step (`last`, draw 0: the frozen setting once "
+        "one is frozen into the config): tasks won (mean over seeds), mean target UAR over "
+        "tasks, and a two-sided paired Wilcoxon signed-rank p over (task, seed) pairs.\n\n"
+        + "\n".join(lines)
+        + "\n"
+    )
+
+
 def _config_value(config, key: str):
     """`config.<key>` (dotted), None where the config has no such key."""
     node = config
@@ -359,6 +401,8 @@ def markdown(cands: list[Candidate], baseline: str = "source_only") -> str:
     ]
     chosen = {rule: chosen_rows(rule, cands) for rule in RULES}
     parts.append(summary(cands, methods, chosen) + "\n")
+    if choosing := against_last(cands, methods, chosen):
+        parts.append(choosing)
     for rule in RULES:
         picked = chosen[rule]
         if not picked:

@@ -100,8 +100,23 @@ def test_task_sets_and_bad_names():
     assert sweep.tasks_of(["didan6", "synth_emodb:synth_casia"]) == sweep.tasks_of(["didan6"])
     with pytest.raises(ConfigError, match="unknown corpus 'nope'.*known"):
         sweep.tasks_of(["nope:synth_casia"])
-    with pytest.raises(ConfigError, match="named set; sets: \\['didan6', 'ecan12'\\]"):
+    with pytest.raises(
+        ConfigError, match="named set; sets: \\['dev6', 'didan6', 'ecan12', 'test4'\\]"
+    ):
         sweep.tasks_of(["ecan13"])
+    # the protocol's sets: every pair with EMOVO, and EmoDB with CASIA and eNTERFACE
+    dev, test = sweep.tasks_of(["dev6"]), sweep.tasks_of(["test4"])
+    assert len(set(dev)) == 6 and all("synth_emovo" in pair for pair in dev)
+    assert {frozenset(p) for p in dev} == {
+        frozenset({f"synth_{c}", "synth_emovo"}) for c in ("emodb", "casia", "enterface")
+    }
+    assert test == [
+        ("synth_emodb", "synth_casia"),
+        ("synth_casia", "synth_emodb"),
+        ("synth_emodb", "synth_enterface"),
+        ("synth_enterface", "synth_emodb"),
+    ]
+    assert set(sweep.tasks_of(["ecan12"])) == set(dev) | set(sweep.tasks_of(["didan6"]))
 
 
 def _sweep(*args: str) -> subprocess.CompletedProcess:

@@ -1,0 +1,45 @@
+"""tools/protocol.py: the development search's coverage, counted from candidates."""
+
+import protocol
+import pytest
+
+from jaxser.evaluation import model_selection as ms
+from jaxser.evaluation import report
+
+
+def _candidate(method, task, seed, draw, space="categorical", fold=-1, machine="M"):
+    row = report.Row(
+        method=method, task=task, label_space=space, protocol="transductive", selection="last",
+        seed=seed, uar=0.5, war=0.5, macro_f1=0.5, pred_balance=1.0, steps=300, wall_s=360.0,
+        run=f"{method}-{task}-{space}-{fold}-{draw}-{seed}", fold=fold, config_hash=f"{draw}",
+        draw=draw, machine=machine,
+    )  # fmt: skip
+    return [ms.Candidate(row, 150, False, {"uar": 0.4}), ms.Candidate(row, 300, True, {"uar": 0.5})]
+
+
+def test_cells_done_and_runs_left_are_counted_from_finished_draws():
+    dev = [report.task_name(s, t) for s, t in protocol.sweep.tasks_of(["dev6"])]
+    cands = []
+    for task in dev:  # source_only: every cell, every draw
+        for seed in (0, 1):
+            for draw in range(8):
+                cands += _candidate("source_only", task, seed, draw)
+    for draw in range(5):  # dann: one cell, 5 of its 8 draws
+        cands += _candidate("dann", dev[0], 0, draw, machine="N")
+    for draw in range(8):  # msac: a LOSO fold's cell, whole
+        cands += _candidate("msac", "synth_emovo (loso)", 1, draw, fold=3)
+    rows = {(r["space"], r["method"]): r for r in protocol.coverage(cands, draws=8)}
+    assert rows["categorical", "source_only"] | {"hours": 0} == {
+        "space": "categorical", "method": "source_only", "done": 12, "cells": 12, "left": 0,
+        "hours": 0, "machines": ["M"],
+    }  # fmt: skip
+    assert (rows["categorical", "dann"]["done"], rows["categorical", "dann"]["left"]) == (0, 91)
+    assert rows["categorical", "dann"]["hours"] == pytest.approx(91 * 360 / 3600)
+    assert rows["categorical", "dann"]["machines"] == ["N"]
+    assert (rows["categorical, loso", "msac"]["done"], rows["categorical, loso", "msac"]["left"]) \
+        == (1, 11 * 8)  # fmt: skip
+    assert rows["arousal", "emodna"]["left"] == 12 * 8 and ("arousal", "mmd") not in rows
+    commands = protocol.commands(list(rows.values()), 8)
+    assert not any("source_only" in c and "categorical" in c for c in commands)
+    assert any(c.startswith("python -m jaxser.sweep --methods msac_ce,msac --loso synth_emovo "
+                            "--folds 0-5 --seeds 0,1 --search 8") for c in commands)  # fmt: skip

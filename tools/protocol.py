@@ -1,0 +1,120 @@
+"""How far is the development search of docs/design.md's protocol, and what is left?
+
+    python tools/protocol.py docs/searches/*.jsonl.gz runs/search/candidates.jsonl.gz
+
+Reads searches' candidates files (`python -m jaxser.sweep --search`'s
+candidates.jsonl.gz, jaxser/evaluation/model_selection.py) and sets them
+against the protocol's development search: every method, categorical, on the
+6 development pairs (`--tasks dev6`); Emo-DNA and its paper's baselines also in
+binary arousal and valence; MSAC-SERNet and its plain-CE baseline on synth_emovo LOSO;
+`--draws` (8) draws and seeds 0 and 1 each. Prints, per (label space, method),
+the cells done (all draws finished) out of those asked, the machines they ran
+on, and the runs left with their CPU hours at the method's mean recorded run
+wall time, then one sweep command per (label space, method group) that runs
+what is left (finished runs are skipped by the sweep itself).
+"""
+
+import argparse
+import collections
+from pathlib import Path
+
+import numpy as np
+
+from jaxser import sweep
+from jaxser.evaluation import model_selection, report
+
+TRANSDUCTIVE = ("source_only", "dann", "mmd", "coral", "dsan", "emodna", "didan", "lidan", "msac")
+SOURCE_FREE = ("shot", "nrc", "aad", "ecan")
+EMODNA_AND_BASELINES = ("source_only", "dann", "emodna")
+# MSAC-SERNet against its plain-CE baseline; its attribute controls are a dimension of
+# its own search space (configs/msac.py), the fixed-control configs are for analysis
+MSAC_AND_BASELINE = ("msac_ce", "msac")
+LOSO_CORPUS, LOSO_FOLDS = "synth_emovo", 6  # its speakers: one fold each
+SEEDS = (0, 1)
+
+
+def cells(draws: int) -> dict[tuple[str, str], list[tuple[str, int]]]:
+    """The protocol's development search: (label space, method) -> its (task, seed)
+    cells, each of which needs `draws` finished draws."""
+    dev = [report.task_name(s, t) for s, t in sweep.tasks_of(["dev6"])]
+    loso = [f"{report.task_name(LOSO_CORPUS, LOSO_CORPUS, True)} fold {k}"
+            for k in range(LOSO_FOLDS)]  # fmt: skip
+    out = {("categorical", m): [(t, s) for t in dev for s in SEEDS]
+           for m in TRANSDUCTIVE + SOURCE_FREE}  # fmt: skip
+    for space in ("arousal", "valence"):
+        out |= {(space, m): [(t, s) for t in dev for s in SEEDS] for m in EMODNA_AND_BASELINES}
+    out |= {
+        ("categorical, loso", m): [(t, s) for t in loso for s in SEEDS] for m in MSAC_AND_BASELINE
+    }
+    return out
+
+
+def coverage(cands: list, draws: int) -> list[dict]:
+    """Per protocol (label space, method): cells done, runs left, their estimated
+    hours, and the machines of the runs found."""
+    found = collections.defaultdict(set)  # (space, method, task, seed) -> draws finished
+    walls, machines = collections.defaultdict(list), collections.defaultdict(set)
+    for c in cands:
+        r = c.row
+        if not c.last:
+            continue
+        loso = r.fold >= 0
+        space = f"{r.label_space}, loso" if loso else r.label_space
+        task = f"{r.task} fold {r.fold}" if loso else r.task
+        found[space, r.method, task, r.seed].add(c.draw)
+        if np.isfinite(r.wall_s):
+            walls[r.method].append(r.wall_s)
+        machines[space, r.method].add(r.machine or "not recorded")
+    every_wall = [w for ws in walls.values() for w in ws]
+    out = []
+    for (space, method), asked in cells(draws).items():
+        have = [len(found[space, method, t, s] & set(range(draws))) for t, s in asked]
+        left = sum(draws - h for h in have)
+        wall = np.mean(walls[method] or every_wall or [float("nan")])
+        out.append({
+            "space": space, "method": method, "done": sum(h == draws for h in have),
+            "cells": len(asked), "left": left, "hours": left * wall / 3600,
+            "machines": sorted(machines[space, method]),
+        })  # fmt: skip
+    return out
+
+
+def commands(rows: list[dict], draws: int) -> list[str]:
+    """One sweep command per (label space, method group) with runs left."""
+    out = []
+    for space in dict.fromkeys(r["space"] for r in rows):
+        left = [r["method"] for r in rows if r["space"] == space and r["left"]]
+        if not left:
+            continue
+        if space.endswith("loso"):
+            where = f"--loso {LOSO_CORPUS} --folds 0-{LOSO_FOLDS - 1}"
+        else:
+            where = f"--tasks dev6 --label_spaces {space}"
+        folder = "runs/dev/" + space.replace(", ", "_")
+        out.append(
+            f"python -m jaxser.sweep --methods {','.join(left)} {where} "
+            f"--seeds {','.join(map(str, SEEDS))} --search {draws} --jobs 2 --out {folder}"
+        )
+    return out
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("files", nargs="*", type=Path, help="searches' candidates.jsonl.gz")
+    p.add_argument("--draws", type=int, default=8, help="the protocol's budget per method")
+    args = p.parse_args(argv)
+    cands, _ = model_selection.combine(*(model_selection.load(f) for f in args.files))
+    rows = coverage(cands, args.draws)
+    print("| label space | method | cells done | runs left | CPU hours left | machines |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['space']} | {r['method']} | {r['done']}/{r['cells']} | {r['left']} "
+              f"| {r['hours']:.1f} | {'; '.join(r['machines']) or '-'} |")  # fmt: skip
+    left, hours = sum(r["left"] for r in rows), sum(r["hours"] for r in rows)
+    print(f"\n{left} runs left, {hours:.1f} run-hours at the recorded wall times "
+          "(two runs at a time on 2 cores: about half that in wall time)\n")  # fmt: skip
+    print("\n".join(commands(rows, args.draws)))
+
+
+if __name__ == "__main__":
+    main()

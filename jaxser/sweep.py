@@ -57,7 +57,9 @@ table of what it picked, the picks, the frozen setting per method, and every
 rule's rank correlation with target UAR; results.md holds draw 0. Every search
 report also writes `<out>/candidates.jsonl.gz` (what search.md tabled, one line
 per evaluated step); `--merge FILE` (repeatable) tables such files of earlier
-searches with this one, e.g. the same search run in parts on several machines.
+searches with this one, e.g. the same search run in parts on several machines;
+a run of this sweep already in such a file (its folder name and config hash)
+is not run again: a part lost with its machine's disk is not lost.
 """
 
 import argparse
@@ -373,13 +375,20 @@ def _core_slots(jobs: int) -> list[set[int]]:
     return [set(cores[i * per : (i + 1) * per]) for i in range(jobs)]
 
 
-def execute(runs: list[Run], out: Path, jobs: int = 1, stream=sys.stderr) -> list[Run]:
-    """Runs every unfinished run, `jobs` at a time; returns the failed ones."""
+def execute(
+    runs: list[Run], out: Path, jobs: int = 1, stream=sys.stderr, elsewhere=frozenset()
+) -> list[Run]:
+    """Runs every unfinished run, `jobs` at a time; returns the failed ones.
+    `elsewhere`: (folder name, config_hash) of runs finished in another place (an
+    earlier part's candidates file, `--merge`): not run again, tabled from there."""
     out.mkdir(parents=True, exist_ok=True)
-    todo = [r for r in runs if not finished(r, out / r.name)]
+    merged = [r for r in runs if (r.name, r.config_hash) in elsewhere]
+    todo = [r for r in runs if r not in merged and not finished(r, out / r.name)]
     total, done0 = len(runs), len(runs) - len(todo)
     print(
-        f"sweep {out}: {total} runs, {done0} finished, {len(todo)} to run, {jobs} at a time",
+        f"sweep {out}: {total} runs, {done0} finished"
+        + (f" ({len(merged)} of them in the --merge files)" if merged else "")
+        + f", {len(todo)} to run, {jobs} at a time",
         file=stream,
         flush=True,
     )
@@ -515,7 +524,7 @@ def main(argv: list[str] | None = None) -> None:
         default=[],
         metavar="FILE",
         help="with --search or --report: an earlier search's candidates.jsonl.gz, tabled "
-        "in search.md with this one's (repeatable)",
+        "in search.md with this one's; its runs are not run again (repeatable)",
     )
     p.add_argument(
         "--eval_every", type=int, default=50, help="with --search: evaluate every N steps"
@@ -536,9 +545,10 @@ def main(argv: list[str] | None = None) -> None:
         p.error(f"--merge: no such file: {', '.join(missing_merge)}")
     if args.merge and not (args.search or args.report):
         p.error("--merge goes with --search N or --report DIR")
+    merged = set()  # (folder name, config_hash) of every run in the --merge files
     with cli.one_line_errors(debug):  # a damaged file stops the sweep before any run
         for f in args.merge:
-            model_selection.load(Path(f))
+            merged |= {(c.row.run, c.row.config_hash) for c in model_selection.load(Path(f))}
     if args.report and not args.methods:
         out = Path(args.report)
         if not out.is_dir():
@@ -598,7 +608,7 @@ def main(argv: list[str] | None = None) -> None:
     failed = []
     if not args.report:
         with cli.one_line_errors(debug):
-            failed = execute(runs, out, args.jobs)
+            failed = execute(runs, out, args.jobs, elsewhere=merged)
     methods = list(dict.fromkeys(r.method for r in runs))
     task_names = [report.task_name(s, t, bool(args.loso)) for s, t in tasks]
     with cli.one_line_errors(debug):  # a search's draws other than 0 go to search.md only

@@ -1,4 +1,5 @@
 import csv
+import io
 import json
 import re
 import shutil
@@ -299,3 +300,33 @@ def test_a_report_of_every_folder_never_averages_two_configs_as_seeds(tmp_path, 
     assert "0.210" not in text and "0.470" not in text and "0.340" not in text
     assert f"copy-of-dann, {dann.name}: one run (one config) twice; tabled copy-of-dann" in err
     assert "| dann | **0.550 +- 0.000** |" in text  # once, not a mean over two copies
+
+
+def test_runs_held_by_a_merged_file_are_not_run_again(tmp_path, monkeypatch):
+    """`--merge`'s runs (folder name and config hash) count as finished: a search
+    resumed from its kept candidates runs only what they lack."""
+    plan = sweep.plan(["source_only"], [("synth_emodb", "synth_emovo")], [0, 1], TINY,
+                      search=2, search_overrides=["train.eval_every=2"])  # fmt: skip
+    runs = sweep.resolve(plan)
+    started = []
+
+    class Refused:  # what would start a run: recorded, never started
+        def __init__(self, command, **kwargs):
+            started.append(command[command.index("--workdir") + 1])
+            self.pid, self.returncode = -1, 1
+
+        def wait(self):
+            return self.returncode
+
+    monkeypatch.setattr(sweep.subprocess, "Popen", Refused)
+    monkeypatch.setattr(sweep.os, "sched_setaffinity", lambda *a: None, raising=False)
+    stream = io.StringIO()
+    every = {(r.name, r.config_hash) for r in runs}
+    assert sweep.execute(runs, tmp_path / "a", 1, stream, elsewhere=every) == []
+    assert "4 runs, 4 finished (4 of them in the --merge files), 0 to run" in stream.getvalue()
+    assert started == []
+    # a run of that name but another config is not the merged one: it runs
+    stale = {(r.name, r.config_hash if r.seed == 0 else "another") for r in runs}
+    failed = sweep.execute(runs, tmp_path / "b", 1, io.StringIO(), elsewhere=stale)
+    assert sorted(Path(w).name for w in started) == sorted(r.name for r in runs if r.seed == 1)
+    assert [r.seed for r in failed] == [1, 1]

@@ -609,6 +609,12 @@ def main(argv: list[str] | None = None) -> None:
     if not args.report:
         with cli.one_line_errors(debug):
             failed = execute(runs, out, args.jobs, elsewhere=merged)
+        if elsewhere := sum((r.name, r.config_hash) in merged for r in runs):
+            print(
+                f"{elsewhere} runs of this sweep are tabled from the --merge files, in "
+                "search.md; results.md holds the runs in its folder",
+                file=sys.stderr,
+            )
     methods = list(dict.fromkeys(r.method for r in runs))
     task_names = [report.task_name(s, t, bool(args.loso)) for s, t in tasks]
     with cli.one_line_errors(debug):  # a search's draws other than 0 go to search.md only

@@ -386,6 +386,21 @@ def test_a_tiny_search_end_to_end(small_data_dir, tmp_path):
     text = full.split("## Rule `oracle`")[1].split("\n## ")[0]
     best = max((c for c in cands if c.row.method == "dann"), key=lambda c: c.scores["uar"])
     assert f"| dann | synth_emodb -> synth_casia | 0 | {best.draw} | {best.step} |" in text
+    # the same search elsewhere, its run folders gone but its candidates kept: nothing
+    # runs again (a run's candidates carry the config hash the sweep plans), same tables
+    again = tmp_path / "again"
+    r = subprocess.run(
+        [sys.executable, "-m", "jaxser.sweep", "--methods", "dann", "--tasks",
+         "synth_emodb:synth_casia", "--seeds", "0", "--search", "2", "--eval_every", "2",
+         "--source_val", "0.3", "--out", str(again), "--merge", str(out / ms.CANDIDATES),
+         *sets],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "2 runs, 2 finished (2 of them in the --merge files), 0 to run" in r.stderr
+    assert not [d for d in again.iterdir() if d.is_dir()]
+    merged = (again / "search.md").read_text().split("\nWith the candidates of earlier")[0]
+    assert merged == full.split("\nWith the candidates of earlier")[0]
 
 
 def test_the_kept_search_lists_each_method_under_its_own_protocol_only():

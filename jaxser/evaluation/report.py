@@ -417,8 +417,8 @@ def machines(rows: Iterable[Row]) -> str:
     for r in rows:
         if r.method != BEFORE:
             runs.setdefault(r.machine or "not recorded", {}).setdefault(r.method, set()).add(r.run)
-    if len(runs) == 1:
-        return f"Machine: {next(iter(runs))}."
+    if len(runs) <= 1:
+        return f"Machine: {next(iter(runs))}." if runs else ""
     each = "; ".join(
         f"{name}: {', '.join(by)} ({sum(map(len, by.values()))} runs)"
         for name, by in sorted(runs.items())

@@ -382,8 +382,8 @@ def execute(
     `elsewhere`: (folder name, config_hash) of runs finished in another place (an
     earlier part's candidates file, `--merge`): not run again, tabled from there."""
     out.mkdir(parents=True, exist_ok=True)
-    merged = [r for r in runs if (r.name, r.config_hash) in elsewhere]
-    todo = [r for r in runs if r not in merged and not finished(r, out / r.name)]
+    merged = {r.name for r in runs if (r.name, r.config_hash) in elsewhere}
+    todo = [r for r in runs if r.name not in merged and not finished(r, out / r.name)]
     total, done0 = len(runs), len(runs) - len(todo)
     print(
         f"sweep {out}: {total} runs, {done0} finished"
@@ -607,11 +607,12 @@ def main(argv: list[str] | None = None) -> None:
 
     failed = []
     if not args.report:
+        elsewhere = {(r.name, r.config_hash) for r in runs} & merged  # run in an earlier part
         with cli.one_line_errors(debug):
-            failed = execute(runs, out, args.jobs, elsewhere=merged)
-        if elsewhere := sum((r.name, r.config_hash) in merged for r in runs):
+            failed = execute(runs, out, args.jobs, elsewhere=elsewhere)
+        if elsewhere:
             print(
-                f"{elsewhere} runs of this sweep are tabled from the --merge files, in "
+                f"{len(elsewhere)} runs of this sweep are tabled from the --merge files, in "
                 "search.md; results.md holds the runs in its folder",
                 file=sys.stderr,
             )

@@ -32,11 +32,9 @@ import json
 from pathlib import Path
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import balanced_accuracy_score
-from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from speaker_probe import probe
+from speaker_probe import classifier, probe
 
 MEASURES = ("domain", "transfer", "target_probe", "head", "centroid")
 
@@ -46,8 +44,7 @@ def measures(source: np.ndarray, source_y: np.ndarray, target: np.ndarray,
     """The probes above on source and target embeddings (rows: utterances) and labels."""
     both = np.concatenate([source, target])
     domain = np.repeat([0, 1], [len(source), len(target)])
-    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, C=0.5))
-    clf.fit(source, source_y)
+    clf = classifier().fit(source, source_y)
     scaled = StandardScaler().fit(both)
     s, t = scaled.transform(source), scaled.transform(target)
     distances = []

@@ -23,11 +23,15 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 
+def classifier():
+    """The probe: a standardised logistic regression."""
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, C=0.5))
+
+
 def probe(features: np.ndarray, y: np.ndarray, seed: int = 0) -> np.ndarray:
-    """5-fold cross-validated predictions of a standardised logistic regression."""
-    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, C=0.5))
+    """5-fold cross-validated predictions of `classifier()`."""
     folds = StratifiedKFold(5, shuffle=True, random_state=seed)
-    return cross_val_predict(clf, features, y, cv=folds)
+    return cross_val_predict(classifier(), features, y, cv=folds)
 
 
 def run_probe(workdir: Path) -> dict:

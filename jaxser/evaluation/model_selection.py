@@ -328,9 +328,7 @@ def against_last(cands: list[Candidate], methods: list[str], picked: dict[str, l
                 if a := g.against(m, "last"):
                     name = f"`{rule}`" + (" (ceiling)" if rule in UPPER_BOUND else "")
                     lines.append(
-                        f"| {', '.join(space)} | {m} | {name} | {a['won']}/{a['tasks']} "
-                        f"| {a['mean']:.3f} | {a['baseline_mean']:.3f} "
-                        f"| {a['mean'] - a['baseline_mean']:+.3f} | {a['p']:.3g} ({a['pairs']}) |"
+                        f"| {', '.join(space)} | {m} | {name} | {report.comparison_cells(a)} |"
                     )
     if len(lines) == 2:
         return ""

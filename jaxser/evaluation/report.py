@@ -445,6 +445,15 @@ def _heading(g: Group, baseline: str) -> str:
     )
 
 
+def comparison_cells(a: dict) -> str:
+    """`Group.against`'s result as Markdown cells: tasks won, mean UAR, the
+    baseline's, their difference, and the Wilcoxon p with its number of pairs."""
+    return (
+        f"{a['won']}/{a['tasks']} | {a['mean']:.3f} | {a['baseline_mean']:.3f} "
+        f"| {a['mean'] - a['baseline_mean']:+.3f} | {a['p']:.3g} ({a['pairs']})"
+    )
+
+
 def paper_comparisons(g: Group) -> str:
     """Each seed method of the group against its own paper's baselines
     (PAPER_BASELINES) that are in the group; "" if none is."""
@@ -456,11 +465,7 @@ def paper_comparisons(g: Group) -> str:
     for m in g.methods:
         for base in PAPER_BASELINES.get(m, ()):
             if base in g.methods and (a := g.against(m, base)):
-                lines.append(
-                    f"| {m} | {base} | {a['won']}/{a['tasks']} | {a['mean']:.3f} "
-                    f"| {a['baseline_mean']:.3f} | {a['mean'] - a['baseline_mean']:+.3f} "
-                    f"| {a['p']:.3g} ({a['pairs']}) |"
-                )
+                lines.append(f"| {m} | {base} | {comparison_cells(a)} |")
     return "\n".join(lines) + "\n" if len(lines) > 2 else ""
 
 
@@ -489,11 +494,7 @@ def markdown(groups_: list[Group], baseline: str = "source_only") -> str:
             for m in g.methods:
                 a = g.against(m, base) if m != base else None
                 if a:
-                    lines.append(
-                        f"| {m} | {a['won']}/{a['tasks']} | {a['mean']:.3f} "
-                        f"| {a['baseline_mean']:.3f} | {a['mean'] - a['baseline_mean']:+.3f} "
-                        f"| {a['p']:.3g} ({a['pairs']}) |"
-                    )
+                    lines.append(f"| {m} | {comparison_cells(a)} |")
             parts.append("\n".join(lines) + "\n")
         if papers := paper_comparisons(g):
             parts.append(papers)

@@ -101,6 +101,9 @@ BASELINE = "source_only"
 LOG = "train.log"
 TAIL_LINES = 15
 KEY_CHARS = 10  # of a run's identity hash, at the end of its folder name
+# a search's runs: evaluated every EVAL_EVERY steps, SOURCE_VAL of the source held out
+EVAL_EVERY = 50
+SOURCE_VAL = 0.2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -269,6 +272,13 @@ def plan(
             )  # fmt: skip
         )
     return runs
+
+
+def search_extra(eval_every: int = EVAL_EVERY, source_val: float = SOURCE_VAL) -> list[str]:
+    """The overrides every run of a search takes (before `search_overrides_of`):
+    its evaluation cadence and, when > 0, the source validation share."""
+    extra = [f"train.eval_every={eval_every}"]
+    return extra + ([f"data.source_val={source_val}"] if source_val else [])
 
 
 def search_overrides_of(config_file: str, extra: list[str]) -> tuple[str, ...]:
@@ -527,14 +537,17 @@ def main(argv: list[str] | None = None) -> None:
         "in search.md with this one's; its runs are not run again (repeatable)",
     )
     p.add_argument(
-        "--eval_every", type=int, default=50, help="with --search: evaluate every N steps"
+        "--eval_every",
+        type=int,
+        default=EVAL_EVERY,
+        help=f"with --search: evaluate every N steps (default {EVAL_EVERY})",
     )
     p.add_argument(
         "--source_val",
         type=float,
-        default=0.2,
+        default=SOURCE_VAL,
         help="with --search: share of the source's utterances held out as whole speakers "
-        "(methods that train on the source; default 0.2)",
+        f"(methods that train on the source; default {SOURCE_VAL})",
     )
     cli.add_debug(p)
     args = p.parse_args(argv)
@@ -572,9 +585,7 @@ def main(argv: list[str] | None = None) -> None:
         p.error("--jobs must be at least 1")
     if args.search < 0:
         p.error("--search must be 0 (no search) or a number of draws")
-    search_overrides = [f"train.eval_every={args.eval_every}"]
-    if args.source_val:
-        search_overrides.append(f"data.source_val={args.source_val}")
+    search_overrides = search_extra(args.eval_every, args.source_val)
     out = Path(args.report or args.out)
     overrides = [s.removeprefix("--config.").removeprefix("config.") for s in args.set]
     with cli.one_line_errors(debug):

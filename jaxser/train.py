@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from jaxser import cli, experiment, run_folder
+from jaxser import cli, experiment, host_memory, run_folder
 from jaxser import config as config_lib
 from jaxser.data import tasks
 from jaxser.evaluation.results import summary_line
@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> None:
         p.error(f"--max_steps {args.max_steps}: at least 1")
     debug = cli.debugging(args)
     with cli.one_line_errors(debug):
+        host_memory.configure()  # before TensorFlow's and XLA's threads start
         config = config_lib.load(args.config, overrides)
         experiment.check(config)  # before TensorFlow is imported: a typo fails in a second
         workdir = Path(args.workdir) if args.workdir else default_workdir(config)

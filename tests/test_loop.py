@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from tiny import tiny_config
 
-from jaxser import compilation, experiment, stages
+from jaxser import compilation, experiment, host_memory, stages
 from jaxser.data import batch as batch_lib
 from jaxser.evaluation import report
 from jaxser.training import loop, runtime, writers
@@ -105,6 +105,7 @@ def test_results_and_log_record_the_runtime_and_a_resume_elsewhere_is_refused(
     assert json.loads((tmp_path / "results.json").read_text())["runtime"] == r["runtime"]
     # the machine, read back by the tables (jaxser/evaluation/report.py)
     assert start["machine"] == runtime.machine() and start["cores"] >= 1
+    assert start["host_malloc"] == host_memory.setting()
     assert report.read_run(tmp_path)[0].machine == runtime.machine()
 
 

@@ -1,4 +1,6 @@
 import itertools
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -230,3 +232,14 @@ def test_held_out_protocol_in_a_binary_space(small_data_dir):
     adapt, test = d.target_adapt, d.target_test
     assert not set(adapt.speakers) & set(test.speakers) and len(adapt) + len(test) == 120
     assert set(adapt.label) == set(test.label) == {0, 1}
+
+
+def test_tensorflow_is_imported_without_keras_and_keras_still_imports_later():
+    code = (
+        "import sys; from jaxser.data import quiet; tf = quiet.tensorflow(); "
+        "print('keras' in sys.modules, 'sklearn' in sys.modules, "
+        "quiet.KERAS_EAGER in sys.modules); "
+        "import keras.src.optimizers; print(hasattr(tf.keras, 'layers'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False", "False", "True"]

@@ -109,3 +109,34 @@ def test_search_runs_name_their_draw_and_let_set_pin_a_key():
         # methods that adapt without the source have no source validation split
         assert config.data.source_val == (0.0 if methods.is_source_free(r.method) else 0.2)
     assert len({r.name for r in runs}) == len(runs)
+
+
+def test_the_path_ablation_steps_back_one_key_at_a_time_from_the_searchs_own_runs():
+    import ablate
+
+    variants, steps = ablate.path_variants("emodna", 5)
+    labels = [label for label, _, _ in variants]
+    assert labels[:2] == ["config", "draw5"]
+    tasks = [("synth_emodb", "synth_emovo")]
+    runs = sweep.resolve(sweep.plan(variants, tasks, [0]))
+    searched = sweep.resolve(
+        sweep.plan(["emodna"], tasks, [0], search=6, search_overrides=sweep.search_extra())
+    )
+    # the endpoints are the search's runs of draws 0 and 5: the same identity
+    assert runs[0].config_hash == searched[0].config_hash
+    assert runs[1].config_hash == searched[5].config_hash
+    draw = dict(o.split("=", 1) for o in runs[1].overrides)
+    config = config_lib.load_file("configs/emodna.py")
+    for run, label in zip(runs[2:], labels[2:], strict=True):
+        back = dict(o.split("=", 1) for o in run.overrides)
+        changed = {k for k in draw if back[k] != draw[k]}
+        # keys drawn together go back together; nothing else moves
+        assert changed == set(steps[label]) and len(changed) == (2 if "+" in label else 1)
+        for key in changed:
+            assert config_lib.load("configs/emodna.py", run.overrides) is not None
+            assert _value(config, key) == steps[label][key][0]
+    assert "draw5_but_terms.adv.weight" in steps and "draw5_but_terms.cd.weight" not in steps
+    only, _ = ablate.path_variants("emodna", 5, keys=["terms.adv.weight"])
+    assert [label for label, _, _ in only] == ["config", "draw5", "draw5_but_terms.adv.weight"]
+    with pytest.raises(SystemExit, match="known: "):
+        ablate.path_variants("emodna", 5, keys=["terms.nope"])

@@ -11,13 +11,30 @@ threshold; FlexMatch threshold; orthogonality instead of decoupling; without
 the diversity term (the paper's loss; jaxser's default adds it). Finished runs are reused (the table
 resumes); `<out>/results.md`, `results.csv`, `results.tex`, `uar.png` hold the
 tables, with each variant's tasks won and Wilcoxon p against the full method.
+
+One key at a time between a search's draw and the config (any method):
+
+    python tools/ablate.py --path emodna:5 --task synth_emodb:synth_emovo,synth_emovo:synth_emodb \
+        --set data.label_space=valence --seeds 0 --out runs/ablate/valence
+
+runs the config (`config`), the search's draw 5 (`draw5`, the setting
+`python -m jaxser.sweep --search` gives it, with the search's evaluation
+cadence and source validation share) and, for each key where draw 5 differs
+from the config, draw 5 with that one key set back to the config's value
+(`draw5_but_<key>`; keys the space draws together go back together; `--keys`
+names a subset), and tables each against `draw5`: which of the draw's
+changes its figures depend on. Draws come from `--search_seed` as in the
+sweep, so `config` and `draw5` are the search's own runs of draw 0 and 5
+(the same config hash; on the same machine, the same numbers).
 """
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 
-from jaxser import sweep
+from jaxser import config as config_lib
+from jaxser import search, sweep
 from jaxser.evaluation import report
 
 VARIANTS = [
@@ -32,11 +49,58 @@ VARIANTS = [
 ]
 
 
+def path_variants(
+    method: str, k: int, search_seed: int = 0, keys: list[str] | None = None
+) -> tuple[list[tuple[str, str, list[str]]], dict]:
+    """The one-key steps from `method`'s search draw `k` back to its config:
+    [(label, config file, overrides)] for the config, the draw, and the draw with
+    each search key it changes set back to the config's value (keys the space
+    draws together, e.g. "train.pretrain,train.pretrain_steps", go back together);
+    and {label: {key: (config's value, draw's value)}} of the steps. `keys`: only
+    these search keys (as the space names them)."""
+    config_file = f"configs/{method}.py"
+    space = search.load(config_file)
+    unknown = sorted(set(keys or ()) - set(space))
+    if unknown:
+        raise SystemExit(
+            f"--keys {unknown}: not in {method}'s search space; known: {sorted(space)}"
+        )
+    drawn = search.draw(space, method, k, search_seed)
+    if not drawn:
+        raise SystemExit(f"--path {method}:{k}: draw 0 is the config itself; name a draw > 0")
+    base = config_lib.load_file(config_file)
+    extra = list(sweep.search_overrides_of(config_file, sweep.search_extra()))
+    variants = [
+        ("config", config_file, extra),
+        (f"draw{k}", config_file, [*extra, *search.overrides(drawn)]),
+    ]
+    steps = {}
+    for group in sorted(keys or space):
+        default = {
+            key: functools.reduce(lambda c, part: c[part], key.split("."), base)
+            for key in group.split(",")
+        }
+        changed = {key: (default[key], drawn[key]) for key in default if default[key] != drawn[key]}
+        if changed:
+            label = f"draw{k}_but_{group.replace(',', '+')}"
+            steps[label] = changed
+            variants.append((label, config_file, [*extra, *search.overrides(drawn | default)]))
+    return variants, steps
+
+
 def main() -> None:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--task", default="synth_emodb:synth_casia")
+    p.add_argument("--task", default="synth_emodb:synth_casia", help="tasks, comma-separated")
+    p.add_argument(
+        "--path",
+        default="",
+        help="METHOD:K: one key at a time between the search's draw K and the config "
+        "(instead of Emo-DNA's variants)",
+    )
+    p.add_argument("--search_seed", type=int, default=0, help="the search's seed (--path)")
+    p.add_argument("--keys", default="", help="--path: only these search keys, comma-separated")
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--out", default="runs/ablate")
     p.add_argument(
@@ -46,15 +110,27 @@ def main() -> None:
     p.add_argument("--jobs", type=int, default=1, help="runs at a time")
     p.add_argument("--table_only", action="store_true")
     args = p.parse_args()
-    chosen = [(label, "emodna", ov) for label, ov in VARIANTS if label in args.variants]
-    tasks = sweep.tasks_of([args.task])
+    if args.path:
+        method, _, k = args.path.partition(":")
+        if not k.isdigit():
+            p.error(f"--path {args.path!r}: METHOD:K, e.g. emodna:5")
+        keys = list(config_lib.names(args.keys)) or None
+        chosen, steps = path_variants(method, int(k), args.search_seed, keys)
+        baseline = f"draw{k}"
+        for label, changed in steps.items():
+            back = ", ".join(f"{key}={old!r} (not {new!r})" for key, (old, new) in changed.items())
+            print(f"{label}: {back}")
+    else:
+        chosen = [(label, "emodna", ov) for label, ov in VARIANTS if label in args.variants]
+        baseline = "emodna"
+    tasks = sweep.tasks_of(list(config_lib.names(args.task)))
     runs = sweep.resolve(sweep.plan(chosen, tasks, args.seeds, args.set))
     out = Path(args.out)
     failed = [] if args.table_only else sweep.execute(runs, out, args.jobs)
     labels = [label for label, _, _ in chosen]
     names = [r.name for r in runs]
     tasks_ = [f"{s} -> {t}" for s, t in tasks]
-    print(report.write(out, labels, tasks_, baseline="emodna", runs=names))
+    print(report.write(out, labels, tasks_, baseline=baseline, runs=names))
     sys.exit(1 if failed else 0)
 
 

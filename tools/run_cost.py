@@ -21,7 +21,13 @@ parts, and prints a table of seconds:
   happened in and shown as a row of their own, with the count of XLA
   compilations; `cache hits`: executables read back from the persistent
   compilation cache instead;
-- total: from this script's first line to the end of the run.
+- total: from this script's first line to the end of the run;
+- below the table: the process's CPU seconds (user, system) and its page
+  faults (minor: memory the kernel zero-filled on first touch).
+
+The host allocator is configured as `python -m jaxser.train` does
+(`jaxser/host_memory.py`); `--host_malloc system` leaves glibc's own settings,
+to measure what that costs (the two in turn: `farm-bench`, or alternate runs).
 
 Nothing here changes what a run computes; the timers are wrappers installed
 before the run. Run it with nothing else on the machine.
@@ -33,6 +39,8 @@ T0 = time.perf_counter()
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import os  # noqa: E402
+import resource  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -90,7 +98,19 @@ def main() -> None:
     p.add_argument("--config", required=True)
     p.add_argument("--workdir", default="", help="default: a fresh temporary folder")
     p.add_argument("--json", default="", help="also write the figures to this file")
+    p.add_argument(
+        "--host_malloc",
+        choices=("reuse", "system"),
+        default="",
+        help="the host allocator (default: $JAXSER_HOST_MALLOC, else reuse)",
+    )
     args, overrides = p.parse_known_args()
+
+    from jaxser import host_memory
+
+    if args.host_malloc:
+        os.environ[host_memory.ENV] = args.host_malloc
+    malloc = host_memory.configure()
 
     timers = Timers()
     t = time.perf_counter()
@@ -124,9 +144,16 @@ def main() -> None:
             extra = f" ({timers.compiles} compilations, {timers.cache_hits} cache hits)"
         print(f"| {phase}{extra} | {s:.1f} | {s / total:.0%} |")
     print(f"| **total** | **{total:.1f}** | |")
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(
+        f"CPU {usage.ru_utime:.1f} s user, {usage.ru_stime:.1f} s system; "
+        f"{usage.ru_minflt} minor page faults; host malloc: {malloc}"
+    )
     if args.json:
         figures = dict(timers.seconds, total=total, compilations=timers.compiles)
         figures |= {"cache_hits": timers.cache_hits, "uar": results.get("uar")}
+        figures |= {"user_s": usage.ru_utime, "system_s": usage.ru_stime}
+        figures |= {"minor_faults": usage.ru_minflt, "host_malloc": malloc}
         Path(args.json).write_text(json.dumps(figures, indent=1) + "\n")
     sys.stdout.flush()
 

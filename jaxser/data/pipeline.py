@@ -171,7 +171,8 @@ def normalize_frames(
     if how == "corpus":
         mean = np.asarray(stats["mean"], np.float32)
         std = np.asarray(stats["std"], np.float32)
-        frames[:-1] = (frames[:-1] - mean) / std
+        frames[:-1] -= mean  # in place: no temporaries of the corpus's size
+        frames[:-1] /= std
     elif how == "utterance":
         for start, n in zip(offsets, lengths, strict=True):
             x = frames[start : start + n]

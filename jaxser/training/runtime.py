@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import jaxlib
 
-from jaxser import models
+from jaxser import host_memory, models
 from jaxser.training import writers
 
 # what may not change when a run resumes (the rest is recorded only)
@@ -66,14 +66,15 @@ def machine() -> str:
 
 
 def describe(config) -> dict:
-    """The machine, the cores this process may use, the platform, device kind and
-    count, processes, the resolved compute dtype and the jax/jaxlib versions this
-    process runs `config` with."""
+    """The machine, the cores this process may use, its host allocator, the
+    platform, device kind and count, processes, the resolved compute dtype and the
+    jax/jaxlib versions this process runs `config` with."""
     devices = jax.devices()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {
         "machine": machine(),
         "cores": cores,
+        "host_malloc": host_memory.setting(),  # its run's wall time depends on it
         "platform": jax.default_backend(),
         "device_kind": devices[0].device_kind,
         "devices": len(devices),

@@ -136,7 +136,12 @@ def test_the_path_ablation_steps_back_one_key_at_a_time_from_the_searchs_own_run
             assert config_lib.load("configs/emodna.py", run.overrides) is not None
             assert _value(config, key) == steps[label][key][0]
     assert "draw5_but_terms.adv.weight" in steps and "draw5_but_terms.cd.weight" not in steps
-    only, _ = ablate.path_variants("emodna", 5, keys=["terms.adv.weight"])
-    assert [label for label, _, _ in only] == ["config", "draw5", "draw5_but_terms.adv.weight"]
+    only, _ = ablate.path_variants("emodna", 5, keys=["terms.adv.weight", "train.pretrain"])
+    assert [label for label, _, _ in only] == [
+        "config",
+        "draw5",
+        "draw5_but_terms.adv.weight",
+        "draw5_but_train.pretrain+train.pretrain_steps",
+    ]
     with pytest.raises(SystemExit, match="known: "):
         ablate.path_variants("emodna", 5, keys=["terms.nope"])

@@ -57,10 +57,11 @@ def path_variants(
     each search key it changes set back to the config's value (keys the space
     draws together, e.g. "train.pretrain,train.pretrain_steps", go back together);
     and {label: {key: (config's value, draw's value)}} of the steps. `keys`: only
-    these search keys (as the space names them)."""
+    these config keys (one key of a group names the group)."""
     config_file = f"configs/{method}.py"
     space = search.load(config_file)
-    unknown = sorted(set(keys or ()) - set(space))
+    members = {key: group for group in space for key in group.split(",")}
+    unknown = sorted(set(keys or ()) - set(members))
     if unknown:
         raise SystemExit(
             f"--keys {unknown}: not in {method}'s search space; known: {sorted(space)}"
@@ -75,7 +76,7 @@ def path_variants(
         (f"draw{k}", config_file, [*extra, *search.overrides(drawn)]),
     ]
     steps = {}
-    for group in sorted(keys or space):
+    for group in sorted({members[key] for key in keys} if keys else space):
         default = {
             key: functools.reduce(lambda c, part: c[part], key.split("."), base)
             for key in group.split(",")
@@ -100,7 +101,7 @@ def main() -> None:
         "(instead of Emo-DNA's variants)",
     )
     p.add_argument("--search_seed", type=int, default=0, help="the search's seed (--path)")
-    p.add_argument("--keys", default="", help="--path: only these search keys, comma-separated")
+    p.add_argument("--keys", default="", help="--path: only these config keys, comma-separated")
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--out", default="runs/ablate")
     p.add_argument(

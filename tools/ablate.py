@@ -109,7 +109,7 @@ def main() -> None:
     )
     p.add_argument("--set", nargs="*", default=[], help="overrides for every variant")
     p.add_argument("--jobs", type=int, default=1, help="runs at a time")
-    p.add_argument("--table_only", action="store_true")
+    p.add_argument("--table_only", action="store_true", help="table the finished runs only")
     args = p.parse_args()
     if args.path:
         method, _, k = args.path.partition(":")
@@ -127,6 +127,8 @@ def main() -> None:
     tasks = sweep.tasks_of(list(config_lib.names(args.task)))
     runs = sweep.resolve(sweep.plan(chosen, tasks, args.seeds, args.set))
     out = Path(args.out)
+    if args.table_only and not out.is_dir():
+        p.error(f"--table_only: no folder {out} (run without --table_only first)")
     failed = [] if args.table_only else sweep.execute(runs, out, args.jobs)
     labels = [label for label, _, _ in chosen]
     names = [r.name for r in runs]

@@ -7,6 +7,15 @@ import pytest
 sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parents[1] / "tools")]
 
 
+def pytest_configure(config):
+    """The test process's malloc set as `python -m jaxser.train` sets its own
+    (jaxser/host_memory.py), before any test starts a thread: the in-process
+    training tests then run as a run does, without a page fault per buffer."""
+    from jaxser import host_memory
+
+    host_memory.configure()
+
+
 # One compilation cache for the whole session (jaxser/compilation.py): a test's
 # build of a shape another test compiled reads the executables back. Each
 # session starts empty; a test that sets train.compilation_cache keeps its own.

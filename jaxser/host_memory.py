@@ -34,6 +34,10 @@ M_ARENA_MAX = -8
 # mallopt takes a C int: the largest trim threshold it can be given (2 GiB)
 NEVER_TRIM = 2**31 - 1
 
+# what `configure` did in this process (malloc's settings are the process's
+# own, and glibc has no call that reads them back); None: not called
+_applied: str | None = None
+
 
 def setting() -> str:
     """What `configure` does in this process: "reuse", "system", or
@@ -51,11 +55,19 @@ def configure() -> str:
     """Set this process's malloc as `setting()` says, and return the setting.
     Call it before the process starts its worker threads (TensorFlow's, XLA's):
     an arena a thread already made stays."""
-    chosen = setting()
+    global _applied
+    _applied = chosen = setting()
     if chosen != "reuse":
         return chosen
     libc = ctypes.CDLL(None)
     for param, value in ((M_ARENA_MAX, 1), (M_MMAP_MAX, 0), (M_TRIM_THRESHOLD, NEVER_TRIM)):
         if libc.mallopt(param, value) != 1:  # mallopt returns 1 on success
-            return "system"
+            _applied = "system"
+            return _applied
     return chosen
+
+
+def applied() -> str:
+    """What this process's malloc runs with: `configure`'s result, or "system"
+    where nothing called it (a notebook, a script calling experiment.train)."""
+    return _applied or "system"

@@ -61,3 +61,18 @@ def test_reuse_keeps_freed_memory_for_the_next_allocation():
     assert setting == "system" and faults > 0.9 * pages  # each one faulted in again
     setting, faults = run_child("reuse")
     assert setting == "reuse" and faults < 0.05 * pages
+
+
+def test_applied_says_system_until_configure_runs():
+    code = (
+        "from jaxser import host_memory as h; a = h.applied(); c = h.configure(); "
+        "print(a, c, h.applied())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=dict(os.environ, **{host_memory.ENV: "reuse"}),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert out == ["system", "reuse", "reuse"] if GLIBC else out[0] == "system"

@@ -74,7 +74,7 @@ def describe(config) -> dict:
     return {
         "machine": machine(),
         "cores": cores,
-        "host_malloc": host_memory.setting(),  # its run's wall time depends on it
+        "host_malloc": host_memory.applied(),  # its run's wall time depends on it
         "platform": jax.default_backend(),
         "device_kind": devices[0].device_kind,
         "devices": len(devices),

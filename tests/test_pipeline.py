@@ -90,6 +90,33 @@ def test_balanced_batches_hold_every_class(data):
         assert counts.min() >= 2 and counts.max() - counts.min() <= 1
 
 
+def test_streams_run_without_autotuning_and_in_the_same_order_on_more_cores(data, monkeypatch):
+    """No tf.data autotuning (its model thread made deleting an iterator wait up
+    to a minute), and the batches do not depend on how many map calls run at once."""
+    split = data.target_test
+    streams = {
+        "train": lambda: pipeline.train_dataset(data, 8, T, seed=1),
+        "eval": lambda: pipeline.eval_dataset(split, batch_size=16, crop_frames=T),
+    }
+    for make in streams.values():
+        assert make().options().autotune.enabled is False
+    one = {k: take(make(), 5) for k, make in streams.items()}
+    monkeypatch.setattr(pipeline.os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
+    many = {k: take(make(), 5) for k, make in streams.items()}
+    for k in streams:
+        for a, b in zip(one[k], many[k], strict=True):
+            for path, x in leaves(a).items():
+                np.testing.assert_array_equal(x, leaves(b)[path], err_msg=f"{k} {path}")
+
+
+def leaves(tree, prefix=""):
+    """{"a/b": leaf} of a nested dict of arrays."""
+    out = {}
+    for k, v in tree.items():
+        out |= leaves(v, f"{prefix}{k}/") if isinstance(v, dict) else {prefix + k: v}
+    return out
+
+
 def test_processes_split_the_global_batch(data):
     (one,) = take(pipeline.train_dataset(data, 8, T, seed=3), 1)
     parts = [

@@ -34,7 +34,7 @@ def main() -> None:
     it = pipeline.as_numpy(
         pipeline.train_dataset(data, args.batch_size, crop, balanced=args.balanced)
     )
-    for _ in itertools.islice(it, 50):  # warm-up: tf.data threads, autotune
+    for _ in itertools.islice(it, 50):  # warm-up: tf.data threads, the first batches
         pass
     rates = []
     for _ in range(args.repeats):

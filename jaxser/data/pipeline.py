@@ -22,6 +22,7 @@ each `index`, weighted by their `mask` frames.
 """
 
 import dataclasses
+import os
 from collections.abc import Iterator
 
 import numpy as np
@@ -35,6 +36,7 @@ from jaxser.data.tasks import NORMALIZATIONS, Task
 tf = quiet.tensorflow()
 
 GENDERS = ("f", "m", "u")
+PREFETCH = 2  # batches made ahead of the one consumed
 
 
 @dataclasses.dataclass(frozen=True)
@@ -438,10 +440,8 @@ def train_dataset(
     def make(step):
         return {h: make_half[h](step) for h in ("source", "target") if h in halves}
 
-    ds = tf.data.Dataset.counter(start=start_step).map(
-        make, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
-    )
-    return ds.prefetch(tf.data.AUTOTUNE)
+    ds = tf.data.Dataset.counter(start=start_step)
+    return _parallel_map(ds, make)
 
 
 def eval_windows(lengths: np.ndarray, crop_frames: int) -> tuple[np.ndarray, np.ndarray]:
@@ -491,9 +491,21 @@ def eval_dataset(
     ds = tf.data.Dataset.from_tensor_slices(
         (idx.reshape(shape)[:, cols], starts.reshape(shape)[:, cols], valid.reshape(shape)[:, cols])
     )
-    return ds.map(make, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(
-        tf.data.AUTOTUNE
-    )
+    return _parallel_map(ds, make)
+
+
+def _parallel_map(ds: tf.data.Dataset, fn) -> tf.data.Dataset:
+    """`ds.map(fn)`, one call in flight per core this process may run on, in
+    order, PREFETCH batches ahead; without tf.data's autotuning. Its model thread
+    sleeps up to a minute between passes, and deleting an iterator waits for it
+    to wake: a run sat 0-60 s after its last step while its training stream was
+    torn down, and each evaluation waited a little (docs/benchmarks.md). The
+    batches are the same either way: each is a function of its index alone."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    ds = ds.map(fn, num_parallel_calls=max(1, cores or 1), deterministic=True)
+    return ds.prefetch(PREFETCH).with_options(options)
 
 
 def as_numpy(ds: tf.data.Dataset) -> Iterator[dict]:

@@ -499,8 +499,9 @@ def _parallel_map(ds: tf.data.Dataset, fn) -> tf.data.Dataset:
     order, PREFETCH batches ahead; without tf.data's autotuning. Its model thread
     sleeps up to a minute between passes, and deleting an iterator waits for it
     to wake: a run sat 0-60 s after its last step while its training stream was
-    torn down, and each evaluation waited a little (docs/benchmarks.md). The
-    batches are the same either way: each is a function of its index alone."""
+    torn down (docs/benchmarks.md; a short-lived evaluation stream rarely
+    waits). The batches are the same either way: each is a function of its
+    index alone."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     options = tf.data.Options()
     options.autotune.enabled = False

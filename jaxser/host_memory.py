@@ -71,3 +71,11 @@ def applied() -> str:
     """What this process's malloc runs with: `configure`'s result, or "system"
     where nothing called it (a notebook, a script calling experiment.train)."""
     return _applied or "system"
+
+
+def cores() -> int:
+    """How many CPU cores this process may run on (its affinity, where the OS
+    has one: `sweep --jobs` pins each run to its own)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1

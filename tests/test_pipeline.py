@@ -1,4 +1,5 @@
 import itertools
+import os
 import subprocess
 import sys
 
@@ -101,7 +102,7 @@ def test_streams_run_without_autotuning_and_in_the_same_order_on_more_cores(data
     for make in streams.values():
         assert make().options().autotune.enabled is False
     one = {k: take(make(), 5) for k, make in streams.items()}
-    monkeypatch.setattr(pipeline.os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
     many = {k: take(make(), 5) for k, make in streams.items()}
     for k in streams:
         for a, b in zip(one[k], many[k], strict=True):

@@ -22,11 +22,11 @@ each `index`, weighted by their `mask` frames.
 """
 
 import dataclasses
-import os
 from collections.abc import Iterator
 
 import numpy as np
 
+from jaxser import host_memory
 from jaxser.config import ConfigError
 from jaxser.data import corpora, quiet, store, tasks
 from jaxser.data.corpora import emobox, external
@@ -502,10 +502,9 @@ def _parallel_map(ds: tf.data.Dataset, fn) -> tf.data.Dataset:
     torn down (docs/benchmarks.md; a short-lived evaluation stream rarely
     waits). The batches are the same either way: each is a function of its
     index alone."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     options = tf.data.Options()
     options.autotune.enabled = False
-    ds = ds.map(fn, num_parallel_calls=max(1, cores or 1), deterministic=True)
+    ds = ds.map(fn, num_parallel_calls=max(1, host_memory.cores()), deterministic=True)
     return ds.prefetch(PREFETCH).with_options(options)
 
 

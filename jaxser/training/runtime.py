@@ -70,10 +70,9 @@ def describe(config) -> dict:
     platform, device kind and count, processes, the resolved compute dtype and the
     jax/jaxlib versions this process runs `config` with."""
     devices = jax.devices()
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {
         "machine": machine(),
-        "cores": cores,
+        "cores": host_memory.cores(),
         "host_malloc": host_memory.applied(),  # its run's wall time depends on it
         "platform": jax.default_backend(),
         "device_kind": devices[0].device_kind,

@@ -60,6 +60,10 @@ per evaluated step); `--merge FILE` (repeatable) tables such files of earlier
 searches with this one, e.g. the same search run in parts on several machines;
 a run of this sweep already in such a file (its folder name and config hash)
 is not run again: a part lost with its machine's disk is not lost.
+`--rules_from FILE` (repeatable): a development search's candidates, from which
+each method's best label-free rule (the highest rank correlation with target
+UAR there) also chooses per task here, against the config's own setting; the
+sweep refuses before any run if that search holds one of this sweep's tasks.
 """
 
 import argparse
@@ -537,6 +541,15 @@ def main(argv: list[str] | None = None) -> None:
         "in search.md with this one's; its runs are not run again (repeatable)",
     )
     p.add_argument(
+        "--rules_from",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="with --search or --report: a development search's candidates.jsonl.gz "
+        "(repeatable); search.md adds each method's per-task choice by the label-free "
+        "rule that ranked that search's runs best (none of its tasks may be this one's)",
+    )
+    p.add_argument(
         "--eval_every",
         type=int,
         default=EVAL_EVERY,
@@ -553,23 +566,27 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     debug = cli.debugging(args)
 
-    missing_merge = [f for f in args.merge if not Path(f).is_file()]
-    if missing_merge:
-        p.error(f"--merge: no such file: {', '.join(missing_merge)}")
-    if args.merge and not (args.search or args.report):
-        p.error("--merge goes with --search N or --report DIR")
+    for flag, given in (("--merge", args.merge), ("--rules_from", args.rules_from)):
+        if missing_files := [f for f in given if not Path(f).is_file()]:
+            p.error(f"{flag}: no such file: {', '.join(missing_files)}")
+        if given and not (args.search or args.report):
+            p.error(f"{flag} goes with --search N or --report DIR")
     merged = set()  # (folder name, config_hash) of every run in the --merge files
+    dev_tasks = set()  # the tasks of the --rules_from searches
     with cli.one_line_errors(debug):  # a damaged file stops the sweep before any run
         for f in args.merge:
             merged |= {(c.row.run, c.row.config_hash) for c in model_selection.load(Path(f))}
+        for f in args.rules_from:
+            dev_tasks |= {c.row.task for c in model_selection.load(Path(f))}
     if args.report and not args.methods:
         out = Path(args.report)
         if not out.is_dir():
             p.error(f"{out} is not a folder")
-        with cli.one_line_errors(debug):
+        with cli.one_line_errors(debug, model_selection.SharedTasks):
             print(report.write(out, baseline=args.baseline))
             if model_selection.has_search(out) or args.merge:
-                model_selection.write(out, baseline=args.baseline, merge=args.merge)
+                model_selection.write(out, baseline=args.baseline, merge=args.merge,
+                                      rules_from=args.rules_from)  # fmt: skip
                 print(out / "search.md")
         print(out / "results.md")
         return
@@ -613,6 +630,10 @@ def main(argv: list[str] | None = None) -> None:
         )
         runs = resolve(runs)
         missing = [] if args.report else missing_corpora(runs)
+    task_names = [report.task_name(s, t, bool(args.loso)) for s, t in tasks]
+    if shared := sorted(dev_tasks & set(task_names)):
+        p.error(f"--rules_from holds tasks of this sweep ({', '.join(shared)}): a rule "
+                "judged there would read the labels of the tasks it chooses on")  # fmt: skip
     if missing:
         sys.exit("error: corpora not prepared; prepare each once:\n  " + "\n  ".join(missing))
 
@@ -628,11 +649,11 @@ def main(argv: list[str] | None = None) -> None:
                 file=sys.stderr,
             )
     methods = list(dict.fromkeys(r.method for r in runs))
-    task_names = [report.task_name(s, t, bool(args.loso)) for s, t in tasks]
-    with cli.one_line_errors(debug):  # a search's draws other than 0 go to search.md only
+    with cli.one_line_errors(debug, model_selection.SharedTasks):  # draws > 0: search.md only
         print(report.write(out, methods, task_names, args.baseline, [r.name for r in runs]))
         if args.search or args.merge:
-            model_selection.write(out, [r.name for r in runs], args.baseline, args.merge)
+            model_selection.write(out, [r.name for r in runs], args.baseline, args.merge,
+                                  args.rules_from)  # fmt: skip
             print(out / "search.md")
     print(out / "results.md")
     if failed:

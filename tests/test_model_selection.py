@@ -1,6 +1,7 @@
 """Model-selection rules over a search (jaxser/evaluation/model_selection.py), the
 source validation split and its scores (iwcv, dev)."""
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -419,3 +420,69 @@ def test_the_kept_search_lists_each_method_under_its_own_protocol_only():
     assert "Against source_only" not in source_free
     transductive = text.split("### categorical, transductive")[1].split("### ")[0]
     assert "Against source_only: tasks won" in transductive
+
+
+def test_each_method_gets_the_label_free_rule_that_ranked_its_development_runs_best(tmp_path):
+    """best_label_free: per method, the rule of LABEL_FREE with the highest rank
+    correlation (scipy's, mean over cells) on the development search; `last`
+    where every rule ranks worse than chance."""
+    fake_search(tmp_path, seeds=(0,))
+    cands, _ = ms.candidates(tmp_path)
+    assert set(ms.LABEL_FREE) == {"source-val", "dev", "iwcv", "im", "snd", "entropy"}
+    got = ms.best_label_free(cands)
+    for method in ("source_only", "dann"):
+        rhos = {rule: ms.rank_correlation(rule, cands)[method] for rule in ms.LABEL_FREE}
+        best = max(rhos, key=rhos.get)
+        rule, rho = got["categorical", "transductive", method]
+        assert rho == pytest.approx(rhos[best])
+        assert rule == (best if rhos[best] > 0 else "last")
+    # scores that rank every candidate against target UAR: no rule is used
+    flipped = [
+        dataclasses.replace(c, scores={**c.scores, **{ms.RULES[r][0]: ms.RULES[r][1] * -c.scores[
+            "uar"] for r in ms.LABEL_FREE}}) for c in cands
+    ]  # fmt: skip
+    rule, rho = ms.best_label_free(flipped)["categorical", "transductive", "dann"]
+    assert (rule, rho) == ("last", pytest.approx(-1.0))
+
+
+def test_a_test_search_chooses_per_task_by_the_development_rule_and_never_on_its_own(tmp_path):
+    """--rules_from: search.md compares, per method, the development search's best
+    rule's per-task picks with `last`; a development search holding one of the
+    tasks is refused, by write and by the sweep before any run."""
+    dev_dir, test_dir = tmp_path / "dev", tmp_path / "test"
+    fake_search(dev_dir, methods=("dann",), tasks_=("a -> o", "o -> a"))
+    ms.write(dev_dir)
+    dev_file = dev_dir / ms.CANDIDATES
+    written = fake_search(test_dir, methods=("dann",), seeds=(0, 1, 2))
+    rule, rho = ms.best_label_free(ms.load(dev_file))["categorical", "transductive", "dann"]
+    text = ms.write(test_dir, rules_from=[dev_file])
+    section = text.split("## Choosing per task by the development search's best label-free")[1]
+    picks, last = {}, {}
+    for task in ("a -> b", "b -> a"):
+        source, target = task.split(" -> ")
+        for seed in (0, 1, 2):
+            runs = [written[f"dann-{source}-{target}-draw{d}-seed{seed}"] for d in range(4)]
+            if rule == "last":
+                best = runs[0][-1]
+            else:
+                key, sign = ms.RULES[rule]
+                best = max((r for rs in runs for r in rs), key=lambda r: sign * r[key])
+            picks[task, seed], last[task, seed] = best["uar"], runs[0][-1]["uar"]
+    mean_pick, mean_last = np.mean(list(picks.values())), np.mean(list(last.values()))
+    assert (
+        f"| categorical, transductive | dann | `{rule}` ({rho:+.2f}) | " in section
+        and f"| {mean_pick:.3f} | {mean_last:.3f} | {mean_pick - mean_last:+.3f} |" in section
+    )
+    assert str(dev_file) in text.split("Rules per method from the development search")[1]
+
+    with pytest.raises(ms.SharedTasks, match="a -> b"):  # its own tasks as development
+        ms.write(test_dir, rules_from=[test_dir / ms.CANDIDATES])
+    dev_of_real = tmp_path / "dev_real"
+    fake_search(dev_of_real, methods=("dann",), tasks_=("synth_emodb -> synth_emovo",))
+    ms.write(dev_of_real)
+    out = tmp_path / "refused"
+    with pytest.raises(SystemExit) as e:
+        sweep.main(["--methods", "dann", "--tasks", "synth_emodb:synth_emovo", "--search", "2",
+                    "--seeds", "0", "--out", str(out),
+                    "--rules_from", str(dev_of_real / ms.CANDIDATES)])  # fmt: skip
+    assert e.value.code == 2 and not out.exists()

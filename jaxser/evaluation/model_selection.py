@@ -59,6 +59,8 @@ RULES: dict[str, tuple[str, float] | None] = {
     "oracle": ("uar", 1.0),
 }
 UPPER_BOUND = ("oracle",)  # read target labels: a ceiling beside the tables
+# the rules a user with an unlabelled target can choose by: they read no target labels
+LABEL_FREE = tuple(r for r, spec in RULES.items() if spec is not None and r not in UPPER_BOUND)
 FIGURES = ("uar", "war", "macro_f1", "pred_balance")
 CANDIDATES = "candidates.jsonl.gz"
 
@@ -342,6 +344,75 @@ def against_last(cands: list[Candidate], methods: list[str], picked: dict[str, l
     )
 
 
+def best_label_free(dev: list[Candidate]) -> dict[tuple[str, str, str], tuple[str, float]]:
+    """Per (label space, protocol, method) of a development search: the label-free
+    rule whose score ranks the method's candidates (every evaluated step of every
+    draw: what `choose` picks among) most like target UAR, and its rank
+    correlation; `last` (no choice) where no rule ranks them better than chance
+    (rho <= 0). Ties: the earlier rule in RULES."""
+    spaces = collections.defaultdict(list)
+    for c in dev:
+        spaces[c.row.label_space, c.row.protocol].append(c)
+    out = {}
+    for space, cs in spaces.items():
+        rhos = {rule: rank_correlation(rule, cs) for rule in LABEL_FREE}
+        for method in dict.fromkeys(c.row.method for c in cs):
+            scored = [(rho[method], rule) for rule, rho in rhos.items() if method in rho]
+            if scored:
+                rho, rule = max(scored, key=lambda x: x[0])  # the first of equals
+                out[(*space, method)] = (rule if rho > 0 else "last", rho)
+    return out
+
+
+def shared_tasks(cands: list[Candidate], dev: list[Candidate]) -> list[str]:
+    """The tasks both hold: a rule judged there would read the labels of the tasks
+    it chooses on."""
+    return sorted({c.row.task for c in cands} & {c.row.task for c in dev})
+
+
+def per_task(cands: list[Candidate], rules: dict[tuple[str, str, str], tuple[str, float]]) -> str:
+    """search.md's comparison of each method's per-task choice, by the label-free
+    rule its development search ranked best (`best_label_free`), with the
+    config's own setting at its last step (`last`): what a user with unlabelled
+    corpora can do against one frozen setting."""
+    lines = [
+        "| label space, protocol | method | rule (development rho) | tasks won vs `last` "
+        "| mean UAR | `last` | diff | Wilcoxon p (pairs) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    without = []
+    for space in dict.fromkeys((c.row.label_space, c.row.protocol) for c in cands):
+        for m in dict.fromkeys(c.row.method for c in cands):
+            mine = [c for c in cands if c.row.method == m
+                    and (c.row.label_space, c.row.protocol) == space]  # fmt: skip
+            if not mine:
+                continue
+            if (*space, m) not in rules:
+                without.append(f"{m} ({', '.join(space)})")
+                continue
+            rule, rho = rules[(*space, m)]
+            rows = [r for r, _ in chosen_rows(rule, mine)]
+            rows += [dataclasses.replace(r, method="last") for r, _ in chosen_rows("last", mine)]
+            g = report.Group(*space, rule, [m, "last"],
+                             list(dict.fromkeys(r.task for r in rows)), rows)  # fmt: skip
+            if a := g.against(m, "last"):
+                lines.append(f"| {', '.join(space)} | {m} | `{rule}` ({rho:+.2f}) "
+                             f"| {report.comparison_cells(a)} |")  # fmt: skip
+    text = (
+        "## Choosing per task by the development search's best label-free rule\n\n"
+        "Each method's per-task pick by the label-free rule that ranked its candidates "
+        "most like target UAR on the development search (Spearman's rho over every "
+        "evaluated step of every draw; `last`, no choice, where no rule ranked better "
+        "than chance), against the config's own setting at its last step: tasks won "
+        "(mean over seeds), mean target UAR over tasks, and a two-sided paired "
+        "Wilcoxon signed-rank p over (task, seed) pairs. It reads no labels of these "
+        "tasks.\n\n" + "\n".join(lines) + "\n"
+    )
+    if without:
+        text += "\nNo development search of: " + ", ".join(without) + ".\n"
+    return text
+
+
 def _config_value(config, key: str):
     """`config.<key>` (dotted), None where the config has no such key."""
     node = config
@@ -379,9 +450,11 @@ def marginals(cands: list[Candidate]) -> str:
     )
 
 
-def markdown(cands: list[Candidate], baseline: str = "source_only") -> str:
+def markdown(cands: list[Candidate], baseline: str = "source_only", rules=None) -> str:
     """The search's tables: per rule, method x task (report.markdown's), the
-    choices made, the frozen setting per method; then each rule's rank correlation."""
+    choices made, the frozen setting per method; then each rule's rank correlation.
+    `rules` (`best_label_free` of a development search): also each method's
+    per-task choice by its rule."""
     methods = list(dict.fromkeys(c.row.method for c in cands))
     tasks = list(dict.fromkeys(c.row.task for c in cands))
     draws = {m: len({c.draw for c in cands if c.row.method == m}) for m in methods}
@@ -399,6 +472,8 @@ def markdown(cands: list[Candidate], baseline: str = "source_only") -> str:
     ]
     chosen = {rule: chosen_rows(rule, cands) for rule in RULES}
     parts.append(summary(cands, methods, chosen) + "\n")
+    if rules is not None:
+        parts.append(per_task(cands, rules))
     if choosing := against_last(cands, methods, chosen):
         parts.append(choosing)
     for rule in RULES:
@@ -466,19 +541,39 @@ def has_search(out: Path) -> bool:
     return False
 
 
-def write(out: Path, runs=None, baseline: str = "source_only", merge=()) -> str:
+class SharedTasks(ValueError):
+    """A development search given to choose rules holds a task being chosen on."""
+
+
+def write(out: Path, runs=None, baseline: str = "source_only", merge=(), rules_from=()) -> str:
     """`<out>/search.md` from the search runs under `out` and the candidates files
     in `merge` (earlier searches' `candidates.jsonl.gz`), and `<out>/candidates.jsonl.gz`
-    of everything it tabled; returns search.md's text."""
+    of everything it tabled; returns search.md's text. `rules_from`: a
+    development search's candidates files, whose best label-free rule per method
+    also chooses per task here (SharedTasks if they hold a task of this search)."""
     own, bad = candidates(Path(out), runs)
     cands, clashes = combine(own, *(load(Path(f)) for f in merge))
+    rules = None
+    if rules_from:
+        dev, _ = combine(*(load(Path(f)) for f in rules_from))
+        if shared := shared_tasks(cands, dev):
+            raise SharedTasks(
+                f"the development search (--rules_from) holds tasks of this search "
+                f"({', '.join(shared)}): its rules would be judged on the labels of the "
+                "tasks they choose on"
+            )
+        rules = best_label_free(dev)
     if not cands:
         text = f"no finished search run in {out}\n"
     else:
         sources = "".join(f"- {f}\n" for f in merge)
-        text = markdown(cands, baseline) + "\n" + marginals(cands)
+        text = markdown(cands, baseline, rules) + "\n" + marginals(cands)
         if merge:
             text += f"\nWith the candidates of earlier searches:\n\n{sources}"
+        if rules_from:
+            text += "\nRules per method from the development search:\n\n" + "".join(
+                f"- {f}\n" for f in rules_from
+            )
         save(Path(out) / CANDIDATES, cands)
     if bad or clashes:
         text += "\nRun folders left out:\n" + "".join(f"- {b}\n" for b in [*bad, *clashes])

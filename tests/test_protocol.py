@@ -31,8 +31,11 @@ def test_cells_done_and_runs_left_are_counted_from_finished_draws():
     rows = {(r["space"], r["method"]): r for r in protocol.coverage(cands, draws=8)}
     assert rows["categorical", "source_only"] | {"hours": 0} == {
         "space": "categorical", "method": "source_only", "done": 12, "cells": 12, "left": 0,
-        "hours": 0, "machines": ["M"],
+        "hours": 0, "machines": ["M"], "test_hours": pytest.approx(4 * 3 * 8 * 360 / 3600),
     }  # fmt: skip
+    tests = protocol.test_runs(8)  # 4 test pairs, the binary 2, synth_emodb's 10 LOSO folds
+    assert tests["categorical", "ecan"] == 4 * 3 * 8 and tests["valence", "dann"] == 2 * 3 * 8
+    assert tests["categorical, loso", "msac_ce"] == 10 * 3 * 8 and len(tests) == len(rows)
     assert (rows["categorical", "dann"]["done"], rows["categorical", "dann"]["left"]) == (0, 91)
     assert rows["categorical", "dann"]["hours"] == pytest.approx(91 * 360 / 3600)
     assert rows["categorical", "dann"]["machines"] == ["N"]

@@ -11,7 +11,9 @@ binary arousal and valence; MSAC-SERNet and its plain-CE baseline on synth_emovo
 the cells done (all draws finished) out of those asked, the machines they ran
 on, and the runs left with their CPU hours at the method's mean recorded run
 wall time, then one sweep command per (label space, method group) that runs
-what is left (finished runs are skipped by the sweep itself).
+what is left (finished runs are skipped by the sweep itself), and what the
+test phase will cost at the same wall times (3 seeds; the draws again on every
+test task, for the per-task choice beside the frozen setting).
 """
 
 import argparse
@@ -31,6 +33,11 @@ EMODNA_AND_BASELINES = ("source_only", "dann", "emodna")
 MSAC_AND_BASELINE = ("msac_ce", "msac")
 LOSO_CORPUS, LOSO_FOLDS = "synth_emovo", 6  # its speakers: one fold each
 SEEDS = (0, 1)
+# the test phase: 3 seeds, the search's draws again on every test task (draw 0 the
+# frozen setting, the others for the per-task choice)
+TEST_SEEDS = (0, 1, 2)
+BINARY_TEST_TASKS = ("synth_emodb:synth_casia", "synth_casia:synth_emodb")
+TEST_LOSO_CORPUS, TEST_LOSO_FOLDS = "synth_emodb", 10  # its 10 speakers
 
 
 def cells(draws: int) -> dict[tuple[str, str], list[tuple[str, int]]]:
@@ -46,6 +53,19 @@ def cells(draws: int) -> dict[tuple[str, str], list[tuple[str, int]]]:
     out |= {
         ("categorical, loso", m): [(t, s) for t in loso for s in SEEDS] for m in MSAC_AND_BASELINE
     }
+    return out
+
+
+def test_runs(draws: int) -> dict[tuple[str, str], int]:
+    """The protocol's test phase: (label space, method) -> its runs."""
+    test4 = len(sweep.tasks_of(["test4"]))
+    out = {("categorical", m): test4 * len(TEST_SEEDS) * draws
+           for m in TRANSDUCTIVE + SOURCE_FREE}  # fmt: skip
+    for space in ("arousal", "valence"):
+        out |= {(space, m): len(BINARY_TEST_TASKS) * len(TEST_SEEDS) * draws
+                for m in EMODNA_AND_BASELINES}  # fmt: skip
+    out |= {("categorical, loso", m): TEST_LOSO_FOLDS * len(TEST_SEEDS) * draws
+            for m in MSAC_AND_BASELINE}  # fmt: skip
     return out
 
 
@@ -75,6 +95,7 @@ def coverage(cands: list, draws: int) -> list[dict]:
             "space": space, "method": method, "done": sum(h == draws for h in have),
             "cells": len(asked), "left": left, "hours": left * wall / 3600,
             "machines": sorted(machines[space, method]),
+            "test_hours": test_runs(draws)[space, method] * wall / 3600,
         })  # fmt: skip
     return out
 
@@ -112,7 +133,11 @@ def main(argv=None) -> None:
               f"| {r['hours']:.1f} | {'; '.join(r['machines']) or '-'} |")  # fmt: skip
     left, hours = sum(r["left"] for r in rows), sum(r["hours"] for r in rows)
     print(f"\n{left} runs left, {hours:.1f} run-hours at the recorded wall times "
-          "(two runs at a time on 2 cores: about half that in wall time)\n")  # fmt: skip
+          "(two runs at a time on 2 cores: about half that in wall time)")  # fmt: skip
+    tests = sum(test_runs(args.draws).values())
+    test_hours = sum(r["test_hours"] for r in rows)
+    print(f"Then the test phase: {tests} runs ({len(TEST_SEEDS)} seeds, {args.draws} draws), "
+          f"{test_hours:.1f} run-hours at the same wall times\n")  # fmt: skip
     print("\n".join(commands(rows, args.draws)))
 
 

@@ -486,3 +486,38 @@ def test_a_test_search_chooses_per_task_by_the_development_rule_and_never_on_its
                     "--seeds", "0", "--out", str(out),
                     "--rules_from", str(dev_of_real / ms.CANDIDATES)])  # fmt: skip
     assert e.value.code == 2 and not out.exists()
+
+
+def test_each_development_task_held_out_is_chosen_for_without_its_labels(tmp_path):
+    """held_out: per held-out task, the frozen draw (best mean oracle rank) and the
+    rule come from the other task only; the line's means are those of the picks
+    made on the held-out task; one task gives no section."""
+    written = fake_search(tmp_path, methods=("dann",), seeds=(0, 1))
+    cands, _ = ms.candidates(tmp_path)
+    tasks_ = {"a -> b": "a-b", "b -> a": "b-a"}
+    per_task, fixed = [], []
+    for task, other in (("a -> b", "b -> a"), ("b -> a", "a -> b")):
+        rest = [c for c in cands if c.row.task == other]
+        last = {(d, s): written[f"dann-{tasks_[other]}-draw{d}-seed{s}"][-1]["uar"]
+                for d in range(4) for s in (0, 1)}  # fmt: skip
+        ranks = {d: [] for d in range(4)}
+        for s in (0, 1):
+            for rank, d in enumerate(sorted(range(4), key=lambda d: -last[d, s])):
+                ranks[d].append(rank)
+        draw = min(ranks, key=lambda d: (np.mean(ranks[d]), d))
+        rule = ms.best_label_free(rest)["categorical", "transductive", "dann"][0]
+        for s in (0, 1):
+            runs = [written[f"dann-{tasks_[task]}-draw{d}-seed{s}"] for d in range(4)]
+            if rule == "last":
+                per_task.append(runs[0][-1]["uar"])
+            else:
+                key, sign = ms.RULES[rule]
+                per_task.append(
+                    max((r for rs in runs for r in rs), key=lambda r: sign * r[key])["uar"]
+                )
+            fixed.append(runs[draw][-1]["uar"])
+    line = [ln for ln in ms.held_out(cands).splitlines() if ln.startswith("| categorical")][0]
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    assert cells[:2] == ["categorical, transductive", "dann"]
+    assert (cells[3], cells[4]) == (f"{np.mean(per_task):.3f}", f"{np.mean(fixed):.3f}")
+    assert ms.held_out([c for c in cands if c.row.task == "a -> b"]) == ""  # one task

@@ -410,7 +410,7 @@ def test_the_kept_search_lists_each_method_under_its_own_protocol_only():
     table without source_only does not say it is compared with it."""
     cands = ms.load(Path("docs/searches/dev-emodb-emovo-seed0-2026-12-03.jsonl.gz"))
     text = ms.markdown(cands)
-    summary = text.split("## Choosing per task")[0]
+    summary = text.split("\n## ")[0]  # the first section
     rows = [line for line in summary.splitlines() if line.startswith("| categorical")]
     assert len(rows) == 7  # 4 source-free methods + 3 transductive ones
     assert not any(line.endswith("| - | - | - | - | - | - | - | - |") for line in rows)
@@ -424,14 +424,15 @@ def test_the_kept_search_lists_each_method_under_its_own_protocol_only():
 
 def test_each_method_gets_the_label_free_rule_that_ranked_its_development_runs_best(tmp_path):
     """best_label_free: per method, the rule of LABEL_FREE with the highest rank
-    correlation (scipy's, mean over cells) on the development search; `last`
-    where every rule ranks worse than chance."""
+    correlation over the draws at their last step (scipy's, mean over cells) on
+    the development search; `last` where every rule ranks worse than chance."""
     fake_search(tmp_path, seeds=(0,))
     cands, _ = ms.candidates(tmp_path)
     assert set(ms.LABEL_FREE) == {"source-val", "dev", "iwcv", "im", "snd", "entropy"}
     got = ms.best_label_free(cands)
     for method in ("source_only", "dann"):
-        rhos = {rule: ms.rank_correlation(rule, cands)[method] for rule in ms.LABEL_FREE}
+        rhos = {rule: ms.rank_correlation(rule, cands, last_only=True)[method]
+                for rule in ms.LABEL_FREE}  # fmt: skip
         best = max(rhos, key=rhos.get)
         rule, rho = got["categorical", "transductive", method]
         assert rho == pytest.approx(rhos[best])
@@ -447,8 +448,9 @@ def test_each_method_gets_the_label_free_rule_that_ranked_its_development_runs_b
 
 def test_a_test_search_chooses_per_task_by_the_development_rule_and_never_on_its_own(tmp_path):
     """--rules_from: search.md compares, per method, the development search's best
-    rule's per-task picks with `last`; a development search holding one of the
-    tasks is refused, by write and by the sweep before any run."""
+    rule's per-task picks (among the draws at their last step) with `last`; a
+    development search holding one of the tasks is refused, by write and by the
+    sweep before any run."""
     dev_dir, test_dir = tmp_path / "dev", tmp_path / "test"
     fake_search(dev_dir, methods=("dann",), tasks_=("a -> o", "o -> a"))
     ms.write(dev_dir)
@@ -466,7 +468,7 @@ def test_a_test_search_chooses_per_task_by_the_development_rule_and_never_on_its
                 best = runs[0][-1]
             else:
                 key, sign = ms.RULES[rule]
-                best = max((r for rs in runs for r in rs), key=lambda r: sign * r[key])
+                best = max((rs[-1] for rs in runs), key=lambda r: sign * r[key])
             picks[task, seed], last[task, seed] = best["uar"], runs[0][-1]["uar"]
     mean_pick, mean_last = np.mean(list(picks.values())), np.mean(list(last.values()))
     assert (
@@ -512,9 +514,7 @@ def test_each_development_task_held_out_is_chosen_for_without_its_labels(tmp_pat
                 per_task.append(runs[0][-1]["uar"])
             else:
                 key, sign = ms.RULES[rule]
-                per_task.append(
-                    max((r for rs in runs for r in rs), key=lambda r: sign * r[key])["uar"]
-                )
+                per_task.append(max((rs[-1] for rs in runs), key=lambda r: sign * r[key])["uar"])
             fixed.append(runs[draw][-1]["uar"])
     line = [ln for ln in ms.held_out(cands).splitlines() if ln.startswith("| categorical")][0]
     cells = [c.strip() for c in line.strip("|").split("|")]

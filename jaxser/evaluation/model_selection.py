@@ -346,22 +346,30 @@ def against_last(cands: list[Candidate], methods: list[str], picked: dict[str, l
 
 def best_label_free(dev: list[Candidate]) -> dict[tuple[str, str, str], tuple[str, float]]:
     """Per (label space, protocol, method) of a development search: the label-free
-    rule whose score ranks the method's candidates (every evaluated step of every
-    draw: what `choose` picks among) most like target UAR, and its rank
+    rule whose score ranks the method's runs (its draws at their last step: what
+    the per-task choice picks among, `runs_of`) most like target UAR, and its rank
     correlation; `last` (no choice) where no rule ranks them better than chance
-    (rho <= 0). Ties: the earlier rule in RULES."""
+    (rho <= 0). Ties: the earlier rule in RULES. Runs, not every evaluated step:
+    over steps a score is rewarded for telling a trained step from an early
+    one, and picking among steps by it did worse on the development tasks
+    (docs/results.md, part 6)."""
     spaces = collections.defaultdict(list)
     for c in dev:
         spaces[c.row.label_space, c.row.protocol].append(c)
     out = {}
     for space, cs in spaces.items():
-        rhos = {rule: rank_correlation(rule, cs) for rule in LABEL_FREE}
+        rhos = {rule: rank_correlation(rule, cs, last_only=True) for rule in LABEL_FREE}
         for method in dict.fromkeys(c.row.method for c in cs):
             scored = [(rho[method], rule) for rule, rho in rhos.items() if method in rho]
             if scored:
                 rho, rule = max(scored, key=lambda x: x[0])  # the first of equals
                 out[(*space, method)] = (rule if rho > 0 else "last", rho)
     return out
+
+
+def runs_of(cands: list[Candidate]) -> list[Candidate]:
+    """The runs: each draw at its last step (what the per-task choice picks among)."""
+    return [c for c in cands if c.last]
 
 
 def shared_tasks(cands: list[Candidate], dev: list[Candidate]) -> list[str]:
@@ -391,7 +399,7 @@ def per_task(cands: list[Candidate], rules: dict[tuple[str, str, str], tuple[str
                 without.append(f"{m} ({', '.join(space)})")
                 continue
             rule, rho = rules[(*space, m)]
-            rows = [r for r, _ in chosen_rows(rule, mine)]
+            rows = [r for r, _ in chosen_rows(rule, runs_of(mine))]
             rows += [dataclasses.replace(r, method="last") for r, _ in chosen_rows("last", mine)]
             g = report.Group(*space, rule, [m, "last"],
                              list(dict.fromkeys(r.task for r in rows)), rows)  # fmt: skip
@@ -400,10 +408,11 @@ def per_task(cands: list[Candidate], rules: dict[tuple[str, str, str], tuple[str
                              f"| {report.comparison_cells(a)} |")  # fmt: skip
     text = (
         "## Choosing per task by the development search's best label-free rule\n\n"
-        "Each method's per-task pick by the label-free rule that ranked its candidates "
-        "most like target UAR on the development search (Spearman's rho over every "
-        "evaluated step of every draw; `last`, no choice, where no rule ranked better "
-        "than chance), against the config's own setting at its last step: tasks won "
+        "Each method's per-task pick, among its draws at their last step, by the "
+        "label-free rule that ranked its runs most like target UAR on the development "
+        "search (Spearman's rho over the draws at their last step; `last`, no choice, "
+        "where no rule ranked better than chance), against the config's own setting at "
+        "its last step: tasks won "
         "(mean over seeds), mean target UAR over tasks, and a two-sided paired "
         "Wilcoxon signed-rank p over (task, seed) pairs. It reads no labels of these "
         "tasks.\n\n" + "\n".join(lines) + "\n"
@@ -442,7 +451,7 @@ def held_out(cands: list[Candidate], freeze: str = "oracle") -> str:
             if fz is None:
                 continue
             for cell in by_cell(here).values():
-                pick = choose(rule, cell)
+                pick = choose(rule, runs_of(cell))
                 fixed = [c for c in cell if c.draw == fz[0] and c.last]
                 base = choose("last", cell)
                 if pick is None or not fixed or base is None:
@@ -459,8 +468,9 @@ def held_out(cands: list[Candidate], freeze: str = "oracle") -> str:
     return (
         "## Each task held out\n\nThe protocol tried on the development tasks: each "
         f"task in turn held out, the setting frozen by `{freeze}` and the label-free "
-        "rule chosen (the best rank correlation, `last` if none beats chance) on the "
-        "other tasks; on the held-out task, the rule's per-task pick against the frozen "
+        "rule chosen (the best rank correlation over the draws at their last step, "
+        "`last` if none beats chance) on the other tasks; on the held-out task, the "
+        "rule's per-task pick among those draws against the frozen "
         "setting at its last step, and the frozen setting against the config's own "
         "(draw 0): tasks won, mean target UAR, difference, and the paired Wilcoxon p "
         "over (task, seed) pairs. Nothing chosen for a task reads its labels.\n\n"

@@ -583,6 +583,7 @@ def main(argv: list[str] | None = None) -> None:
         if not out.is_dir():
             p.error(f"{out} is not a folder")
         with cli.one_line_errors(debug, model_selection.SharedTasks):
+            model_selection.check_rules_from(out, args.merge, args.rules_from)  # before writing
             print(report.write(out, baseline=args.baseline))
             if model_selection.has_search(out) or args.merge:
                 model_selection.write(out, baseline=args.baseline, merge=args.merge,

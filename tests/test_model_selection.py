@@ -479,6 +479,12 @@ def test_a_test_search_chooses_per_task_by_the_development_rule_and_never_on_its
 
     with pytest.raises(ms.SharedTasks, match="a -> b"):  # its own tasks as development
         ms.write(test_dir, rules_from=[test_dir / ms.CANDIDATES])
+    refused = tmp_path / "refused_report"
+    refused.mkdir()
+    with pytest.raises(SystemExit, match="judged on the labels"):  # --report: nothing written
+        sweep.main(["--report", str(refused), "--merge", str(test_dir / ms.CANDIDATES),
+                    "--rules_from", str(test_dir / ms.CANDIDATES)])  # fmt: skip
+    assert list(refused.iterdir()) == []
     dev_of_real = tmp_path / "dev_real"
     fake_search(dev_of_real, methods=("dann",), tasks_=("synth_emodb -> synth_emovo",))
     ms.write(dev_of_real)

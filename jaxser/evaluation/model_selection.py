@@ -613,6 +613,27 @@ class SharedTasks(ValueError):
     """A development search given to choose rules holds a task being chosen on."""
 
 
+def rules_of(cands: list[Candidate], rules_from) -> dict[tuple[str, str, str], tuple[str, float]]:
+    """`best_label_free` of the development search in the files `rules_from`;
+    SharedTasks if it holds a task of `cands`."""
+    dev, _ = combine(*(load(Path(f)) for f in rules_from))
+    if shared := shared_tasks(cands, dev):
+        raise SharedTasks(
+            f"the development search (--rules_from) holds tasks of this search "
+            f"({', '.join(shared)}): its rules would be judged on the labels of the "
+            "tasks they choose on"
+        )
+    return best_label_free(dev)
+
+
+def check_rules_from(out: Path, merge=(), rules_from=()) -> None:
+    """Before `write` writes anything: SharedTasks if the development search in
+    `rules_from` holds a task of the search under `out` or in `merge`."""
+    if rules_from:
+        own, _ = candidates(Path(out))
+        rules_of(combine(own, *(load(Path(f)) for f in merge))[0], rules_from)
+
+
 def write(out: Path, runs=None, baseline: str = "source_only", merge=(), rules_from=()) -> str:
     """`<out>/search.md` from the search runs under `out` and the candidates files
     in `merge` (earlier searches' `candidates.jsonl.gz`), and `<out>/candidates.jsonl.gz`
@@ -621,16 +642,7 @@ def write(out: Path, runs=None, baseline: str = "source_only", merge=(), rules_f
     also chooses per task here (SharedTasks if they hold a task of this search)."""
     own, bad = candidates(Path(out), runs)
     cands, clashes = combine(own, *(load(Path(f)) for f in merge))
-    rules = None
-    if rules_from:
-        dev, _ = combine(*(load(Path(f)) for f in rules_from))
-        if shared := shared_tasks(cands, dev):
-            raise SharedTasks(
-                f"the development search (--rules_from) holds tasks of this search "
-                f"({', '.join(shared)}): its rules would be judged on the labels of the "
-                "tasks they choose on"
-            )
-        rules = best_label_free(dev)
+    rules = rules_of(cands, rules_from) if rules_from else None
     if not cands:
         text = f"no finished search run in {out}\n"
     else:

@@ -60,6 +60,8 @@ per evaluated step); `--merge FILE` (repeatable) tables such files of earlier
 searches with this one, e.g. the same search run in parts on several machines;
 a run of this sweep already in such a file (its folder name and config hash)
 is not run again: a part lost with its machine's disk is not lost.
+Runs with the same resolved config (a draw equal to the config's own setting,
+once a draw is frozen into it) run once, the later ones named on stderr.
 `--rules_from FILE` (repeatable): a development search's candidates, from which
 each method's best label-free rule (the highest rank correlation with target
 UAR there) also chooses per task here, against the config's own setting; the
@@ -326,6 +328,21 @@ def resolve(runs: list[Run]) -> list[Run]:
             )
         )
     return out
+
+
+def run_once(runs: list[Run]) -> tuple[list[Run], list[tuple[Run, Run]]]:
+    """Each identity once: a run whose resolved config is an earlier run's (a
+    search draw equal to the config's own setting, once a draw is frozen into
+    it, or draws made equal by --set) is left out, paired with the run that
+    stands for it; both are one run, so its choices and figures are the same."""
+    first, kept, same = {}, [], []
+    for run in runs:
+        if run.key in first:
+            same.append((run, first[run.key]))
+        else:
+            first[run.key] = run
+            kept.append(run)
+    return kept, same
 
 
 def finished(run: Run, workdir: Path) -> bool:
@@ -629,7 +646,7 @@ def main(argv: list[str] | None = None) -> None:
             args.search_seed,
             search_overrides,
         )
-        runs = resolve(runs)
+        runs, same = run_once(resolve(runs))
         missing = [] if args.report else missing_corpora(runs)
     task_names = [report.task_name(s, t, bool(args.loso)) for s, t in tasks]
     if shared := sorted(dev_tasks & set(task_names)):
@@ -638,6 +655,8 @@ def main(argv: list[str] | None = None) -> None:
     if missing:
         sys.exit("error: corpora not prepared; prepare each once:\n  " + "\n  ".join(missing))
 
+    for run, kept in same:
+        print(f"{run.name} has the config of {kept.name}: run once", file=sys.stderr)
     failed = []
     if not args.report:
         elsewhere = {(r.name, r.config_hash) for r in runs} & merged  # run in an earlier part

@@ -145,3 +145,18 @@ def test_the_path_ablation_steps_back_one_key_at_a_time_from_the_searchs_own_run
     ]
     with pytest.raises(SystemExit, match="known: "):
         ablate.path_variants("emodna", 5, keys=["terms.nope"])
+
+
+def test_draws_with_the_same_config_run_once():
+    """A draw that resolves to another run's config (here every draw, with --set
+    pinning the whole space of source_only) runs once: the first stands for it."""
+    task = [("synth_emodb", "synth_emovo")]
+    pinned = ["train.learning_rate=0.001", "train.warmup_steps=0", *TINY]
+    runs = sweep.resolve(sweep.plan(["source_only"], task, [0, 1], pinned, search=3))
+    kept, same = sweep.run_once(runs)
+    assert [(r.draw, r.seed) for r in kept] == [(0, 0), (0, 1)]
+    assert [(r.draw, r.seed, k.draw, k.seed) for r, k in same] == [
+        (1, 0, 0, 0), (1, 1, 0, 1), (2, 0, 0, 0), (2, 1, 0, 1)
+    ]  # fmt: skip
+    free = sweep.resolve(sweep.plan(["source_only"], task, [0], TINY, search=3))
+    assert sweep.run_once(free) == (free, [])  # drawn settings differ: every draw runs

@@ -589,10 +589,12 @@ def main(argv: list[str] | None = None) -> None:
         if given and not (args.search or args.report):
             p.error(f"{flag} goes with --search N or --report DIR")
     merged = set()  # (folder name, config_hash) of every run in the --merge files
-    dev_tasks = set()  # the tasks of the --rules_from searches
+    merged_tasks, dev_tasks = set(), set()  # of the --merge and the --rules_from searches
     with cli.one_line_errors(debug):  # a damaged file stops the sweep before any run
         for f in args.merge:
-            merged |= {(c.row.run, c.row.config_hash) for c in model_selection.load(Path(f))}
+            cands = model_selection.load(Path(f))
+            merged |= {(c.row.run, c.row.config_hash) for c in cands}
+            merged_tasks |= {c.row.task for c in cands}
         for f in args.rules_from:
             dev_tasks |= {c.row.task for c in model_selection.load(Path(f))}
     if args.report and not args.methods:
@@ -600,7 +602,8 @@ def main(argv: list[str] | None = None) -> None:
         if not out.is_dir():
             p.error(f"{out} is not a folder")
         with cli.one_line_errors(debug, model_selection.SharedTasks):
-            model_selection.check_rules_from(out, args.merge, args.rules_from)  # before writing
+            own = {r.task for r in report.collect(out).rows}  # before anything is written
+            model_selection.refuse_shared(own | merged_tasks, dev_tasks)
             print(report.write(out, baseline=args.baseline))
             if model_selection.has_search(out) or args.merge:
                 model_selection.write(out, baseline=args.baseline, merge=args.merge,
@@ -649,9 +652,10 @@ def main(argv: list[str] | None = None) -> None:
         runs, same = run_once(resolve(runs))
         missing = [] if args.report else missing_corpora(runs)
     task_names = [report.task_name(s, t, bool(args.loso)) for s, t in tasks]
-    if shared := sorted(dev_tasks & set(task_names)):
-        p.error(f"--rules_from holds tasks of this sweep ({', '.join(shared)}): a rule "
-                "judged there would read the labels of the tasks it chooses on")  # fmt: skip
+    try:
+        model_selection.refuse_shared(task_names, dev_tasks)
+    except model_selection.SharedTasks as e:
+        p.error(str(e))
     if missing:
         sys.exit("error: corpora not prepared; prepare each once:\n  " + "\n  ".join(missing))
 

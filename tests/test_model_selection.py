@@ -422,6 +422,15 @@ def test_the_kept_search_lists_each_method_under_its_own_protocol_only():
     assert "Against source_only: tasks won" in transductive
 
 
+def _runs_pick(runs: list[list[dict]], rule: str) -> dict:
+    """By hand: the eval row a rule picks among the draws at their last step
+    (`runs`: each draw's eval rows; `last`: draw 0's)."""
+    if rule == "last":
+        return runs[0][-1]
+    key, sign = ms.RULES[rule]
+    return max((rs[-1] for rs in runs), key=lambda r: sign * r[key])
+
+
 def test_each_method_gets_the_label_free_rule_that_ranked_its_development_runs_best(tmp_path):
     """best_label_free: per method, the rule of LABEL_FREE with the highest rank
     correlation over the draws at their last step (scipy's, mean over cells) on
@@ -464,11 +473,7 @@ def test_a_test_search_chooses_per_task_by_the_development_rule_and_never_on_its
         source, target = task.split(" -> ")
         for seed in (0, 1, 2):
             runs = [written[f"dann-{source}-{target}-draw{d}-seed{seed}"] for d in range(4)]
-            if rule == "last":
-                best = runs[0][-1]
-            else:
-                key, sign = ms.RULES[rule]
-                best = max((rs[-1] for rs in runs), key=lambda r: sign * r[key])
+            best = _runs_pick(runs, rule)
             picks[task, seed], last[task, seed] = best["uar"], runs[0][-1]["uar"]
     mean_pick, mean_last = np.mean(list(picks.values())), np.mean(list(last.values()))
     assert (
@@ -516,11 +521,7 @@ def test_each_development_task_held_out_is_chosen_for_without_its_labels(tmp_pat
         rule = ms.best_label_free(rest)["categorical", "transductive", "dann"][0]
         for s in (0, 1):
             runs = [written[f"dann-{tasks_[task]}-draw{d}-seed{s}"] for d in range(4)]
-            if rule == "last":
-                per_task.append(runs[0][-1]["uar"])
-            else:
-                key, sign = ms.RULES[rule]
-                per_task.append(max((rs[-1] for rs in runs), key=lambda r: sign * r[key])["uar"])
+            per_task.append(_runs_pick(runs, rule)["uar"])
             fixed.append(runs[draw][-1]["uar"])
     line = [ln for ln in ms.held_out(cands).splitlines() if ln.startswith("| categorical")][0]
     cells = [c.strip() for c in line.strip("|").split("|")]

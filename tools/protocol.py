@@ -86,6 +86,7 @@ def coverage(cands: list, draws: int) -> list[dict]:
             walls[r.method].append(r.wall_s)
         machines[space, r.method].add(r.machine or "not recorded")
     every_wall = [w for ws in walls.values() for w in ws]
+    tests = test_runs(draws)
     out = []
     for (space, method), asked in cells(draws).items():
         have = [len(found[space, method, t, s] & set(range(draws))) for t, s in asked]
@@ -95,7 +96,7 @@ def coverage(cands: list, draws: int) -> list[dict]:
             "space": space, "method": method, "done": sum(h == draws for h in have),
             "cells": len(asked), "left": left, "hours": left * wall / 3600,
             "machines": sorted(machines[space, method]),
-            "test_hours": test_runs(draws)[space, method] * wall / 3600,
+            "test_hours": tests[space, method] * wall / 3600,
         })  # fmt: skip
     return out
 

@@ -304,6 +304,14 @@ def summary(cands: list[Candidate], methods: list[str], picked: dict[str, list])
     )
 
 
+def _versus_last(space: tuple, method: str, rule: str, rows: list, last: list) -> dict | None:
+    """`Group.against` of a method's picked rows with the `last` rows of the same
+    cells (renamed "last")."""
+    rows = rows + [dataclasses.replace(r, method="last") for r in last]
+    tasks = list(dict.fromkeys(r.task for r in rows))
+    return report.Group(*space, rule, [method, "last"], tasks, rows).against(method, "last")
+
+
 def against_last(cands: list[Candidate], methods: list[str], picked: dict[str, list]) -> str:
     """Per (label space, protocol, method) and rule: what choosing per task by the
     rule gives against the config's own setting at its last step (`last`):
@@ -324,10 +332,7 @@ def against_last(cands: list[Candidate], methods: list[str], picked: dict[str, l
             for rule in [r for r in RULES if r != "last"]:
                 mine = [r for r, _ in picked[rule] if r.method == m
                         and (r.label_space, r.protocol) == space]  # fmt: skip
-                rows = mine + [dataclasses.replace(r, method="last") for r in base]
-                g = report.Group(*space, rule, [m, "last"],
-                                 list(dict.fromkeys(r.task for r in rows)), rows)  # fmt: skip
-                if a := g.against(m, "last"):
+                if a := _versus_last(space, m, rule, mine, base):
                     name = f"`{rule}`" + (" (ceiling)" if rule in UPPER_BOUND else "")
                     lines.append(
                         f"| {', '.join(space)} | {m} | {name} | {report.comparison_cells(a)} |"
@@ -372,10 +377,15 @@ def runs_of(cands: list[Candidate]) -> list[Candidate]:
     return [c for c in cands if c.last]
 
 
-def shared_tasks(cands: list[Candidate], dev: list[Candidate]) -> list[str]:
-    """The tasks both hold: a rule judged there would read the labels of the tasks
-    it chooses on."""
-    return sorted({c.row.task for c in cands} & {c.row.task for c in dev})
+def refuse_shared(tasks, dev_tasks) -> None:
+    """SharedTasks naming the tasks a search and its development search both hold:
+    a rule judged there would read the labels of the tasks it chooses on."""
+    if shared := sorted(set(tasks) & set(dev_tasks)):
+        raise SharedTasks(
+            f"the development search (--rules_from) holds tasks of this search "
+            f"({', '.join(shared)}): its rules would be judged on the labels of the "
+            "tasks they choose on"
+        )
 
 
 def per_task(cands: list[Candidate], rules: dict[tuple[str, str, str], tuple[str, float]]) -> str:
@@ -400,10 +410,7 @@ def per_task(cands: list[Candidate], rules: dict[tuple[str, str, str], tuple[str
                 continue
             rule, rho = rules[(*space, m)]
             rows = [r for r, _ in chosen_rows(rule, runs_of(mine))]
-            rows += [dataclasses.replace(r, method="last") for r, _ in chosen_rows("last", mine)]
-            g = report.Group(*space, rule, [m, "last"],
-                             list(dict.fromkeys(r.task for r in rows)), rows)  # fmt: skip
-            if a := g.against(m, "last"):
+            if a := _versus_last(space, m, rule, rows, [r for r, _ in chosen_rows("last", mine)]):
                 lines.append(f"| {', '.join(space)} | {m} | `{rule}` ({rho:+.2f}) "
                              f"| {report.comparison_cells(a)} |")  # fmt: skip
     text = (
@@ -447,9 +454,9 @@ def held_out(cands: list[Candidate], freeze: str = "oracle") -> str:
             rest = [c for c in mine if c.row.task != task]
             here = [c for c in mine if c.row.task == task]
             fz = frozen(freeze, rest).get(method)
-            rule = best_label_free(rest).get((*space, method), ("last", 0.0))[0]
             if fz is None:
                 continue
+            rule = best_label_free(rest).get((*space, method), ("last", 0.0))[0]
             for cell in by_cell(here).values():
                 pick = choose(rule, runs_of(cell))
                 fixed = [c for c in cell if c.draw == fz[0] and c.last]
@@ -520,7 +527,8 @@ def markdown(cands: list[Candidate], baseline: str = "source_only", rules=None) 
     """The search's tables: per rule, method x task (report.markdown's), the
     choices made, the frozen setting per method; then each rule's rank correlation.
     `rules` (`best_label_free` of a development search): also each method's
-    per-task choice by its rule."""
+    per-task choice by its rule; without them (a development search), each task
+    held out (`held_out`, whose freezing reads the other tasks' labels)."""
     methods = list(dict.fromkeys(c.row.method for c in cands))
     tasks = list(dict.fromkeys(c.row.task for c in cands))
     draws = {m: len({c.draw for c in cands if c.row.method == m}) for m in methods}
@@ -538,9 +546,9 @@ def markdown(cands: list[Candidate], baseline: str = "source_only", rules=None) 
     ]
     chosen = {rule: chosen_rows(rule, cands) for rule in RULES}
     parts.append(summary(cands, methods, chosen) + "\n")
-    if rules is not None:
+    if rules is not None:  # a test search: choosing per task by the development rules
         parts.append(per_task(cands, rules))
-    if crossed := held_out(cands):
+    elif crossed := held_out(cands):  # a development search: the protocol tried on it
         parts.append(crossed)
     if choosing := against_last(cands, methods, chosen):
         parts.append(choosing)
@@ -617,21 +625,8 @@ def rules_of(cands: list[Candidate], rules_from) -> dict[tuple[str, str, str], t
     """`best_label_free` of the development search in the files `rules_from`;
     SharedTasks if it holds a task of `cands`."""
     dev, _ = combine(*(load(Path(f)) for f in rules_from))
-    if shared := shared_tasks(cands, dev):
-        raise SharedTasks(
-            f"the development search (--rules_from) holds tasks of this search "
-            f"({', '.join(shared)}): its rules would be judged on the labels of the "
-            "tasks they choose on"
-        )
+    refuse_shared({c.row.task for c in cands}, {c.row.task for c in dev})
     return best_label_free(dev)
-
-
-def check_rules_from(out: Path, merge=(), rules_from=()) -> None:
-    """Before `write` writes anything: SharedTasks if the development search in
-    `rules_from` holds a task of the search under `out` or in `merge`."""
-    if rules_from:
-        own, _ = candidates(Path(out))
-        rules_of(combine(own, *(load(Path(f)) for f in merge))[0], rules_from)
 
 
 def write(out: Path, runs=None, baseline: str = "source_only", merge=(), rules_from=()) -> str:

@@ -15,7 +15,7 @@ from jaxser import config as config_lib
 from jaxser import experiment, methods, stages
 from jaxser.data import batch as batch_lib
 from jaxser.methods import terms
-from jaxser.methods.base import Context, Term
+from jaxser.methods.base import BATCH_HALVES, Context, Term
 from jaxser.training import loop
 from jaxser.training.step import make_train_step
 
@@ -90,6 +90,19 @@ def test_compiles_once(tmp_path):
     for i in range(3):
         state, _ = step(state, fake_batch(seed=i))
     assert len(traces) == 1 and int(state.step) == 3
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_step_closes_over_no_device_array(name, tmp_path):
+    """A device array captured by the step becomes a constant of the compiled
+    program, read back from the device when it compiles: on a GPU the loop's
+    transfer guard refused the first step for the seed's key (device check,
+    H200). Host (numpy) constants need no transfer."""
+    exp = build(name, tmp_path)
+    batch = fake_batch()
+    batch = {h: batch[h] for h in BATCH_HALVES[exp.method.halves]}
+    consts = jax.make_jaxpr(raw_step(exp))(exp.state, batch).consts
+    assert [type(c).__name__ for c in consts if isinstance(c, jax.Array)] == []
 
 
 def test_step_refuses_target_labels(tmp_path):

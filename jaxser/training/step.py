@@ -38,14 +38,18 @@ def check_batch(method: Method, batch: dict) -> None:
 
 def make_train_step(method: Method, tx, total_steps: int, seed: int, classes: Sequence[str]):
     """The step of `method` for a run of `total_steps` steps; `classes`: the task's
-    emotion names in label order (the terms see them in their `Context`)."""
-    seed_key = jax.random.key(seed)
+    emotion names in label order (the terms see them in their `Context`).
+
+    The step closes over no device array: one would be baked into the compiled
+    program as a constant, read back from the device at every compilation (an
+    error under the loop's transfer guard on an accelerator). The seed's key
+    is made inside, from the Python int."""
     halves = BATCH_HALVES[method.halves]
     classes = tuple(classes)
 
     def step(state: TrainState, batch: dict) -> tuple[TrainState, dict]:
         check_batch(method, batch)
-        rng = jax.random.fold_in(seed_key, state.step)
+        rng = jax.random.fold_in(jax.random.key(seed), state.step)
         progress = jnp.minimum(state.step / total_steps, 1.0)
         schedules = {name: fn(progress) for name, fn in method.schedules.items()}
         sizes = [batch[h]["x"].shape[0] for h in halves]

@@ -54,6 +54,7 @@ def test_steps_between_actions_read_nothing_back(tmp_path):
     without a copy and the guard does not fire, so this test watches the
     steps instead). A loop that reads each step's logs back, as it once did,
     is caught."""
+
     def syncing(step):  # the old loop: jax.device_get(logs) after every step
         def run(state, batch):
             state, logs = step(state, batch)

@@ -17,6 +17,7 @@ def rows(seed, n, d=12):
     return np.random.default_rng(seed).normal(size=(n, d)).astype(np.float64)
 
 
+@jax.default_matmul_precision("float32")  # as the step computes its losses (not TF32 on a GPU)
 def test_ridge_coefficients_equal_numpy_solve():
     hs, ht = rows(0, 6), rows(1, 5)
     mu = 0.1

@@ -57,6 +57,7 @@ def raw_step(exp):
     return make_train_step(exp.method, exp.tx, c.train.steps, c.seed, CLASSES)
 
 
+@jax.default_matmul_precision("float32")  # on a GPU, XLA's default for the backbone is TF32
 def test_golden_first_step(tmp_path):
     exp = build("dann", tmp_path)
     step, state = exp.step, exp.state
@@ -103,6 +104,34 @@ def test_step_closes_over_no_device_array(name, tmp_path):
     batch = {h: batch[h] for h in BATCH_HALVES[exp.method.halves]}
     consts = jax.make_jaxpr(raw_step(exp))(exp.state, batch).consts
     assert [type(c).__name__ for c in consts if isinstance(c, jax.Array)] == []
+
+
+def _products(jaxpr):
+    """(primitive, precision) of every matrix product and convolution, nested ones too."""
+    for e in jaxpr.eqns:
+        if e.primitive.name in ("dot_general", "conv_general_dilated"):
+            yield e.primitive.name, e.params.get("precision")
+        for p in e.params.values():
+            for sub in p if isinstance(p, (list, tuple)) else [p]:
+                if isinstance(sub, jax.extend.core.ClosedJaxpr):
+                    yield from _products(sub.jaxpr)
+                elif isinstance(sub, jax.extend.core.Jaxpr):
+                    yield from _products(sub)
+
+
+@pytest.mark.parametrize("name", ["source_only", "mmd", "didan"])
+def test_losses_multiply_in_full_float32_the_backbone_at_the_default(name, tmp_path):
+    """The loss terms' products are pinned to HIGHEST (a GPU's default float32
+    product is TF32, which moved the first losses by 1e-4 on an H200); the
+    backbone's convolutions and the heads keep the platform's default."""
+    exp = build(name, tmp_path)
+    products = list(_products(jax.make_jaxpr(raw_step(exp))(exp.state, fake_batch()).jaxpr))
+    highest = (jax.lax.Precision.HIGHEST,) * 2
+    pinned = [p for p, precision in products if precision == highest]
+    assert all(p == "dot_general" for p in pinned)
+    assert ("conv_general_dilated", None) in products
+    # MMD's kernel and IDA's ridge are products in the losses; source_only's CE has none
+    assert (len(pinned) > 0) == (name != "source_only"), products
 
 
 def test_step_refuses_target_labels(tmp_path):

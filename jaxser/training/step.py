@@ -2,11 +2,11 @@
 
 The step forwards the halves the method runs on (source + target concatenated,
 so BatchNorm statistics are over both; the target only; or the source only),
-sums the weighted
-loss terms, applies the optax update and updates the method state. Its checks
-run when it is traced, so they cost nothing per step: a batch whose target
-half has labels is refused, and so is a half the method does not run on (a
-source half for source-free adaptation, a target half for a source model).
+sums the weighted loss terms (their matrix products in full float32), applies
+the optax update and updates the method state. Its checks run when it is
+traced, so they cost nothing per step: a batch whose target half has labels is
+refused, and so is a half the method does not run on (a source half for
+source-free adaptation, a target half for a source model).
 """
 
 from collections.abc import Sequence
@@ -17,6 +17,15 @@ import optax
 
 from jaxser.methods.base import BATCH_HALVES, Context, Method
 from jaxser.training.state import TrainState
+
+# The losses' products (kernel matrices, covariances, IDA's ridge solve,
+# similarities) and the method state's update in full float32 on every
+# platform. XLA on an NVIDIA GPU runs float32 matrix products in TF32 by
+# default (10-bit mantissa): on an H200 the first steps' losses differed from
+# the CPU's by 1e-4 (backbone and losses together), and a closed form like
+# IDA's solve loses more. The backbone keeps the platform's default (and
+# `model.compute_dtype`); the losses' matrices are small, so this costs little.
+LOSS_PRECISION = "float32"
 
 
 def check_batch(method: Method, batch: dict) -> None:
@@ -70,12 +79,13 @@ def make_train_step(method: Method, tx, total_steps: int, seed: int, classes: Se
             )
             out = _split(out, halves, sizes)
             total, logs = 0.0, {}
-            for name, term in method.terms.items():
-                value, aux = term(out, batch, ctx)
-                w = term.weight * schedules[term.schedule] if term.schedule else term.weight
-                total = total + w * value
-                logs[f"loss/{name}"] = value
-                logs.update({f"{name}/{k}": v for k, v in aux.items()})
+            with jax.default_matmul_precision(LOSS_PRECISION):
+                for name, term in method.terms.items():
+                    value, aux = term(out, batch, ctx)
+                    w = term.weight * schedules[term.schedule] if term.schedule else term.weight
+                    total = total + w * value
+                    logs[f"loss/{name}"] = value
+                    logs.update({f"{name}/{k}": v for k, v in aux.items()})
             return total, (out, updates.get("batch_stats", {}), logs)
 
         (loss, (out, batch_stats, logs)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
@@ -84,7 +94,9 @@ def make_train_step(method: Method, tx, total_steps: int, seed: int, classes: Se
         updates, opt_state = tx.update(grads, state.opt_state, state.params)
         method_state = state.method_state
         if method.update_state is not None:
-            method_state = method.update_state(method_state, jax.lax.stop_gradient(out), batch, ctx)
+            with jax.default_matmul_precision(LOSS_PRECISION):
+                out = jax.lax.stop_gradient(out)
+                method_state = method.update_state(method_state, out, batch, ctx)
         logs.update({"loss": loss, "grad_norm": optax.tree.norm(grads)})
         logs.update({f"schedule/{name}": v for name, v in schedules.items()})
         new = state.replace(

@@ -231,6 +231,8 @@ def test_device_check_tool_runs_on_cpu(tmp_path):
     assert r["steps"] == 3 and r["dtype"] == "float32"
     assert 0 < r["fixed_cost_s"] < r["wall_s"]
     assert [x["step"] for x in writers.read(tmp_path / "source_only", "train")] == [3]
+    host = device_check.host_per_step("source_only", steps=2)
+    assert host["steps"] == 2 and host["batch_put_ms"] > 0 and host["dispatch_ms"] > 0
 
 
 def test_the_machine_is_the_cpus_model_count_and_widest_vector_extension(monkeypatch):

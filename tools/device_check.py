@@ -22,7 +22,12 @@ needs ml_collections and tqdm (pure Python: bring their wheels along). It prints
    `--loop_steps` steps of each config in the platform's default dtype: its
    steps/s against the in-memory step of (3) (the loop's efficiency), and the
    run's fixed cost (the build, the first step's compilation, the loop's
-   start: the wall time of build + fit less the steps at the in-memory rate).
+   start: the wall time of build + fit less the steps at the in-memory rate);
+5. the host's own work per step of that loop, each step waited for so the
+   device is idle while it is timed: getting the next batch onto the devices
+   (`loop.device_batches` over the in-memory feed) and dispatching the jitted
+   step (the call returns before the step has run). When their sum is near
+   the in-memory step time or above it, the loop is bound by the host.
 
 Every figure also goes to `--json`. About 3 minutes on an H200 with the
 defaults (most of it compilation); the CPU run above takes about 5.
@@ -98,6 +103,34 @@ def loop_rate(name: str, steps: int, step_ms: float, workdir: Path) -> dict:
     }
 
 
+def host_per_step(name: str, steps: int = 30) -> dict:
+    """The host's work for one step of `loop.fit`, timed with the device idle:
+    the next batch onto the devices, and the jitted step's dispatch (medians)."""
+    config = config_lib.load(f"configs/{name}.py", ["train.compilation_cache=off"])
+    exp = experiment.build(config, CLASSES, 1000)
+    b, t, f = config.train.batch_size, exp.crop_frames, exp.features.dim
+    feed = batch_lib.in_memory([batch_lib.random(b, t, f, len(CLASSES), seed=i) for i in range(4)])
+    stream = loop.device_batches(feed(exp, 0), exp.mesh)
+    state = exp.state
+    put, dispatch = [], []
+    for i in range(steps + 1):  # the first step compiles: not timed
+        t0 = time.perf_counter()
+        batch = next(stream)
+        t1 = time.perf_counter()
+        state, logs = exp.step(state, batch)
+        t2 = time.perf_counter()
+        jax.block_until_ready((state, logs))
+        if i:
+            put.append(t1 - t0)
+            dispatch.append(t2 - t1)
+    return {
+        "config": name,
+        "steps": steps,
+        "batch_put_ms": 1000 * float(np.median(put)),
+        "dispatch_ms": 1000 * float(np.median(dispatch)),
+    }
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--configs", nargs="+", default=["source_only", "emodna"])
@@ -129,18 +162,26 @@ def main() -> None:
                 f"{r['gflop_per_s']:8.1f} GFLOP/s  {r['mem_kind']} {r['peak_mem_mb']:.0f} MB"
             )
     auto = runtime.describe(config_lib.load("configs/source_only.py"))["compute_dtype"]
+    step_ms = {r["config"]: r["step_ms"] for r in out["bench"] if r["dtype"] == auto}
     out["loop"] = []
     for name in args.configs:
-        step_ms = next(
-            r["step_ms"] for r in out["bench"] if r["config"] == name and r["dtype"] == auto
-        )
-        r = loop_rate(name, args.loop_steps, step_ms, work)
+        r = loop_rate(name, args.loop_steps, step_ms[name], work)
         out["loop"].append(r)
         print(
             f"loop.fit   {name:12s} {r['dtype']:8s} {r['steps']} steps: "
             f"{r['loop_steps_per_s']:7.1f} steps/s in the loop, {r['memory_steps_per_s']:7.1f} "
             f"in memory: efficiency {r['efficiency']:.1%}; fixed cost {r['fixed_cost_s']:.1f} s "
             f"of {r['wall_s']:.1f} s"
+        )
+    out["host"] = []
+    for name in args.configs:
+        r = host_per_step(name)
+        out["host"].append(r)
+        host_ms = r["batch_put_ms"] + r["dispatch_ms"]
+        print(
+            f"host/step  {name:12s} batch onto the devices {r['batch_put_ms']:6.2f} ms, "
+            f"step dispatch {r['dispatch_ms']:6.2f} ms: {host_ms:6.2f} ms against the "
+            f"step's {step_ms[name]:.2f} ms"
         )
     out["wall_s"] = time.perf_counter() - t0
     print(f"device check done in {out['wall_s']:.0f} s")

@@ -46,3 +46,30 @@ def test_cells_done_and_runs_left_are_counted_from_finished_draws():
     assert not any("source_only" in c and "categorical" in c for c in commands)
     assert any(c.startswith("python -m jaxser.sweep --methods msac_ce,msac --loso synth_emovo "
                             "--folds 0-5 --seeds 0,1 --search 8") for c in commands)  # fmt: skip
+
+
+def _row(method, seed, uar, machine, draw=0, task="a -> b"):
+    return report.Row(
+        method=method, task=task, label_space="categorical", protocol="transductive",
+        selection="last", seed=seed, uar=uar, war=uar, macro_f1=uar, pred_balance=1.0, steps=300,
+        wall_s=60.0, run=f"{method}-{task}-{draw}-{seed}", draw=draw, machine=machine,
+    )  # fmt: skip
+
+
+def test_machine_gap_pairs_a_run_across_machines_and_seeds_within_one():
+    import machine_gap
+
+    rows = [
+        _row("dann", 0, 0.50, "X"), _row("dann", 0, 0.53, "Y"),  # one run on both machines
+        _row("dann", 1, 0.40, "X"), _row("dann", 1, 0.38, "Y"),
+        _row("dann", 0, 0.60, "X", draw=1),  # seed 1 missing: no seed pair, one machine only
+        _row("mmd", 0, 0.45, "X"),
+    ]  # fmt: skip
+    g = machine_gap.gaps(rows)
+    assert g["dann"]["machine"] == pytest.approx([0.03, -0.02])  # Y minus X, per run
+    assert sorted(g["dann"]["seed"]) == pytest.approx([0.10, 0.15])  # on X, then on Y
+    assert g["mmd"] == {"machine": [], "seed": []}
+    assert (
+        machine_gap._line("dann", g["dann"])
+        == "| dann | 2 | +0.0050 | 0.0250 | 0.0300 | 2 | 0.1250 |"
+    )

@@ -239,9 +239,13 @@ def test_the_machine_is_the_cpus_model_count_and_widest_vector_extension(monkeyp
     monkeypatch.setattr("os.cpu_count", lambda: 8)
     intel = "processor\t: 0\nmodel name\t: Intel(R) Xeon(R) CPU\nflags\t: sse4_2 avx2 avx512f\n"
     amd = "model name\t: AMD EPYC\nflags\t\t: fpu sse4_2 avx avx2\n"
-    arm = "processor\t: 0\nFeatures\t: fp asimd evtstrm\nCPU implementer\t: 0x41\n"
+    zen5 = "cpu family\t: 26\nmodel\t\t: 2\nmodel name\t: AMD EPYC\nflags\t\t: avx2 avx512f\n"
+    arm = (
+        "processor\t: 0\nFeatures\t: fp asimd evtstrm\nCPU implementer\t: 0x41\nCPU part\t: 0xd0c\n"
+    )
     assert runtime.cpu(intel) == "Intel(R) Xeon(R) CPU, 8 CPUs, AVX-512"
     assert runtime.cpu(amd) == "AMD EPYC, 8 CPUs, AVX2"
-    assert runtime.cpu(arm).endswith(", 8 CPUs, NEON")
+    assert runtime.cpu(zen5) == "AMD EPYC, 8 CPUs, AVX-512, family 26 model 2"
+    assert runtime.cpu(arm).endswith(", 8 CPUs, NEON, implementer 0x41 part 0xd0c")
     monkeypatch.setattr("os.cpu_count", lambda: 1)
     assert runtime.cpu("model name : X\n") == "X, 1 CPU"

@@ -8,8 +8,10 @@ CPU): `check_resume` refuses it, naming both, unless the caller allows it
 (`python -m jaxser.train --allow_device_change`).
 
 `machine` names the hardware a table's numbers come from: the same command
-gives other numbers on a CPU with AVX-512 than on one with AVX2 only, so the
-tables (jaxser/evaluation/report.py) say which machines their runs ran on.
+gives other numbers on a CPU with AVX-512 than on one with AVX2 only, and on
+another generation of the same CPU, so the tables (jaxser/evaluation/report.py)
+say which machines their runs ran on. Runs recorded before the generation was
+part of the name carry the name without it.
 """
 
 import os
@@ -31,15 +33,23 @@ class DeviceChanged(RuntimeError):
     """A run was resumed on another platform or compute dtype than it started on."""
 
 
+# a CPU's generation: XLA compiles for the host CPU, so two CPUs with the same
+# model name and vector width can give one run other numbers (two virtual
+# machines' "AMD EPYC, 2 CPUs, AVX-512", the same code and one core: target UAR
+# 0.5655 and 0.5734, docs/results.md, part 7)
+CPU_GENERATION = (("cpu family", "family"), ("model", "model"),
+                  ("cpu implementer", "implementer"), ("cpu part", "part"))  # fmt: skip
 # the widest vector extension a CPU has (its /proc/cpuinfo flag), widest first
 VECTOR_EXTENSIONS = (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX"), ("sve", "SVE"),
                      ("asimd", "NEON"), ("sse4_2", "SSE4.2"))  # fmt: skip
 
 
 def cpu(cpuinfo: str | None = None) -> str:
-    """The host CPU, e.g. "AMD EPYC, 2 CPUs, AVX-512": its model name, logical CPU
-    count and widest vector extension, from `cpuinfo` (the text of /proc/cpuinfo;
-    read here when None; elsewhere than Linux: the platform module's names)."""
+    """The host CPU, e.g. "AMD EPYC, 2 CPUs, AVX-512, family 26 model 2": its model
+    name, logical CPU count, widest vector extension and generation (x86 family
+    and model, ARM implementer and part), from `cpuinfo` (the text of
+    /proc/cpuinfo; read here when None; elsewhere than Linux: the platform
+    module's names)."""
     if cpuinfo is None:
         try:
             cpuinfo = Path("/proc/cpuinfo").read_text()
@@ -53,7 +63,11 @@ def cpu(cpuinfo: str | None = None) -> str:
     flags = set((fields.get("flags") or fields.get("features") or "").split())
     vector = next((name for flag, name in VECTOR_EXTENSIONS if flag in flags), "")
     count = os.cpu_count() or 1
-    return ", ".join(x for x in (model, f"{count} CPU{'s' * (count > 1)}", vector) if x)
+    generation = " ".join(
+        f"{name} {fields[key]}" for key, name in CPU_GENERATION if fields.get(key)
+    )
+    parts = (model, f"{count} CPU{'s' * (count > 1)}", vector, generation)
+    return ", ".join(x for x in parts if x)
 
 
 def machine() -> str:

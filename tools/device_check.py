@@ -72,17 +72,25 @@ def golden(workdir: Path) -> dict:
     return {"max_rel_diff": worst, "ok": worst <= 1e-4, "values": got}
 
 
-def loop_rate(name: str, steps: int, step_ms: float, workdir: Path) -> dict:
-    """`steps` steps of `loop.fit` on in-memory batches: steps/s, the loop's
-    efficiency against the in-memory step, and the run's fixed cost."""
-    t0 = time.perf_counter()
+def _in_memory(name: str, steps: int):
+    """`configs/<name>.py` built for a loop of `steps` steps fed from memory (4
+    random batches), stopping one short of its end (no final evaluation: it
+    reads corpora) and saving nor evaluating before it: (experiment, feed)."""
     config = config_lib.load(f"configs/{name}.py", ["train.compilation_cache=off"])
     with config.unlocked():
-        config.train.steps = steps + 1  # stop one short: no final evaluation (it reads corpora)
+        config.train.steps = steps + 1
         config.train.eval_every = config.train.checkpoint_every = 10 * steps
     exp = experiment.build(config, CLASSES, 1000)
     b, t, f = config.train.batch_size, exp.crop_frames, exp.features.dim
     feed = batch_lib.in_memory([batch_lib.random(b, t, f, len(CLASSES), seed=i) for i in range(4)])
+    return exp, feed
+
+
+def loop_rate(name: str, steps: int, step_ms: float, workdir: Path) -> dict:
+    """`steps` steps of `loop.fit` on in-memory batches: steps/s, the loop's
+    efficiency against the in-memory step, and the run's fixed cost."""
+    t0 = time.perf_counter()
+    exp, feed = _in_memory(name, steps)
     # on an accelerator the guard makes any read-back between the loop's actions an error
     guard = "disallow_explicit"
     loop.fit(exp, workdir / name, max_steps=steps, progress=False, feed=feed, transfer_guard=guard)
@@ -93,7 +101,7 @@ def loop_rate(name: str, steps: int, step_ms: float, workdir: Path) -> dict:
     rate = float(np.median(steady)) if steady else float("nan")
     return {
         "config": name,
-        "dtype": runtime.describe(config)["compute_dtype"],
+        "dtype": runtime.describe(exp.config)["compute_dtype"],
         "steps": steps,
         "loop_steps_per_s": rate,
         "memory_steps_per_s": 1000 / step_ms,
@@ -106,10 +114,7 @@ def loop_rate(name: str, steps: int, step_ms: float, workdir: Path) -> dict:
 def host_per_step(name: str, steps: int = 30) -> dict:
     """The host's work for one step of `loop.fit`, timed with the device idle:
     the next batch onto the devices, and the jitted step's dispatch (medians)."""
-    config = config_lib.load(f"configs/{name}.py", ["train.compilation_cache=off"])
-    exp = experiment.build(config, CLASSES, 1000)
-    b, t, f = config.train.batch_size, exp.crop_frames, exp.features.dim
-    feed = batch_lib.in_memory([batch_lib.random(b, t, f, len(CLASSES), seed=i) for i in range(4)])
+    exp, feed = _in_memory(name, steps)
     stream = loop.device_batches(feed(exp, 0), exp.mesh)
     state = exp.state
     put, dispatch = [], []

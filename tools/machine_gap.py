@@ -33,8 +33,9 @@ def last_rows(sources: list[Path]) -> list:
 
 
 def gaps(rows: list) -> dict[str, dict]:
-    """Per method: the (a, b) UARs of each run seen on two machines, and the
-    |seed 0 - seed 1| of each (task, draw, machine) with both seeds."""
+    """Per method: each run seen on two machines, its UAR on the second (by name)
+    minus on the first, and |seed 1 - seed 0| of each (task, draw, machine)
+    with both seeds."""
     by_run = collections.defaultdict(dict)  # run name -> {machine: row}
     for r in rows:
         by_run[r.run][r.machine] = r

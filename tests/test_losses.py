@@ -7,6 +7,7 @@ import pytest
 from jax.test_util import check_grads
 
 from jaxser import losses
+from jaxser.losses import discrepancy
 
 
 def test_cross_entropy_with_label_smoothing_by_hand():
@@ -76,6 +77,32 @@ def test_mk_mmd_matches_reference():
     assert losses.mk_mmd(jnp.array(s), jnp.array(s)) == pytest.approx(0.0, abs=1e-6)
     far = losses.mk_mmd(jnp.array(s), jnp.array(s + 5.0))
     assert far > losses.mk_mmd(jnp.array(s), jnp.array(t)) > 0
+
+
+def test_kernel_losses_stay_finite_when_features_collapse():
+    """Every row one point (a strong alignment weight can drive the features
+    there): the references' bandwidth is 0 / 0; here the MMDs are 0 with finite
+    gradients, and the floor leaves a bandwidth above it unchanged."""
+    x = jnp.ones((4, 8))
+    onehot = jnp.eye(2)[jnp.array([0, 1, 0, 1])]
+    for loss in (
+        lambda a: losses.mk_mmd(a, x),
+        lambda a: losses.lmmd(a, x, onehot, onehot),
+    ):
+        assert float(loss(x)) == 0.0
+        assert bool(jnp.all(jnp.isfinite(jax.grad(loss)(x))))
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=(6, 3))
+    assert np.array_equal(np.asarray(losses.multi_kernel(jnp.array(y))), _kernel_floorless(y))
+
+
+def _kernel_floorless(x, num=5, mul=2.0):
+    """`multi_kernel` without its bandwidth floor, in the same float32 ops."""
+    x = jnp.array(x)
+    d = discrepancy.squared_distances(x, x)
+    n = x.shape[0]
+    scales = jnp.sum(d) / (n * n - n) * mul ** (jnp.arange(num) - num // 2)
+    return np.asarray(jnp.sum(jnp.exp(-d[None] / scales[:, None, None]), axis=0))
 
 
 def test_coral_matches_reference():

@@ -3,6 +3,9 @@
 import jax
 import jax.numpy as jnp
 
+# the smallest base bandwidth of `multi_kernel` (squared feature distance)
+MIN_BANDWIDTH = 1e-12
+
 
 def squared_distances(a_NxD: jax.Array, b_MxD: jax.Array) -> jax.Array:
     """Pairwise squared Euclidean distances [N, M]."""
@@ -14,11 +17,14 @@ def multi_kernel(x_NxD: jax.Array, num_kernels: int = 5, kernel_mul: float = 2.0
     """Sum of Gaussian kernels on all pairs of rows of x (DAN's multi-kernel).
 
     Bandwidths: base * kernel_mul**(k - num_kernels // 2), k = 0..num_kernels-1,
-    base = mean pairwise squared distance (no gradient through it).
+    base = mean pairwise squared distance (no gradient through it), floored at
+    MIN_BANDWIDTH: rows that all coincide (features collapsed onto one point)
+    give 0 / 0 in the references (DAN, DSAN); here every kernel is 1 there,
+    the MMD 0 and its gradient finite. Above the floor nothing changes.
     """
     d = squared_distances(x_NxD, x_NxD)
     n = x_NxD.shape[0]
-    base = jax.lax.stop_gradient(jnp.sum(d) / (n * n - n))
+    base = jax.lax.stop_gradient(jnp.maximum(jnp.sum(d) / (n * n - n), MIN_BANDWIDTH))
     scales = base * kernel_mul ** (jnp.arange(num_kernels) - num_kernels // 2)
     return jnp.sum(jnp.exp(-d[None] / scales[:, None, None]), axis=0)
 

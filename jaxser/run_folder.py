@@ -24,6 +24,7 @@ STAGE = "stage.json"
 NORMALIZATION = "normalization.json"
 RESULTS = "results.json"
 CHECKPOINTS = "checkpoints"
+SWEEP = "sweep.json"  # what `python -m jaxser.sweep` ran here (draw, setting, wall time)
 CONFIG_KEYS = ("method", "seed", "data", "model", "train", "terms")  # of every config.json
 
 

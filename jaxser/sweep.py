@@ -406,15 +406,58 @@ def _core_slots(jobs: int) -> list[set[int]]:
     return [set(cores[i * per : (i + 1) * per]) for i in range(jobs)]
 
 
+def _meta(run: Run, workdir: Path) -> dict:
+    """The run's sweep.json: what it is (method, config, overrides, command, key,
+    config hash; in a search its draw and setting, which the tables read from
+    here) and `wall_s`, its wall time summed over the attempts that ended
+    (absent when none was timed)."""
+    meta = {}
+    if (workdir / run_folder.SWEEP).is_file():
+        try:
+            meta = files.read_json(workdir / run_folder.SWEEP)
+        except files.DamagedFile:  # a kill tore it: its wall time is lost, not the run
+            pass
+    if run.draw is not None:
+        meta.update(draw=run.draw, setting=", ".join(run.setting) or "defaults")
+    meta.update(
+        method=run.method,
+        config=run.config,
+        overrides=list(run.all_overrides()),
+        command=" ".join(run.command(workdir)),
+        key=run.key,
+        config_hash=run.config_hash,
+    )
+    return meta
+
+
+def _meta_lost(workdir: Path) -> bool:
+    """Whether a finished run's sweep.json is missing or torn."""
+    try:
+        files.read_json(workdir / run_folder.SWEEP)
+    except files.DamagedFile:  # missing too
+        return True
+    return False
+
+
 def execute(
     runs: list[Run], out: Path, jobs: int = 1, stream=sys.stderr, elsewhere=frozenset()
 ) -> list[Run]:
     """Runs every unfinished run, `jobs` at a time; returns the failed ones.
     `elsewhere`: (folder name, config_hash) of runs finished in another place (an
-    earlier part's candidates file, `--merge`): not run again, tabled from there."""
+    earlier part's candidates file, `--merge`): not run again, tabled from there.
+
+    A run's sweep.json is written before it starts and again, with its wall
+    time, when it ends: a run that finishes after its sweep was killed keeps
+    its draw and setting. A finished run without one (a sweep killed before
+    this rule) is given one here, without a wall time."""
     out.mkdir(parents=True, exist_ok=True)
     merged = {r.name for r in runs if (r.name, r.config_hash) in elsewhere}
     todo = [r for r in runs if r.name not in merged and not finished(r, out / r.name)]
+    to_run = {r.name for r in todo}
+    for run in runs:
+        workdir = out / run.name
+        if run.name not in to_run | merged and _meta_lost(workdir):
+            files.write_json(workdir / run_folder.SWEEP, _meta(run, workdir))
     total, done0 = len(runs), len(runs) - len(todo)
     print(
         f"sweep {out}: {total} runs, {done0} finished"
@@ -433,23 +476,9 @@ def execute(
     def one(run: Run) -> None:
         workdir = out / run.name
         workdir.mkdir(parents=True, exist_ok=True)
-        meta_path = workdir / "sweep.json"
-        meta = {"wall_s": 0.0}
-        if meta_path.is_file():
-            try:
-                meta = files.read_json(meta_path)
-            except files.DamagedFile:  # a kill tore it: its wall time is lost, not the run
-                pass
-        if run.draw is not None:
-            meta.update(draw=run.draw, setting=", ".join(run.setting) or "defaults")
-        meta.update(
-            method=run.method,
-            config=run.config,
-            overrides=list(run.all_overrides()),
-            command=" ".join(run.command(workdir)),
-            key=run.key,
-            config_hash=run.config_hash,
-        )
+        meta = _meta(run, workdir)
+        # before the run starts: the run may outlive this sweep
+        files.write_json(workdir / run_folder.SWEEP, meta)
         cores = slots.get()
         env = dict(os.environ, OMP_NUM_THREADS=str(max(len(cores), 1)))
         t0 = time.perf_counter()
@@ -467,8 +496,8 @@ def execute(
         finally:
             slots.put(cores)
         wall = time.perf_counter() - t0
-        meta["wall_s"] = round(meta["wall_s"] + wall, 1)
-        files.write_json(meta_path, meta)
+        meta["wall_s"] = round(meta.get("wall_s", 0.0) + wall, 1)
+        files.write_json(workdir / run_folder.SWEEP, meta)
         ok = proc.returncode == 0 and (workdir / "results.json").is_file()
         with lock:
             state["done"] += 1

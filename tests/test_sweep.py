@@ -330,3 +330,49 @@ def test_runs_held_by_a_merged_file_are_not_run_again(tmp_path, monkeypatch):
     failed = sweep.execute(runs, tmp_path / "b", 1, io.StringIO(), elsewhere=stale)
     assert sorted(Path(w).name for w in started) == sorted(r.name for r in runs if r.seed == 1)
     assert [r.seed for r in failed] == [1, 1]
+
+
+def test_a_run_that_outlives_its_sweep_keeps_its_draw(tmp_path, monkeypatch):
+    """sweep.json is written before a run starts: a run that finishes after its
+    sweep was killed still tables as its draw. A finished run that has none (a
+    sweep killed before that rule) is given one, without a wall time, and is not
+    run again."""
+    plan = sweep.plan(["source_only"], [("synth_emodb", "synth_emovo")], [0], TINY,
+                      search=2, search_overrides=["train.eval_every=2"])  # fmt: skip
+    runs = sweep.resolve(plan)
+    seen = {}
+
+    class Finishes:  # a run that reads its sweep.json at its start and finishes
+        def __init__(self, command, **kwargs):
+            workdir = Path(command[command.index("--workdir") + 1])
+            seen[workdir.name] = json.loads((workdir / "sweep.json").read_text())
+            run = next(r for r in runs if r.name == workdir.name)
+            (workdir / "results.json").write_text(json.dumps({"config_hash": run.config_hash}))
+            self.pid, self.returncode = -1, 0
+
+        def wait(self):
+            return self.returncode
+
+    monkeypatch.setattr(sweep.subprocess, "Popen", Finishes)
+    monkeypatch.setattr(sweep.os, "sched_setaffinity", lambda *a: None, raising=False)
+    monkeypatch.setattr(
+        sweep.run_folder,
+        "read_results",
+        lambda w: json.loads((Path(w) / "results.json").read_text()) | {"uar": 0.5},
+    )
+    out = tmp_path / "search"
+    # draw 1 finished under a sweep that was killed before it could write sweep.json
+    lost = next(r for r in runs if r.draw == 1)
+    (out / lost.name).mkdir(parents=True)
+    (out / lost.name / "results.json").write_text(json.dumps({"config_hash": lost.config_hash}))
+    stream = io.StringIO()
+    assert sweep.execute(runs, out, 1, stream) == []
+    assert "2 runs, 1 finished, 1 to run" in stream.getvalue()
+    (started,) = [r for r in runs if r.draw == 0]
+    assert list(seen) == [started.name]  # the finished draw 1 did not run again
+    assert seen[started.name]["draw"] == 0 and "wall_s" not in seen[started.name]
+    after = json.loads((out / started.name / "sweep.json").read_text())
+    assert after["draw"] == 0 and after["wall_s"] >= 0
+    healed = json.loads((out / lost.name / "sweep.json").read_text())
+    assert healed["draw"] == 1 and healed["config_hash"] == lost.config_hash
+    assert healed["setting"] == ", ".join(lost.setting) and "wall_s" not in healed

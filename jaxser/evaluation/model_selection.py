@@ -608,7 +608,7 @@ def markdown(cands: list[Candidate], baseline: str = "source_only", rules=None) 
 
 def has_search(out: Path) -> bool:
     """Whether a folder holds runs of a search (a sweep.json with a draw)."""
-    for meta in Path(out).glob("*/sweep.json"):
+    for meta in Path(out).glob(f"*/{run_folder.SWEEP}"):
         try:
             if "draw" in files.read_json(meta):
                 return True

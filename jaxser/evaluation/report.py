@@ -121,7 +121,8 @@ def read_run(run: Path) -> list[Row]:
         return []
     try:
         r = run_folder.read_results(run)
-        meta = files.read_json(run / "sweep.json") if (run / "sweep.json").is_file() else {}
+        sweep = run / run_folder.SWEEP
+        meta = files.read_json(sweep) if sweep.is_file() else {}
         saved = run_folder.saved_hash(run) if (run / run_folder.CONFIG).is_file() else None
         rows = _rows(run, r, meta)
     except (files.DamagedFile, KeyError, TypeError, ValueError, AttributeError) as e:

@@ -223,12 +223,22 @@ def test_attribute_orthogonality_against_numpy():
         (["msac.control=gated"], r"unknown config.msac.control 'gated'; known: \['reversal'"),
         (["terms.orth.weight=0.1"], "needs config.msac.control='orthogonal'"),
         (["terms.confusion.weight=0.1"], "needs config.msac.control='confusion'"),
+        (  # the corpus reversal would adapt to the tested speakers
+            ["data.protocol=loso", "data.target=", "terms.adv.weight=0.3"],
+            r"data.protocol=loso: MSAC's corpus reversal .* --set terms.adv.weight=0",
+        ),
     ],
 )
 def test_bad_control_fails_in_check(overrides, message):
     config = config_lib.load("configs/msac.py", overrides)
     with pytest.raises(config_lib.ConfigError, match=message):
         experiment.check(config)
+
+
+def test_single_corpus_msac_without_the_corpus_reversal_passes_check():
+    loso = ["data.protocol=loso", "data.target=", "terms.adv.weight=0"]
+    experiment.check(config_lib.load("configs/msac.py", loso))
+    experiment.check(config_lib.load("configs/msac_ce.py", loso[:2]))  # its adv weight is 0
 
 
 def test_residual_block_is_identity_shortcut_plus_its_convs():
@@ -256,7 +266,9 @@ def test_residual_block_is_identity_shortcut_plus_its_convs():
 
 def test_max_cosine_is_max_logit_over_scale_for_one_window_utterances(small_data_dir):
     # a crop longer than every utterance: one window each
-    config = tiny_config("msac", small_data_dir, *LOSO_OOD, "data.crop_seconds=6.0")
+    config = tiny_config(
+        "msac", small_data_dir, *LOSO_OOD, "data.crop_seconds=6.0", "terms.adv.weight=0"
+    )
     exp = experiment.setup(config)
     result = ood.evaluator(exp.method.model, 1000.0, 0.0)(Predictions.of(exp, exp.state))
     for part in ("in", "out"):

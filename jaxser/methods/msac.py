@@ -31,8 +31,9 @@ Terms (each ablatable by its weight; decisions [METHODS.md silent]):
 - `gender`: a gender classifier on the embedding, no reversal: an auxiliary
   task (speech attributes correlated with emotion expression are kept).
 - `adv`: in cross-corpus tasks, a corpus discriminator behind gradient
-  reversal of strength `schedules.grl` (weight 0 in single-corpus runs: the
-  target half is the same corpus).
+  reversal of strength `schedules.grl`. Refused in single-corpus protocols
+  (loso, ...): there the target half is the tested speakers' utterances, so it
+  would adapt to the test data (`validate`; weight 0 there).
 Options (`config.msac`): `max_speakers`, the speaker head's size (speaker
 indices of the source split must be below it); `control`, "reversal" or
 "orthogonal" (jaxser/models/msac.py).
@@ -43,6 +44,7 @@ import jax.numpy as jnp
 
 from jaxser import models
 from jaxser.config import ConfigError
+from jaxser.data import tasks
 from jaxser.losses import classification, contrastive
 from jaxser.methods import schedules, terms
 from jaxser.methods.base import Method, terms_from_config
@@ -119,6 +121,14 @@ def validate(config) -> None:
         raise ConfigError(
             "the attribute_orthogonality term needs config.msac.control='orthogonal' "
             "(the attribute embedding it acts on)"
+        )
+    adapts = any(t.fn == "adversarial" and t.weight != 0 for t in config.terms.values())
+    if adapts and config.data.protocol in tasks.SINGLE_CORPUS:
+        raise ConfigError(
+            f"data.protocol={config.data.protocol}: MSAC's corpus reversal (terms.adv) would "
+            "take the tested speakers' utterances as its unlabelled target half, i.e. adapt "
+            "to the test data; single-corpus runs are speaker-independent without it: set "
+            "--config.terms.adv.weight=0 (in a sweep: --set terms.adv.weight=0)"
         )
 
 

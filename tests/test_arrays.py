@@ -174,7 +174,7 @@ def test_every_method_runs_on_a_frame_kind_and_a_functional_kind(
 def test_a_single_corpus_run_with_ood_classes_on_vectors(small_data_dir, array_dirs, tmp_path):
     """LOSO and OOD evaluation (ODIN differentiates the input) on one vector per
     utterance, through MSAC-SERNet's pooling of the MLP's single frame."""
-    loso_ood = ("data.protocol=loso", "data.target=", "data.fold=0",
+    loso_ood = ("data.protocol=loso", "data.target=", "data.fold=0", "terms.adv.weight=0",
                 "data.ood_classes=boredom,disgust", "model.mlp_features=16")  # fmt: skip
     config = tiny_config("msac", small_data_dir, f"data.features=npy:{array_dirs / 'vector'}",
                          *loso_ood)  # fmt: skip

@@ -406,17 +406,21 @@ def _core_slots(jobs: int) -> list[set[int]]:
     return [set(cores[i * per : (i + 1) * per]) for i in range(jobs)]
 
 
+def _saved_meta(workdir: Path) -> dict | None:
+    """The run's sweep.json as written, or None when it is missing or a kill tore
+    it (then its wall time is lost, not the run)."""
+    try:
+        return files.read_json(workdir / run_folder.SWEEP)
+    except files.DamagedFile:
+        return None
+
+
 def _meta(run: Run, workdir: Path) -> dict:
     """The run's sweep.json: what it is (method, config, overrides, command, key,
     config hash; in a search its draw and setting, which the tables read from
     here) and `wall_s`, its wall time summed over the attempts that ended
     (absent when none was timed)."""
-    meta = {}
-    if (workdir / run_folder.SWEEP).is_file():
-        try:
-            meta = files.read_json(workdir / run_folder.SWEEP)
-        except files.DamagedFile:  # a kill tore it: its wall time is lost, not the run
-            pass
+    meta = _saved_meta(workdir) or {}
     if run.draw is not None:
         meta.update(draw=run.draw, setting=", ".join(run.setting) or "defaults")
     meta.update(
@@ -428,15 +432,6 @@ def _meta(run: Run, workdir: Path) -> dict:
         config_hash=run.config_hash,
     )
     return meta
-
-
-def _meta_lost(workdir: Path) -> bool:
-    """Whether a finished run's sweep.json is missing or torn."""
-    try:
-        files.read_json(workdir / run_folder.SWEEP)
-    except files.DamagedFile:  # missing too
-        return True
-    return False
 
 
 def execute(
@@ -456,7 +451,7 @@ def execute(
     to_run = {r.name for r in todo}
     for run in runs:
         workdir = out / run.name
-        if run.name not in to_run | merged and _meta_lost(workdir):
+        if run.name not in to_run | merged and _saved_meta(workdir) is None:
             files.write_json(workdir / run_folder.SWEEP, _meta(run, workdir))
     total, done0 = len(runs), len(runs) - len(todo)
     print(
@@ -498,7 +493,7 @@ def execute(
         wall = time.perf_counter() - t0
         meta["wall_s"] = round(meta.get("wall_s", 0.0) + wall, 1)
         files.write_json(workdir / run_folder.SWEEP, meta)
-        ok = proc.returncode == 0 and (workdir / "results.json").is_file()
+        ok = proc.returncode == 0 and (workdir / run_folder.RESULTS).is_file()
         with lock:
             state["done"] += 1
             state["ran"] += 1

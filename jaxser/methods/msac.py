@@ -127,8 +127,8 @@ def validate(config) -> None:
         raise ConfigError(
             f"data.protocol={config.data.protocol}: MSAC's corpus reversal (terms.adv) would "
             "take the tested speakers' utterances as its unlabelled target half, i.e. adapt "
-            "to the test data; single-corpus runs are speaker-independent without it: set "
-            "--config.terms.adv.weight=0 (in a sweep: --set terms.adv.weight=0)"
+            "to the test data: set --config.terms.adv.weight=0 (in a sweep: --set "
+            "terms.adv.weight=0)"
         )
 
 

@@ -376,3 +376,23 @@ def test_a_run_that_outlives_its_sweep_keeps_its_draw(tmp_path, monkeypatch):
     healed = json.loads((out / lost.name / "sweep.json").read_text())
     assert healed["draw"] == 1 and healed["config_hash"] == lost.config_hash
     assert healed["setting"] == ", ".join(lost.setting) and "wall_s" not in healed
+
+
+def test_a_drawn_value_a_set_overrides_is_tabled_as_it_ran():
+    """A search with `--set terms.adv.weight=0` (MSAC's LOSO) runs every draw
+    without the corpus reversal: the tables' setting says so, with the value drawn."""
+    runs = sweep.plan(["msac"], [("synth_emovo", "synth_emovo")], [0], ["terms.adv.weight=0"],
+                      folds=[0], search=8)  # fmt: skip
+    drawn = [r for r in runs if any(s.startswith("terms.adv.weight=") for s in r.setting)]
+    assert drawn  # MSAC's space draws the weight
+    run = drawn[0]
+    weight = next(s for s in run.setting if s.startswith("terms.adv.weight="))
+    assert weight != "terms.adv.weight=0"
+    meta = {"setting": ", ".join(run.setting), "overrides": run.all_overrides()}
+    ran = report.ran_setting(meta["setting"], meta["overrides"])
+    assert f"terms.adv.weight=0 (drawn {weight.split('=', 1)[1]})" in ran.split(", ")
+    others = [s for s in run.setting if s != weight]
+    assert [p for p in ran.split(", ") if "(drawn" not in p] == others  # the rest as drawn
+    assert report.ran_setting("defaults", meta["overrides"]) == "defaults"
+    unset = [o for o in run.all_overrides() if o != "terms.adv.weight=0"]
+    assert report.ran_setting(meta["setting"], unset) == meta["setting"]

@@ -108,6 +108,21 @@ def task_name(source: str, target: str, single: bool | str = False) -> str:
     return f"{source.replace('+', ' + ')} -> {target}"
 
 
+def ran_setting(setting: str, overrides: list[str]) -> str:
+    """A draw's setting ("key=value, ...", sweep.json's) as it ran: a key that a
+    later override (the sweep's `--set`, last in the run's overrides) set again
+    shows the value it ran with and the one drawn, "key=0 (drawn 0.3)"."""
+    if setting in ("", "defaults"):
+        return setting
+    last = dict(o.split("=", 1) for o in overrides if "=" in o)  # the last one wins
+    parts = []
+    for part in setting.split(", "):
+        key, drawn = part.split("=", 1)
+        ran = last.get(key, drawn)
+        parts.append(part if ran == drawn else f"{key}={ran} (drawn {drawn})")
+    return ", ".join(parts)
+
+
 class BadRun(ValueError):
     """A run folder whose results cannot be tabled (damaged, foreign or mismatched)."""
 
@@ -154,7 +169,7 @@ def _rows(run: Path, r: dict, meta: dict) -> list[Row]:
         ood=r.get("ood"),
         config_hash=str(r.get("config_hash", "")),
         draw=int(meta.get("draw", -1)),
-        setting=str(meta.get("setting", "")),
+        setting=ran_setting(str(meta.get("setting", "")), meta.get("overrides", [])),
         machine=str((r.get("runtime") or {}).get("machine", "")),
     )
     if row.protocol != "source_free" or BEFORE not in r:

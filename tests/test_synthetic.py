@@ -1,6 +1,9 @@
 import hashlib
 from collections import Counter
 
+import pytest
+
+from jaxser.config import ConfigError
 from jaxser.data import corpora
 from jaxser.data.corpora import synthetic
 
@@ -70,3 +73,24 @@ def test_domain_gap_is_real(small_data_dir):
     r = domain_gap.gap("synth_emodb", "synth_casia", small_data_dir)
     assert r["mean_within"] - r["mean_cross"] >= 0.2, r
     assert r["mean_within"] > 0.6, r
+    assert r["classes"] == ["angry", "fear", "happy", "neutral", "sad"]  # the shared ones
+    per = r["per_emotion"]["synth_emodb->synth_casia"]
+    assert sorted(per) == r["classes"] and all(v["class"] == e for e, v in per.items())
+
+
+def test_domain_gap_in_a_binary_space_keeps_every_emotion_in_its_half(small_data_dir):
+    import domain_gap
+
+    r = domain_gap.gap("synth_emodb", "synth_casia", small_data_dir, label_space="valence")
+    assert r["classes"] == ["negative", "positive"]
+    per = r["per_emotion"]["synth_emodb->synth_casia"]  # casia's emotions, surprise too
+    assert {e: v["class"] for e, v in per.items()} == {
+        "angry": "negative", "fear": "negative", "sad": "negative",
+        "happy": "positive", "neutral": "positive", "surprise": "positive",
+    }  # fmt: skip
+    back = r["per_emotion"]["synth_casia->synth_emodb"]  # emodb's boredom and disgust too
+    assert back["boredom"]["class"] == back["disgust"]["class"] == "negative"
+    for v in (*per.values(), *back.values()):
+        assert v["n"] > 0 and 0 <= v["cross"] <= 1 and 0 <= v["normalised"] <= 1
+    with pytest.raises(ConfigError, match="known"):
+        domain_gap.gap("synth_emodb", "synth_casia", small_data_dir, label_space="dominance")

@@ -26,6 +26,13 @@ names a subset), and tables each against `draw5`: which of the draw's
 changes its figures depend on. Draws come from `--search_seed` as in the
 sweep, so `config` and `draw5` are the search's own runs of draw 0 and 5
 (the same config hash; on the same machine, the same numbers).
+
+Leave one speaker out instead of tasks (`--loso CORPUS --folds 0-5`): the
+steps on each fold, tabled as the task "CORPUS (loso)"; with `--out` the
+search's own folder, its finished runs of the config and the draw are reused:
+
+    python tools/ablate.py --path msac:6 --keys data.normalization --loso synth_emovo \
+        --folds 0-5 --set terms.adv.weight=0 --seeds 0 1 --out runs/dev/categorical_loso
 """
 
 import argparse
@@ -100,6 +107,10 @@ def main() -> None:
         help="METHOD:K: one key at a time between the search's draw K and the config "
         "(instead of Emo-DNA's variants)",
     )
+    p.add_argument(
+        "--loso", default="", help="leave one speaker out of this corpus (instead of --task)"
+    )
+    p.add_argument("--folds", default="", help="with --loso: the folds, e.g. 0-5")
     p.add_argument("--search_seed", type=int, default=0, help="the search's seed (--path)")
     p.add_argument("--keys", default="", help="--path: only these config keys, comma-separated")
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
@@ -124,15 +135,21 @@ def main() -> None:
     else:
         chosen = [(label, "emodna", ov) for label, ov in VARIANTS if label in args.variants]
         baseline = "emodna"
-    tasks = sweep.tasks_of(list(config_lib.names(args.task)))
-    runs = sweep.resolve(sweep.plan(chosen, tasks, args.seeds, args.set))
+    if bool(args.loso) != bool(args.folds):
+        p.error("--loso and --folds go together")
+    if args.loso:
+        tasks, folds = [(args.loso, args.loso)], sweep.folds_of(args.folds)
+        tasks_ = [report.task_name(args.loso, args.loso, True)]
+    else:
+        tasks, folds = sweep.tasks_of(list(config_lib.names(args.task))), [None]
+        tasks_ = [report.task_name(s, t) for s, t in tasks]
+    runs = sweep.resolve(sweep.plan(chosen, tasks, args.seeds, args.set, folds=folds))
     out = Path(args.out)
     if args.table_only and not out.is_dir():
         p.error(f"--table_only: no folder {out} (run without --table_only first)")
     failed = [] if args.table_only else sweep.execute(runs, out, args.jobs)
     labels = [label for label, _, _ in chosen]
     names = [r.name for r in runs]
-    tasks_ = [f"{s} -> {t}" for s, t in tasks]
     print(report.write(out, labels, tasks_, baseline=baseline, runs=names))
     sys.exit(1 if failed else 0)
 

@@ -147,6 +147,32 @@ def test_the_path_ablation_steps_back_one_key_at_a_time_from_the_searchs_own_run
         ablate.path_variants("emodna", 5, keys=["terms.nope"])
 
 
+def test_the_path_ablation_on_loso_folds_is_the_loso_searchs_own_runs():
+    """`tools/ablate.py --loso C --folds`: every variant on each fold, and the
+    endpoints are the LOSO search's runs of draws 0 and 6 (the same identity),
+    tabled as "C (loso)"."""
+    import ablate
+
+    variants, _ = ablate.path_variants("msac", 6, keys=["data.normalization"])
+    runs, names = ablate.planned(variants, "", [0], ["terms.adv.weight=0"], "synth_emovo", "0-2")
+    assert names == ["synth_emovo (loso)"]
+    assert [(r.method, r.fold) for r in runs] == [
+        (label, k) for label, _, _ in variants for k in (0, 1, 2)
+    ]
+    assert all(r.source == r.target == "synth_emovo" for r in runs)
+    searched = sweep.resolve(
+        sweep.plan(["msac"], [("synth_emovo", "synth_emovo")], [0], ["terms.adv.weight=0"],
+                   folds=[0, 1, 2], search=7, search_overrides=sweep.search_extra())
+    )  # fmt: skip
+    by_draw_fold = {(r.draw, r.fold): r.config_hash for r in searched}
+    for r in runs:
+        if r.method in ("config", "draw6"):
+            draw = 0 if r.method == "config" else 6
+            assert r.config_hash == by_draw_fold[draw, r.fold]
+    cross, names = ablate.planned(variants, "synth_emodb:synth_emovo", [0], [])
+    assert names == ["synth_emodb -> synth_emovo"] and {r.fold for r in cross} == {None}
+
+
 def test_draws_with_the_same_config_run_once():
     """A draw that resolves to another run's config (here every draw, with --set
     pinning the whole space of source_only) runs once: the first stands for it."""

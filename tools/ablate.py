@@ -96,6 +96,19 @@ def path_variants(
     return variants, steps
 
 
+def planned(chosen, task: str, seeds, overrides, loso: str = "", folds: str = ""):
+    """The variants' runs on `task` (comma-separated pairs), or on the `folds` of
+    `loso`'s leave-one-speaker-out, and the tables' task names."""
+    if loso:
+        pairs, fold_list = [(loso, loso)], sweep.folds_of(folds)
+        names = [report.task_name(loso, loso, True)]
+    else:
+        pairs, fold_list = sweep.tasks_of(list(config_lib.names(task))), [None]
+        names = [report.task_name(s, t) for s, t in pairs]
+    runs = sweep.resolve(sweep.plan(chosen, pairs, seeds, overrides, folds=fold_list))
+    return runs, names
+
+
 def main() -> None:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -137,13 +150,7 @@ def main() -> None:
         baseline = "emodna"
     if bool(args.loso) != bool(args.folds):
         p.error("--loso and --folds go together")
-    if args.loso:
-        tasks, folds = [(args.loso, args.loso)], sweep.folds_of(args.folds)
-        tasks_ = [report.task_name(args.loso, args.loso, True)]
-    else:
-        tasks, folds = sweep.tasks_of(list(config_lib.names(args.task))), [None]
-        tasks_ = [report.task_name(s, t) for s, t in tasks]
-    runs = sweep.resolve(sweep.plan(chosen, tasks, args.seeds, args.set, folds=folds))
+    runs, tasks_ = planned(chosen, args.task, args.seeds, args.set, args.loso, args.folds)
     out = Path(args.out)
     if args.table_only and not out.is_dir():
         p.error(f"--table_only: no folder {out} (run without --table_only first)")

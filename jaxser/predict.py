@@ -113,6 +113,7 @@ def as_split(feats: list[np.ndarray], names: list[str], how: str, stats: dict | 
         offsets=offsets,
         lengths=lengths,
         label=np.zeros(n, np.int32),
+        emotion=np.full(n, ""),  # unknown: what predict is for
         speaker=np.zeros(n, np.int32),
         gender=np.zeros(n, np.int32),
         utt_id=np.array(names),

@@ -229,6 +229,14 @@ def test_a_binary_task_uses_every_utterance_whose_emotion_maps(arousal, data):
     emotion_of = dict(zip(arousal.source.utt_id, arousal.source.label, strict=True))
     assert emotion_of[data.source.utt_id[data.source.label == 0][0]] == 0  # angry: high
     assert emotion_of[data.source.utt_id[data.source.label == 3][0]] == 1  # neutral: low
+    # each utterance keeps its emotion: every one in the class that holds it
+    for split in (arousal.source, arousal.target_test):
+        halves = [arousal.mapping[arousal.classes[i]] for i in split.label]
+        assert all(e in h for e, h in zip(split.emotion, halves, strict=True))
+    assert sorted(set(arousal.target_test.emotion)) == [
+        "angry", "fear", "happy", "neutral", "sad", "surprise",
+    ]  # fmt: skip
+    assert data.target_test.emotion.tolist() == [data.classes[i] for i in data.target_test.label]
 
 
 def test_binary_balanced_batches_and_evaluation_coverage(arousal):

@@ -21,6 +21,7 @@ def test_predictions_that_follow_gender_show_it_and_no_emotion():
     by_gender = np.where(gender == "m", 0, 1)  # men "high", women "low"
     r = breakdown(CLASSES, by_gender, label, emotion, speaker, gender)
     assert r["nmi_gender"] == pytest.approx(1.0)
+    assert r["uar"] == 0.5  # every class half right
     assert r["nmi_label"] == pytest.approx(0.0, abs=1e-12)
     assert all(v["right"] == 0.5 for v in r["emotion"].values())  # half of each emotion
     assert r["speaker"]["m2"] == {"gender": "m", "n": 8, "predicted": {"high": 1.0, "low": 0.0}}
@@ -37,4 +38,5 @@ def test_predictions_that_follow_the_emotion_show_it_and_no_speaker():
     assert r["nmi_speaker"] == pytest.approx(0.0, abs=1e-12)  # every speaker alike
     assert r["nmi_gender"] == pytest.approx(0.0, abs=1e-12)
     assert 0 < r["nmi_label"] < 1
+    assert r["uar"] == pytest.approx((1.0 + 0.5) / 2)  # high all right, low: sad wrong
     assert r["speaker"]["f1"]["predicted"] == {"high": 0.75, "low": 0.25}

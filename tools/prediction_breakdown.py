@@ -5,7 +5,8 @@
 
 For each finished run folder, its model (the newest checkpoint) predicts the
 target test split, as the final evaluation does, and the predictions are
-broken down by:
+broken down by (the UAR of these predictions is printed beside results.json's,
+which it should equal):
 
 - emotion: per emotion of the target corpus, the share of its utterances put
   in its class. In a binary space (arousal, valence) a class holds several
@@ -30,7 +31,7 @@ import json
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import normalized_mutual_info_score
+from sklearn.metrics import balanced_accuracy_score, normalized_mutual_info_score
 
 GENDER_NAMES = {"f": "female", "m": "male", "u": "unknown"}
 
@@ -58,6 +59,7 @@ def breakdown(classes, predicted, label, emotion, speaker, gender) -> dict:
             "predicted": {c: float(n / here.sum()) for c, n in zip(classes, counts, strict=True)},
         }
     return {
+        "uar": float(balanced_accuracy_score(label, predicted)),
         "emotion": per_emotion,
         "speaker": per_speaker,
         "nmi_label": float(normalized_mutual_info_score(label, predicted)),
@@ -75,8 +77,6 @@ def run_breakdown(workdir: Path) -> dict:
     exp = experiment.restore(workdir)
     test = exp.data.target_test
     out = Predictions.of(exp, exp.state)("target_test")
-    corpus = pipeline.load_corpus(test.corpus, exp.data.task.data_dir or None)
-    emotion_of = dict(zip(corpus.utt_id, corpus.emotion, strict=True))
     row = report.read_run(workdir)[0]
     return {
         "run": workdir.name,
@@ -84,12 +84,12 @@ def run_breakdown(workdir: Path) -> dict:
         "task": row.task,
         "label_space": row.label_space,
         "seed": row.seed,
-        "uar": row.uar,
+        "results_uar": row.uar,
         **breakdown(
             exp.classes,
             out["probs"].argmax(1),
             out["labels"],
-            [emotion_of[u] for u in test.utt_id],
+            test.emotion,
             [test.speakers[i] for i in test.speaker],
             [pipeline.GENDERS[i] for i in test.gender],
         ),
@@ -98,9 +98,9 @@ def run_breakdown(workdir: Path) -> dict:
 
 def text(r: dict) -> str:
     lines = [
-        f"{r['run']}: UAR {r['uar']:.3f}; NMI of the predictions with the labels "
-        f"{r['nmi_label']:.3f}, the speakers {r['nmi_speaker']:.3f}, their gender "
-        f"{r['nmi_gender']:.3f}",
+        f"{r['run']}: UAR {r['uar']:.4f} (results.json {r['results_uar']:.4f}); NMI of the "
+        f"predictions with the labels {r['nmi_label']:.3f}, the speakers "
+        f"{r['nmi_speaker']:.3f}, their gender {r['nmi_gender']:.3f}",
         "  right per emotion: "
         + "; ".join(
             f"{e} ({v['class']}, {v['n']}) {v['right']:.2f}" for e, v in r["emotion"].items()

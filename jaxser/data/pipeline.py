@@ -48,6 +48,8 @@ class Split:
     offsets: np.ndarray  # i64[N]
     lengths: np.ndarray  # i64[N]
     label: np.ndarray  # i32[N], index into the task's classes
+    # str[N]: each utterance's emotion (in arousal and valence a class holds several)
+    emotion: np.ndarray
     speaker: np.ndarray  # i32[N], index into `speakers`
     gender: np.ndarray  # i32[N], index into GENDERS
     utt_id: np.ndarray  # str[N]
@@ -205,6 +207,7 @@ def _split(data: store.CorpusData, frames: np.ndarray, label_of: dict, keep: np.
         offsets=np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64),
         lengths=lengths.astype(np.int64),
         label=np.array([label_of[e] for e in data.emotion[idx]], np.int32),
+        emotion=data.emotion[idx],
         speaker=np.array([speakers.index(s) for s in data.speaker[idx]], np.int32),
         gender=np.array([GENDERS.index(g) for g in data.gender[idx]], np.int32),
         utt_id=data.utt_id[idx],

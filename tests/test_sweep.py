@@ -396,3 +396,7 @@ def test_a_drawn_value_a_set_overrides_is_tabled_as_it_ran():
     assert report.ran_setting("defaults", meta["overrides"]) == "defaults"
     unset = [o for o in run.all_overrides() if o != "terms.adv.weight=0"]
     assert report.ran_setting(meta["setting"], unset) == meta["setting"]
+    # a --set to the value drawn changes nothing: 0.0 drawn, 0 set
+    assert report.ran_setting("terms.adv.weight=0.0, a=x", ["terms.adv.weight=0"]) == (
+        "terms.adv.weight=0.0, a=x"
+    )

@@ -108,10 +108,18 @@ def task_name(source: str, target: str, single: bool | str = False) -> str:
     return f"{source.replace('+', ' + ')} -> {target}"
 
 
+def _same_value(a: str, b: str) -> bool:
+    """Two override texts of one key: equal as numbers ("0" and "0.0") or as text."""
+    try:
+        return float(a) == float(b)
+    except ValueError:
+        return a == b
+
+
 def ran_setting(setting: str, overrides: list[str]) -> str:
     """A draw's setting ("key=value, ...", sweep.json's) as it ran: a key that a
-    later override (the sweep's `--set`, last in the run's overrides) set again
-    shows the value it ran with and the one drawn, "key=0 (drawn 0.3)"."""
+    later override (the sweep's `--set`, last in the run's overrides) set to
+    another value shows the value it ran with and the one drawn, "key=0 (drawn 0.3)"."""
     if setting in ("", "defaults"):
         return setting
     last = dict(o.split("=", 1) for o in overrides if "=" in o)  # the last one wins
@@ -119,7 +127,7 @@ def ran_setting(setting: str, overrides: list[str]) -> str:
     for part in setting.split(", "):
         key, drawn = part.split("=", 1)
         ran = last.get(key, drawn)
-        parts.append(part if ran == drawn else f"{key}={ran} (drawn {drawn})")
+        parts.append(part if _same_value(ran, drawn) else f"{key}={ran} (drawn {drawn})")
     return ", ".join(parts)
 
 

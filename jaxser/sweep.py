@@ -448,10 +448,10 @@ def execute(
     out.mkdir(parents=True, exist_ok=True)
     merged = {r.name for r in runs if (r.name, r.config_hash) in elsewhere}
     todo = [r for r in runs if r.name not in merged and not finished(r, out / r.name)]
-    to_run = {r.name for r in todo}
+    not_here = merged | {r.name for r in todo}  # tabled from elsewhere, or to run
     for run in runs:
         workdir = out / run.name
-        if run.name not in to_run | merged and _saved_meta(workdir) is None:
+        if run.name not in not_here and _saved_meta(workdir) is None:
             files.write_json(workdir / run_folder.SWEEP, _meta(run, workdir))
     total, done0 = len(runs), len(runs) - len(todo)
     print(

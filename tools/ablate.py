@@ -99,12 +99,11 @@ def path_variants(
 def planned(chosen, task: str, seeds, overrides, loso: str = "", folds: str = ""):
     """The variants' runs on `task` (comma-separated pairs), or on the `folds` of
     `loso`'s leave-one-speaker-out, and the tables' task names."""
-    if loso:
-        pairs, fold_list = [(loso, loso)], sweep.folds_of(folds)
-        names = [report.task_name(loso, loso, True)]
+    if loso:  # as the sweep's --loso: the corpus checked, the folds read
+        pairs, fold_list = sweep.tasks_of([f"{loso}:{loso}"], loso=True), sweep.folds_of(folds)
     else:
         pairs, fold_list = sweep.tasks_of(list(config_lib.names(task))), [None]
-        names = [report.task_name(s, t) for s, t in pairs]
+    names = [report.task_name(s, t, bool(loso)) for s, t in pairs]
     runs = sweep.resolve(sweep.plan(chosen, pairs, seeds, overrides, folds=fold_list))
     return runs, names
 
@@ -150,7 +149,10 @@ def main() -> None:
         baseline = "emodna"
     if bool(args.loso) != bool(args.folds):
         p.error("--loso and --folds go together")
-    runs, tasks_ = planned(chosen, args.task, args.seeds, args.set, args.loso, args.folds)
+    try:
+        runs, tasks_ = planned(chosen, args.task, args.seeds, args.set, args.loso, args.folds)
+    except config_lib.ConfigError as e:  # an unknown corpus or config key: before any run
+        p.error(str(e))
     out = Path(args.out)
     if args.table_only and not out.is_dir():
         p.error(f"--table_only: no folder {out} (run without --table_only first)")

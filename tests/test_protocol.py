@@ -47,6 +47,13 @@ def test_cells_done_and_runs_left_are_counted_from_finished_draws():
     loso = ("python -m jaxser.sweep --methods msac_ce,msac --loso synth_emovo --folds 0-5 "
             "--set terms.adv.weight=0 --seeds 0,1 --search 8")  # fmt: skip
     assert any(c.startswith(loso) for c in commands)
+    merge = {"categorical, loso": ["loso.jsonl.gz"], "arousal": ["a.jsonl.gz", "b.jsonl.gz"]}
+    merged = {c.split(" --label_spaces ")[-1].split()[0] if "--label_spaces" in c else "loso": c
+              for c in protocol.commands(list(rows.values()), 8, merge)}  # fmt: skip
+    assert merged["loso"].endswith(" --merge loso.jsonl.gz")
+    assert merged["arousal"].endswith(" --merge a.jsonl.gz --merge b.jsonl.gz")
+    assert "--merge" not in merged["categorical"] and "--merge" not in merged["valence"]
+    assert protocol.space_of(cands[-1].row) == "categorical, loso"
 
 
 def _row(method, seed, uar, machine, draw=0, task="a -> b"):

@@ -11,7 +11,8 @@ binary arousal and valence; MSAC-SERNet and its plain-CE baseline on synth_emovo
 the cells done (all draws finished) out of those asked, the machines they ran
 on, and the runs left with their CPU hours at the method's mean recorded run
 wall time, then one sweep command per (label space, method group) that runs
-what is left (finished runs are skipped by the sweep itself), and what the
+what is left (the files holding that label space's runs given as `--merge`:
+the sweep skips their runs), and what the
 test phase will cost at the same wall times (3 seeds; the draws again on every
 test task, for the per-task choice beside the frozen setting).
 """
@@ -69,6 +70,11 @@ def test_runs(draws: int) -> dict[tuple[str, str], int]:
     return out
 
 
+def space_of(row) -> str:
+    """A run's part of the protocol: its label space, ", loso" for LOSO folds."""
+    return f"{row.label_space}, loso" if row.fold >= 0 else row.label_space
+
+
 def coverage(cands: list, draws: int) -> list[dict]:
     """Per protocol (label space, method): cells done, runs left, their estimated
     hours, and the machines of the runs found."""
@@ -78,9 +84,8 @@ def coverage(cands: list, draws: int) -> list[dict]:
         r = c.row
         if not c.last:
             continue
-        loso = r.fold >= 0
-        space = f"{r.label_space}, loso" if loso else r.label_space
-        task = f"{r.task} fold {r.fold}" if loso else r.task
+        space = space_of(r)
+        task = f"{r.task} fold {r.fold}" if r.fold >= 0 else r.task
         found[space, r.method, task, r.seed].add(c.draw)
         if np.isfinite(r.wall_s):
             walls[r.method].append(r.wall_s)
@@ -101,8 +106,11 @@ def coverage(cands: list, draws: int) -> list[dict]:
     return out
 
 
-def commands(rows: list[dict], draws: int) -> list[str]:
-    """One sweep command per (label space, method group) with runs left."""
+def commands(rows: list[dict], draws: int, merge: dict | None = None) -> list[str]:
+    """One sweep command per (label space, method group) with runs left; `merge`:
+    label space -> the candidates files holding its finished runs, each given as
+    `--merge`, so that the sweep runs only what is left (it skips the runs a
+    merged file holds, wherever they ran)."""
     out = []
     for space in dict.fromkeys(r["space"] for r in rows):
         left = [r["method"] for r in rows if r["space"] == space and r["left"]]
@@ -113,9 +121,10 @@ def commands(rows: list[dict], draws: int) -> list[str]:
         else:
             where = f"--tasks dev6 --label_spaces {space}"
         folder = "runs/dev/" + space.replace(", ", "_")
+        merged = "".join(f" --merge {f}" for f in (merge or {}).get(space, ()))
         out.append(
             f"python -m jaxser.sweep --methods {','.join(left)} {where} "
-            f"--seeds {','.join(map(str, SEEDS))} --search {draws} --jobs 2 --out {folder}"
+            f"--seeds {','.join(map(str, SEEDS))} --search {draws} --jobs 2 --out {folder}" + merged
         )
     return out
 
@@ -125,7 +134,12 @@ def main(argv=None) -> None:
     p.add_argument("files", nargs="*", type=Path, help="searches' candidates.jsonl.gz")
     p.add_argument("--draws", type=int, default=8, help="the protocol's budget per method")
     args = p.parse_args(argv)
-    cands, _ = model_selection.combine(*(model_selection.load(f) for f in args.files))
+    loaded = {f: model_selection.load(f) for f in args.files}
+    cands, _ = model_selection.combine(*loaded.values())
+    merge = collections.defaultdict(list)  # label space -> the files holding its runs
+    for f, cs in loaded.items():
+        for space in sorted({space_of(c.row) for c in cs}):
+            merge[space].append(f)
     rows = coverage(cands, args.draws)
     print("| label space | method | cells done | runs left | CPU hours left | machines |")
     print("|---|---|---|---|---|---|")
@@ -139,7 +153,7 @@ def main(argv=None) -> None:
     test_hours = sum(r["test_hours"] for r in rows)
     print(f"Then the test phase: {tests} runs ({len(TEST_SEEDS)} seeds, {args.draws} draws), "
           f"{test_hours:.1f} run-hours at the same wall times\n")  # fmt: skip
-    print("\n".join(commands(rows, args.draws)))
+    print("\n".join(commands(rows, args.draws, merge)))
 
 
 if __name__ == "__main__":

@@ -125,9 +125,35 @@ def test_frozen_setting_is_the_best_mean_rank_over_cells(tmp_path):
             for rank, d in enumerate(sorted(last, key=lambda d: -last[d])):
                 ranks[d].append(rank)
     want = min(ranks, key=lambda d: (np.mean(ranks[d]), d))
-    draw, setting, uar = ms.frozen("oracle", cands)["dann"]
+    draw, setting, uar = ms.frozen("oracle", cands)["categorical", "transductive", "dann"]
     assert draw == want and setting == ("defaults" if want == 0 else f"x={want}")
-    assert ms.frozen("last", cands)["dann"][0] == 0
+    assert ms.frozen("last", cands)["categorical", "transductive", "dann"][0] == 0
+
+
+def test_each_label_space_freezes_its_own_draw(tmp_path):
+    """The same method in two label spaces: each is frozen on its own cells, so a
+    draw that wins only in one is never frozen for the other."""
+    fake_search(tmp_path, methods=("dann",))
+    cands, _ = ms.candidates(tmp_path)
+    flipped = [  # a second label space whose UAR ranks the draws the other way round
+        dataclasses.replace(
+            c,
+            row=dataclasses.replace(c.row, label_space="arousal", run=c.row.run + "-a"),
+            scores=c.scores | {"uar": 1.0 - c.scores["uar"]},
+        )
+        for c in cands
+    ]
+    fz = ms.frozen("oracle", cands + flipped)
+    assert set(fz) == {("categorical", "transductive", "dann"), ("arousal", "transductive", "dann")}
+    assert (
+        fz["categorical", "transductive", "dann"]
+        == ms.frozen("oracle", cands)["categorical", "transductive", "dann"]
+    )
+    assert (
+        fz["arousal", "transductive", "dann"]
+        == ms.frozen("oracle", flipped)["arousal", "transductive", "dann"]
+    )
+    assert fz["arousal", "transductive", "dann"][0] != fz["categorical", "transductive", "dann"][0]
 
 
 def test_search_md_has_a_table_per_rule_with_the_oracle_marked(tmp_path):

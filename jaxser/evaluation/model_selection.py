@@ -22,11 +22,12 @@ Rules (`RULES`: the logged score and its sign, higher is better after it):
 A rule whose score a candidate lacks (source-free runs have no source
 validation) gives no choice for that cell.
 
-The frozen setting of a method under a rule (one draw for every task): the
-draw with the best mean rank of the rule's score at the last step over the
-method's (task, seed) cells. Rank correlation: Spearman's rho between the
-rule's signed score and target UAR over a cell's candidates, the mean over
-cells (on the development tasks only: that is where a rule is judged).
+The frozen setting of a method under a rule (one draw for every task of a
+label space and protocol): the draw with the best mean rank of the rule's
+score at the last step over the method's (task, seed) cells there. Rank
+correlation: Spearman's rho between the rule's signed score and target UAR
+over a cell's candidates, the mean over cells (on the development tasks only:
+that is where a rule is judged).
 
 Searches add up: every report also writes `candidates.jsonl.gz`, one line per
 candidate (its run's row, step, selection scores and figures, and its values
@@ -247,12 +248,15 @@ def rank_correlation(
     return {m: float(np.mean(v)) for m, v in rhos.items()}
 
 
-def frozen(rule: str, cands: list[Candidate]) -> dict[str, tuple[int, str, float]]:
-    """Per method: (draw, its setting, its mean target UAR at the last step over the
-    cells) with the best mean rank of the rule's last-step score over the cells."""
+def frozen(rule: str, cands: list[Candidate]) -> dict[tuple[str, str, str], tuple[int, str, float]]:
+    """Per (label space, protocol, method): (draw, its setting, its mean target UAR
+    at the last step over the cells) with the best mean rank of the rule's
+    last-step score over that label space's and protocol's cells. A method is
+    frozen per label space and protocol: binary arousal, valence, categorical
+    cross-corpus and LOSO each choose their own draw."""
     by_method = collections.defaultdict(list)
-    for cell, cs in by_cell(cands).items():
-        by_method[cell[0]].append(cs)
+    for (method, _, space, protocol, *_), cs in by_cell(cands).items():
+        by_method[space, protocol, method].append(cs)
     out = {}
     for method, cells in by_method.items():
         ranks = collections.defaultdict(list)
@@ -453,7 +457,7 @@ def held_out(cands: list[Candidate], freeze: str = "oracle") -> str:
         for task in tasks:
             rest = [c for c in mine if c.row.task != task]
             here = [c for c in mine if c.row.task == task]
-            fz = frozen(freeze, rest).get(method)
+            fz = frozen(freeze, rest).get((*space, method))
             if fz is None:
                 continue
             rule = best_label_free(rest).get((*space, method), ("last", 0.0))[0]
@@ -573,13 +577,18 @@ def markdown(cands: list[Candidate], baseline: str = "source_only", rules=None) 
         fz = frozen(rule, cands)
         if fz:
             lines = [
-                "| method | frozen draw | mean target UAR at its last step | setting |",
-                "|---|---|---|---|",
+                "| label space, protocol | method | frozen draw "
+                "| mean target UAR at its last step | setting |",
+                "|---|---|---|---|---|",
             ]
-            lines += [f"| {m} | {d} | {u:.3f} | {s} |" for m, (d, s, u) in fz.items()]
+            lines += [
+                f"| {space}, {protocol} | {m} | {d} | {u:.3f} | {s} |"
+                for (space, protocol, m), (d, s, u) in sorted(fz.items())
+            ]
             parts.append(
-                f"Frozen setting under `{rule}` (one draw for every task: the best mean "
-                "rank of its last-step score over the cells):\n\n" + "\n".join(lines) + "\n"
+                f"Frozen setting under `{rule}` (one draw for every task of a label space "
+                "and protocol: the best mean rank of its last-step score over their "
+                "cells):\n\n" + "\n".join(lines) + "\n"
             )
     rules = [r for r in RULES if RULES[r] is not None]
     lines = [

@@ -241,6 +241,31 @@ def test_single_corpus_msac_without_the_corpus_reversal_passes_check():
     experiment.check(config_lib.load("configs/msac_ce.py", loso[:2]))  # its adv weight is 0
 
 
+def test_the_plain_ce_baseline_is_searched_where_msac_is_and_keeps_its_own_values(monkeypatch):
+    """msac_ce's search reaches every dimension it shares with MSAC's (the learning
+    rate, warm-up and per-speaker normalisation) with MSAC's distributions; its
+    values there are its own, so a setting frozen into msac.py leaves it as it was."""
+    from configs import msac, msac_ce
+
+    ce, full = msac_ce.search_space(), msac.search_space()
+    assert set(ce) == {"train.learning_rate", "train.warmup_steps", "data.normalization"}
+    assert all(ce[k] == full[k] for k in ce)
+    before = config_lib.load("configs/msac_ce.py")
+    frozen_msac = msac.get_config
+
+    def moved():
+        c = frozen_msac()
+        c.train.learning_rate, c.train.warmup_steps = 0.0022, 100
+        c.data.normalization = "speaker"
+        return c
+
+    monkeypatch.setattr(msac, "get_config", moved)
+    after = msac_ce.get_config()
+    for key in ce:
+        assert after[key] == before[key], key
+    assert (before.train.learning_rate, before.data.normalization) == (1e-3, "corpus")
+
+
 def test_residual_block_is_identity_shortcut_plus_its_convs():
     x = jnp.array(np.random.default_rng(3).normal(size=(2, 24, 16)), jnp.float32)
     mask = jnp.ones((2, 24), bool)

@@ -56,6 +56,42 @@ def test_cells_done_and_runs_left_are_counted_from_finished_draws():
     assert protocol.space_of(cands[-1].row) == "categorical, loso"
 
 
+def test_runs_of_a_search_space_since_changed_are_stale_and_not_counted():
+    """A run counts only while its draw number still names its setting: today's
+    draw of the method's space, `--set` overrides read through "(drawn ...)"."""
+    import dataclasses
+
+    from jaxser import search
+
+    space = search.load("configs/dann.py")
+    now = search.overrides(search.draw(space, "dann", 3))
+    runs = {
+        "same": ", ".join(now),
+        "set": ", ".join(  # a --set overrode the drawn weight: still today's draw 3
+            f"terms.adv.weight=0 (drawn {o.split('=', 1)[1]})"
+            if o.startswith("terms.adv.weight=") else o for o in now
+        ),
+        "moved": ", ".join(o if not o.startswith("train.warmup_steps=") else "train.warmup_steps=7"
+                           for o in now),
+        "fewer keys": ", ".join(now[1:]),
+    }  # fmt: skip
+    dev = report.task_name("synth_emodb", "synth_emovo")
+    cands = []
+    for name, setting in runs.items():
+        for c in _candidate("dann", dev, 0, 3):
+            row = dataclasses.replace(c.row, run=name, setting=setting)
+            cands.append(dataclasses.replace(c, row=row))
+    assert protocol.stale(cands) == {"moved", "fewer keys"}
+    assert protocol.drawn("a=1, b=0 (drawn 0.3)") == {"a": "1", "b": "0.3"}
+    assert protocol.drawn("defaults") == {}
+    counted = protocol.coverage(cands, 8, protocol.stale(cands))
+    rows = {(r["space"], r["method"]): r for r in counted}
+    assert rows["categorical", "dann"]["left"] == 12 * 8 - 1  # one draw of one cell: draw 3
+    only_stale = [c for c in cands if c.row.run in ("moved", "fewer keys")]
+    counted = protocol.coverage(only_stale, 8, protocol.stale(only_stale))
+    assert {(r["space"], r["method"]): r for r in counted}["categorical", "dann"]["left"] == 96
+
+
 def _row(method, seed, uar, machine, draw=0, task="a -> b"):
     return report.Row(
         method=method, task=task, label_space="categorical", protocol="transductive",

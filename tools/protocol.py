@@ -19,11 +19,12 @@ test task, for the per-task choice beside the frozen setting).
 
 import argparse
 import collections
+import re
 from pathlib import Path
 
 import numpy as np
 
-from jaxser import sweep
+from jaxser import search, sweep
 from jaxser.evaluation import model_selection, report
 
 TRANSDUCTIVE = ("source_only", "dann", "mmd", "coral", "dsan", "emodna", "didan", "lidan", "msac")
@@ -75,14 +76,54 @@ def space_of(row) -> str:
     return f"{row.label_space}, loso" if row.fold >= 0 else row.label_space
 
 
-def coverage(cands: list, draws: int) -> list[dict]:
+def drawn(setting: str) -> dict[str, str]:
+    """A run's drawn values from its setting text ("defaults": none); a value a
+    `--set` overrode reads "key=0 (drawn 1.0)", and the drawn one is kept."""
+    if setting == "defaults":
+        return {}
+    out = {}
+    for part in setting.split(", "):
+        key, _, value = part.partition("=")
+        m = re.fullmatch(r".* \(drawn (.*)\)", value)
+        out[key] = m.group(1) if m else value
+    return out
+
+
+def _same(a: str, b: str) -> bool:
+    try:
+        return float(a) == float(b)
+    except ValueError:
+        return a == b
+
+
+def stale(cands: list, search_seed: int = 0) -> set[str]:
+    """The runs whose draw is no longer their method's: the config's search space
+    (its keys or distributions) changed since they ran, so their draw number names
+    another setting today. They count as not run."""
+    spaces, out = {}, set()
+    for c in cands:
+        r = c.row
+        if r.draw <= 0 or r.run in out:
+            continue
+        if r.method not in spaces:
+            spaces[r.method] = search.load(f"configs/{r.method}.py")
+        now = {k: str(v) for k, v in search.draw(spaces[r.method], r.method, r.draw,
+                                                    search_seed).items()}  # fmt: skip
+        ran = drawn(r.setting)
+        if set(ran) != set(now) or not all(_same(ran[k], now[k]) for k in now):
+            out.add(r.run)
+    return out
+
+
+def coverage(cands: list, draws: int, old: set[str] = frozenset()) -> list[dict]:
     """Per protocol (label space, method): cells done, runs left, their estimated
-    hours, and the machines of the runs found."""
+    hours, and the machines of the runs found; `old`: runs of a search space
+    since changed (`stale`), not counted."""
     found = collections.defaultdict(set)  # (space, method, task, seed) -> draws finished
     walls, machines = collections.defaultdict(list), collections.defaultdict(set)
     for c in cands:
         r = c.row
-        if not c.last:
+        if not c.last or r.run in old:
             continue
         space = space_of(r)
         task = f"{r.task} fold {r.fold}" if r.fold >= 0 else r.task
@@ -140,7 +181,13 @@ def main(argv=None) -> None:
     for f, cs in loaded.items():
         for space in sorted({space_of(c.row) for c in cs}):
             merge[space].append(f)
-    rows = coverage(cands, args.draws)
+    old = stale(cands)
+    counts = collections.Counter(c.row.method for c in cands if c.last and c.row.run in old)
+    for method, n in sorted(counts.items()):
+        print(f"{method}: {n} runs drew settings its config's search space no longer draws "
+              f"(configs/{method}.py changed since): counted as not run; move their "
+              "candidates files out of the --merge list")  # fmt: skip
+    rows = coverage(cands, args.draws, old)
     print("| label space | method | cells done | runs left | CPU hours left | machines |")
     print("|---|---|---|---|---|---|")
     for r in rows:

@@ -11,10 +11,15 @@ from configs import base, msac
 
 def get_config():
     c = msac.get_config()
+    # No margin, no attribute head or control in the loss, whatever msac.py's
+    # searched values are.
     c.terms.am.margin = 0.0
     c.terms.speaker.weight = 0.0
     c.terms.gender.weight = 0.0
     c.terms.adv.weight = 0.0
+    c.terms.confusion.weight = 0.0
+    c.terms.orth.weight = 0.0
+    c.msac.control = "reversal"
     # Its own values where its search reaches, never MSAC's: a setting frozen into
     # msac.py does not move its baseline (the shared defaults until one is frozen
     # here on its own search).

@@ -243,27 +243,36 @@ def test_single_corpus_msac_without_the_corpus_reversal_passes_check():
 
 def test_the_plain_ce_baseline_is_searched_where_msac_is_and_keeps_its_own_values(monkeypatch):
     """msac_ce's search reaches every dimension it shares with MSAC's (the learning
-    rate, warm-up and per-speaker normalisation) with MSAC's distributions; its
-    values there are its own, so a setting frozen into msac.py leaves it as it was."""
+    rate, warm-up and per-speaker normalisation) with MSAC's distributions, and a
+    setting frozen into msac.py (any draw of MSAC's space) leaves its config as it
+    was: its own values, plain CE."""
     from configs import msac, msac_ce
+    from jaxser import search
 
     ce, full = msac_ce.search_space(), msac.search_space()
     assert set(ce) == {"train.learning_rate", "train.warmup_steps", "data.normalization"}
     assert all(ce[k] == full[k] for k in ce)
-    before = config_lib.load("configs/msac_ce.py")
-    frozen_msac = msac.get_config
+    before = msac_ce.get_config().to_dict()
+    assert before["train"]["learning_rate"] == 1e-3 and before["data"]["normalization"] == "corpus"
+    assert before["terms"]["am"]["margin"] == 0.0
+    assert all(before["terms"][t]["weight"] == 0.0 for t in before["terms"] if t != "am")
+    unfrozen = msac.get_config
+    for k in range(1, 8):
+        setting = search.draw(full, "msac", k)
 
-    def moved():
-        c = frozen_msac()
-        c.train.learning_rate, c.train.warmup_steps = 0.0022, 100
-        c.data.normalization = "speaker"
-        return c
+        def frozen_msac(setting=setting):
+            c = unfrozen()
+            for key, value in setting.items():
+                *path, last = key.split(".")
+                node = c
+                for part in path:
+                    node = node[part]
+                node[last] = value
+            return c
 
-    monkeypatch.setattr(msac, "get_config", moved)
-    after = msac_ce.get_config()
-    for key in ce:
-        assert after[key] == before[key], key
-    assert (before.train.learning_rate, before.data.normalization) == (1e-3, "corpus")
+        assert frozen_msac().to_dict() != unfrozen().to_dict()
+        monkeypatch.setattr(msac, "get_config", frozen_msac)
+        assert msac_ce.get_config().to_dict() == before, setting
 
 
 def test_residual_block_is_identity_shortcut_plus_its_convs():

@@ -55,8 +55,12 @@ def load_module(path: str):
 
 
 def load_file(path: str) -> ml_collections.ConfigDict:
-    """The config of a config file: imports it and calls its `get_config()`."""
-    module = load_module(path)
+    """The config of a config file: imports it and calls its `get_config()` (its
+    own defaults, no frozen setting: `load` applies those)."""
+    return _config_of(load_module(path), path)
+
+
+def _config_of(module, path: str) -> ml_collections.ConfigDict:
     p = resolve_file(path).resolve()
     if not callable(getattr(module, "get_config", None)):
         raise ConfigError(f"config file {p} has no get_config() function returning the config")
@@ -136,15 +140,55 @@ def override(config: ml_collections.ConfigDict, key: str, text: str) -> None:
         node[leaf] = _parse(node[leaf], text, key)
 
 
-def load(path: str, overrides: list[str] = ()) -> ml_collections.ConfigDict:
-    """Config from file, with `a.b=value` overrides applied (keys and types checked)."""
-    config = load_file(path)
+def frozen_key(label_space: str, protocol: str) -> str:
+    """Where a config's `frozen()` keeps the setting of a label space and
+    protocol: "arousal", "categorical" (cross-corpus, transductive),
+    "categorical, loso", ..."""
+    return label_space if protocol == "transductive" else f"{label_space}, {protocol}"
+
+
+def frozen_settings(module, path: str) -> dict[str, dict]:
+    """A config file's frozen settings: its `frozen()`, {frozen_key: {config key:
+    value}}, the settings its method's search chose on the development tasks
+    (docs/design.md, "Protocol"); {} if it declares none."""
+    fn = getattr(module, "frozen", None)
+    if fn is None:
+        return {}
+    settings = fn() if callable(fn) else None
+    if not isinstance(settings, dict) or not all(
+        isinstance(k, str) and isinstance(v, dict) for k, v in settings.items()
+    ):
+        raise ConfigError(
+            f"config file {resolve_file(path)}: frozen() must return "
+            '{"<label space>[, <protocol>]": {"<config key>": value}}'
+        )
+    return settings
+
+
+def _apply(config: ml_collections.ConfigDict, overrides) -> ml_collections.ConfigDict:
     for item in overrides:
         if "=" not in item:
             raise ConfigError(f"override {item!r} is not of the form --config.key=value")
         key, text = item.split("=", 1)
         override(config, key.removeprefix("--config.").removeprefix("config."), text)
     return config
+
+
+def load(path: str, overrides: list[str] = ()) -> ml_collections.ConfigDict:
+    """Config from file, with `a.b=value` overrides applied (keys and types checked).
+    Where the file freezes a setting for the label space and protocol the config
+    ends up with (`frozen_settings`), that setting comes first and the overrides
+    after it: the config's own defaults, then what its search chose for this
+    task, then what the command line says."""
+    module = load_module(path)
+    config = _apply(_config_of(module, path), overrides)
+    setting = frozen_settings(module, path).get(
+        frozen_key(config.data.label_space, config.data.protocol)
+    )
+    if not setting:
+        return config
+    chosen = [f"{k}={v}" for k, v in setting.items()]
+    return _apply(_config_of(module, path), [*chosen, *overrides])
 
 
 def to_json(config: ml_collections.ConfigDict) -> str:

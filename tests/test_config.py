@@ -256,3 +256,58 @@ def test_a_bug_below_check_is_not_turned_into_a_config_error(monkeypatch):
     monkeypatch.setattr(tasks, "mapping", broken)
     with pytest.raises(KeyError, match="oops"):
         check("configs/dann.py")
+
+
+FROZEN_CONFIG = """
+from configs import dann
+
+
+def get_config():
+    return dann.get_config()
+
+
+def frozen():
+    return {
+        "valence": {"train.learning_rate": 0.002, "train.warmup_steps": 100},
+        "categorical, loso": {"train.pretrain": "", "terms.adv.weight": 0.0},
+    }
+"""
+
+
+def test_a_frozen_setting_applies_to_its_label_space_and_protocol_only(tmp_path):
+    """`frozen()`: the config's own defaults, then the setting frozen for the label
+    space and protocol the overrides give, then the overrides; `load_file` (a
+    stage's config) keeps the file's own defaults."""
+    path = tmp_path / "mine.py"
+    path.write_text(FROZEN_CONFIG)
+    own = config_lib.load(str(path))
+    assert own.to_dict() == config_lib.load("configs/dann.py").to_dict()  # categorical: none
+    valence = config_lib.load(str(path), ["data.label_space=valence"])
+    assert (valence.train.learning_rate, valence.train.warmup_steps) == (0.002, 100)
+    plain = config_lib.load("configs/dann.py", ["data.label_space=valence"])
+    assert config_lib.diff(valence, plain) == ["train.learning_rate", "train.warmup_steps"]
+    mine = config_lib.load(str(path), ["data.label_space=valence", "train.learning_rate=0.005"])
+    assert (mine.train.learning_rate, mine.train.warmup_steps) == (0.005, 100)  # overrides win
+    loso = config_lib.load(str(path), ["data.protocol=loso", "data.target="])
+    assert loso.terms.adv.weight == 0.0 and loso.train.pretrain == ""
+    assert config_lib.load(str(path), ["data.protocol=loso"]).train.learning_rate == 1e-3
+    assert config_lib.load_file(str(path)).to_dict() == own.to_dict()
+    assert config_lib.frozen_key("arousal", "transductive") == "arousal"
+    assert config_lib.frozen_key("categorical", "loso") == "categorical, loso"
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (
+            'def frozen():\n    return {"valence": {"train.nope": 1}}\n',
+            "unknown config key 'train.nope'",
+        ),
+        ('def frozen():\n    return [("valence", {})]\n', r"frozen\(\) must return"),
+    ],
+)
+def test_a_bad_frozen_setting_fails_in_one_line(tmp_path, body, message):
+    path = tmp_path / "bad.py"
+    path.write_text(FROZEN_CONFIG.split("def frozen")[0] + body)
+    with pytest.raises(config_lib.ConfigError, match=message):
+        config_lib.load(str(path), ["data.label_space=valence"])

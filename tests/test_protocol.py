@@ -117,3 +117,50 @@ def test_machine_gap_pairs_a_run_across_machines_and_seeds_within_one():
         machine_gap._line("dann", g["dann"])
         == "| dann | 2 | +0.0050 | 0.0250 | 0.0300 | 2 | 0.1250 |"
     )
+
+
+def test_freeze_takes_the_oracle_draw_of_a_complete_search_with_the_values_it_ran():
+    import dataclasses
+    import json
+
+    import freeze
+
+    from jaxser import search
+
+    space = search.load("configs/coral.py")
+    dev = [report.task_name(s, t) for s, t in protocol.sweep.tasks_of(["dev6"])]
+    cands = []
+    for task in dev:
+        for seed in (0, 1):
+            for draw in range(8):
+                setting = ", ".join(search.overrides(search.draw(space, "coral", draw)))
+                for c in _candidate("coral", task, seed, draw):
+                    uar = 0.3 + 0.01 * draw * (draw != 7) + 0.001 * seed  # draw 6 is best
+                    values = {"terms.coral.weight": json.dumps(float(draw)), "x.y": '"a"'}
+                    row = dataclasses.replace(c.row, setting=setting or "defaults")
+                    cands.append(dataclasses.replace(c, row=row, scores={"uar": uar},
+                                                     values=values))  # fmt: skip
+    for draw in range(8):  # dann: one cell only, its search not complete
+        cands += _candidate("dann", dev[0], 0, draw)
+    choices = freeze.chosen(cands)
+    assert set(choices) == {("coral", "categorical")}
+    stale = [dataclasses.replace(c, row=dataclasses.replace(c.row, setting="x.y=b"))
+             if c.draw == 3 else c for c in cands]  # fmt: skip
+    assert freeze.chosen(stale) == {}  # a stale draw: the search is not complete
+    c = choices["coral", "categorical"]
+    assert (c["draw"], c["cells"]) == (6, 12)
+    assert c["setting"] == {"terms.coral.weight": 6.0, "x.y": "a"}
+    assert c["uar"] == pytest.approx(0.36 + 0.0005)
+    draw0 = [dataclasses.replace(c, scores={"uar": 1.0 if c.draw == 0 else 0.1}) for c in cands]
+    assert freeze.chosen(draw0)["coral", "categorical"]["setting"] == {}  # the config's own
+
+
+def test_every_frozen_setting_is_the_development_searchs_choice():
+    """What each config's frozen() holds is what tools/freeze.py picks from the
+    development search kept in docs/searches (rule `oracle` on development labels),
+    and nothing is frozen for a search not complete."""
+    import freeze
+
+    files = sorted((protocol.Path(__file__).parents[1] / "docs" / "searches").glob("*.jsonl.gz"))
+    cands, _ = ms.combine(*(ms.load(f) for f in files))
+    assert freeze.check(freeze.chosen(cands)) == []

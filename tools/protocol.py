@@ -42,6 +42,11 @@ BINARY_TEST_TASKS = ("synth_emodb:synth_casia", "synth_casia:synth_emodb")
 TEST_LOSO_CORPUS, TEST_LOSO_FOLDS = "synth_emodb", 10  # its 10 speakers
 
 
+def all_methods() -> tuple[str, ...]:
+    """Every method the protocol searches."""
+    return tuple(dict.fromkeys(TRANSDUCTIVE + SOURCE_FREE + MSAC_AND_BASELINE))
+
+
 def cells(draws: int) -> dict[tuple[str, str], list[tuple[str, int]]]:
     """The protocol's development search: (label space, method) -> its (task, seed)
     cells, each of which needs `draws` finished draws."""

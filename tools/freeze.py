@@ -1,0 +1,118 @@
+"""Freeze each method's setting from the development search: print what a config's
+`frozen()` should hold, or check that it holds it.
+
+    python tools/freeze.py docs/searches/*.jsonl.gz                # print
+    python tools/freeze.py docs/searches/*.jsonl.gz --check        # exit 1 on a mismatch
+
+Reads the development search's candidates files (as tools/protocol.py does) and,
+per (label space, protocol, method) whose development cells are all done
+(`protocol.coverage`), takes the draw `model_selection.frozen` picks under
+`--rule` (default `oracle`: the best mean rank of target UAR at the last step
+over the development cells; the development tasks' labels may be read, so the
+rule is named, never hidden). Its values are those the runs ran with (each
+candidate's `values`, `--set` overrides included); draw 0 freezes nothing (the
+config's own defaults). A config file applies its `frozen()` in
+`jaxser.config.load` for the label space and protocol a run ends up with.
+
+`--check` compares every config's `frozen()` with that choice: an entry that
+differs, or one for a label space and protocol whose search is not complete,
+fails; one not written yet is listed.
+"""
+
+import argparse
+import collections
+import json
+import sys
+from pathlib import Path
+
+import protocol
+
+from jaxser import config as config_lib
+from jaxser.evaluation import model_selection
+
+
+def chosen(cands: list, rule: str = "oracle", draws: int = 8) -> dict[tuple[str, str], dict]:
+    """(method, frozen key) -> {"draw", "uar", "cells", "setting": {key: value}} for
+    every (label space, protocol, method) of the protocol whose cells are all done."""
+    complete = {
+        (r["method"], r["space"])
+        for r in protocol.coverage(cands, draws, protocol.stale(cands))
+        if r["done"] == r["cells"]
+    }
+    last = collections.defaultdict(list)
+    for c in cands:
+        if c.last:
+            last[c.row.label_space, c.row.protocol, c.row.method, c.draw].append(c)
+    out = {}
+    for (space, proto, method), (draw, _, uar) in model_selection.frozen(rule, cands).items():
+        key = config_lib.frozen_key(space, proto)
+        if (method, key) not in complete:
+            continue
+        runs = last[space, proto, method, draw]
+        values = [{k: json.loads(v) for k, v in c.values.items()} for c in runs]
+        if draw and any(v != values[0] for v in values):
+            raise ValueError(f"{method} {key}: draw {draw}'s runs ran with different values")
+        out[method, key] = {
+            "draw": draw,
+            "uar": uar,
+            "cells": len(runs),
+            "setting": values[0] if draw else {},
+        }
+    return out
+
+
+def declared(method: str) -> dict[str, dict]:
+    """The `frozen()` of configs/<method>.py ({} if it declares none)."""
+    path = f"configs/{method}.py"
+    return config_lib.frozen_settings(config_lib.load_module(path), path)
+
+
+def check(choices: dict) -> list[str]:
+    """One line per (method, frozen key) that a config declares otherwise than the
+    search chose, or declares for a search not complete."""
+    bad = []
+    methods = sorted({m for m, _ in choices} | {m for m in protocol.all_methods()})
+    for method in methods:
+        for key, setting in declared(method).items():
+            want = choices.get((method, key))
+            if want is None:
+                bad.append(f"{method} {key}: frozen in its config, but its search is not complete")
+            elif setting != want["setting"]:
+                bad.append(f"{method} {key}: config holds {setting}, the search chose "
+                           f"draw {want['draw']}: {want['setting']}")  # fmt: skip
+    return bad
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("files", nargs="+", type=Path, help="the development search's candidates")
+    p.add_argument("--rule", default="oracle", choices=list(model_selection.RULES))
+    p.add_argument("--draws", type=int, default=8)
+    p.add_argument("--check", action="store_true", help="compare with the configs' frozen()")
+    args = p.parse_args(argv)
+    cands, _ = model_selection.combine(*(model_selection.load(f) for f in args.files))
+    choices = chosen(cands, args.rule, args.draws)
+    by_method = collections.defaultdict(dict)
+    for (method, key), c in choices.items():
+        by_method[method][key] = c
+    for method, entries in by_method.items():
+        have = declared(method)
+        print(f"# configs/{method}.py, chosen by `{args.rule}` on the development tasks")
+        print("def frozen():\n    return {")
+        for key, c in entries.items():
+            if have.get(key, {}) == c["setting"]:
+                state = "written" if c["setting"] else "the config's own: nothing to write"
+            else:
+                state = "NOT written"
+            print(f"        {key!r}: {c['setting']!r},  # draw {c['draw']}, mean target UAR "
+                  f"{c['uar']:.3f} over {c['cells']} cells ({state})")  # fmt: skip
+        print("    }\n")
+    if args.check:
+        bad = check(choices)
+        for line in bad:
+            print(line, file=sys.stderr)
+        sys.exit(1 if bad else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -186,3 +186,28 @@ def test_draws_with_the_same_config_run_once():
     ]  # fmt: skip
     free = sweep.resolve(sweep.plan(["source_only"], task, [0], TINY, search=3))
     assert sweep.run_once(free) == (free, [])  # drawn settings differ: every draw runs
+
+
+def test_a_frozen_draw_is_draw_0_of_a_later_search_and_runs_once(tmp_path):
+    """A config whose frozen() holds draw 2 of its search (for categorical): a later
+    search's draw 0 resolves to draw 2's config, which runs once; the other draws
+    are the search's own, and another label space keeps the file's defaults."""
+    setting = search.draw(search.load("configs/coral.py"), "coral", 2)
+    path = tmp_path / "coral.py"
+    path.write_text(
+        "from configs import coral\n\n\ndef get_config():\n    return coral.get_config()\n\n\n"
+        "def search_space():\n    return coral.search_space()\n\n\n"
+        f"def frozen():\n    return {{'categorical': {setting!r}}}\n"
+    )
+    task = [("synth_emodb", "synth_emovo")]
+    method = [("coral", str(path), [])]
+    frozen = sweep.resolve(sweep.plan(method, task, [0], TINY, ["categorical"], search=4))
+    plain = sweep.resolve(sweep.plan(["coral"], task, [0], TINY, ["categorical"], search=4))
+    assert [r.setting for r in frozen] == [r.setting for r in plain]  # the same draws
+    kept, same = sweep.run_once(frozen)
+    assert [r.draw for r in kept] == [0, 1, 3] and [(r.draw, k.draw) for r, k in same] == [(2, 0)]
+    assert [r.config_hash for r in frozen[1:]] == [r.config_hash for r in plain[1:]]
+    assert frozen[0].config_hash == plain[2].config_hash != plain[0].config_hash
+    arousal = sweep.resolve(sweep.plan(method, task, [0], TINY, ["arousal"], search=4))
+    plain = sweep.resolve(sweep.plan(["coral"], task, [0], TINY, ["arousal"], search=4))
+    assert [r.config_hash for r in arousal] == [r.config_hash for r in plain]

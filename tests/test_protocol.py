@@ -54,6 +54,21 @@ def test_cells_done_and_runs_left_are_counted_from_finished_draws():
     assert merged["arousal"].endswith(" --merge a.jsonl.gz --merge b.jsonl.gz")
     assert "--merge" not in merged["categorical"] and "--merge" not in merged["valence"]
     assert protocol.space_of(cands[-1].row) == "categorical, loso"
+    # no test phase yet: source_only's categorical search is whole, its binary ones are not
+    assert protocol.test_commands(list(rows.values()), 8) == []
+    done = [r | {"done": r["cells"]} if (r["method"], r["space"]) in
+            (("coral", "categorical"), ("msac", "categorical, loso")) else r
+            for r in rows.values()]  # fmt: skip
+    assert protocol.test_commands(done, 8, {"categorical": ["c.jsonl.gz"]}) == [
+        "python -m jaxser.sweep --methods coral --tasks test4 --label_spaces categorical "
+        "--seeds 0,1,2 --search 8 --jobs 2 --out runs/test/categorical --rules_from c.jsonl.gz",
+    ]  # msac: its categorical search is not whole, so neither is it tested in LOSO
+    done = [r | {"done": r["cells"]} if r["method"] == "msac" else r for r in done]
+    assert protocol.test_commands(done, 8)[1] == (
+        "python -m jaxser.sweep --methods msac --loso synth_emodb --folds 0-9 "
+        "--set terms.adv.weight=0 --seeds 0,1,2 --search 8 --jobs 2 "
+        "--out runs/test/categorical_loso"
+    )
 
 
 def test_runs_of_a_search_space_since_changed_are_stale_and_not_counted():
@@ -142,8 +157,19 @@ def test_freeze_takes_the_oracle_draw_of_a_complete_search_with_the_values_it_ra
                                                      values=values))  # fmt: skip
     for draw in range(8):  # dann: one cell only, its search not complete
         cands += _candidate("dann", dev[0], 0, draw)
+    emodna = search.load("configs/emodna.py")
+    for task in dev:  # emodna: categorical whole, but its arousal and valence not run
+        for seed in (0, 1):
+            for draw in range(8):
+                setting = ", ".join(search.overrides(search.draw(emodna, "emodna", draw)))
+                for c in _candidate("emodna", task, seed, draw):
+                    cands.append(
+                        dataclasses.replace(
+                            c, row=dataclasses.replace(c.row, setting=setting or "defaults")
+                        )
+                    )
     choices = freeze.chosen(cands)
-    assert set(choices) == {("coral", "categorical")}
+    assert set(choices) == {("coral", "categorical")}  # not emodna: its binary search is left
     stale = [dataclasses.replace(c, row=dataclasses.replace(c.row, setting="x.y=b"))
              if c.draw == 3 else c for c in cands]  # fmt: skip
     assert freeze.chosen(stale) == {}  # a stale draw: the search is not complete

@@ -5,8 +5,8 @@
     python tools/freeze.py docs/searches/*.jsonl.gz --check        # exit 1 on a mismatch
 
 Reads the development search's candidates files (as tools/protocol.py does) and,
-per (label space, protocol, method) whose development cells are all done
-(`protocol.coverage`), takes the draw `model_selection.frozen` picks under
+per (label space, protocol) of each method whose development cells are all
+done, in all of them (`protocol.coverage`), takes the draw `model_selection.frozen` picks under
 `--rule` (default `oracle`: the best mean rank of target UAR at the last step
 over the development cells; the development tasks' labels may be read, so the
 rule is named, never hidden). Its values are those the runs ran with (each
@@ -33,12 +33,13 @@ from jaxser.evaluation import model_selection
 
 def chosen(cands: list, rule: str = "oracle", draws: int = 8) -> dict[tuple[str, str], dict]:
     """(method, frozen key) -> {"draw", "uar", "cells", "setting": {key: value}} for
-    every (label space, protocol, method) of the protocol whose cells are all done."""
-    complete = {
-        (r["method"], r["space"])
-        for r in protocol.coverage(cands, draws, protocol.stale(cands))
-        if r["done"] == r["cells"]
-    }
+    every (label space, protocol) of a method whose development cells are all done,
+    in every label space and protocol it is searched in."""
+    rows = protocol.coverage(cands, draws, protocol.stale(cands))
+    # only a method whose every development search is done: freezing edits its config
+    # file, whose bytes name its runs, so a search of it left to run would start over
+    waiting = {r["method"] for r in rows if r["done"] < r["cells"]}
+    complete = {(r["method"], r["space"]) for r in rows if r["method"] not in waiting}
     last = collections.defaultdict(list)
     for c in cands:
         if c.last:

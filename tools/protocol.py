@@ -175,6 +175,37 @@ def commands(rows: list[dict], draws: int, merge: dict | None = None) -> list[st
     return out
 
 
+def test_commands(rows: list[dict], draws: int, dev: dict | None = None) -> list[str]:
+    """One test-phase sweep command per label space, for the methods whose
+    development cells are all done in every label space: 3 seeds, the search's draws (draw 0 the
+    frozen setting, once `tools/freeze.py` has written it), and `--rules_from`
+    the development candidates of that label space (`dev`: label space -> files),
+    for the per-task choice by each method's best label-free rule there."""
+    out = []
+    # a method is frozen once its every development search is done: freezing edits its
+    # config file, whose bytes name its runs, so a search of it left to run would start over
+    waiting = {r["method"] for r in rows if r["done"] < r["cells"]}
+    for space in dict.fromkeys(r["space"] for r in rows):
+        ready = [r["method"] for r in rows if r["space"] == space and r["method"] not in waiting]
+        if not ready:
+            continue
+        if space.endswith("loso"):
+            where = (f"--loso {TEST_LOSO_CORPUS} --folds 0-{TEST_LOSO_FOLDS - 1} "
+                     "--set terms.adv.weight=0")  # fmt: skip
+        elif space == "categorical":
+            where = "--tasks test4 --label_spaces categorical"
+        else:
+            where = f"--tasks {','.join(BINARY_TEST_TASKS)} --label_spaces {space}"
+        folder = "runs/test/" + space.replace(", ", "_")
+        rules = "".join(f" --rules_from {f}" for f in (dev or {}).get(space, ()))
+        out.append(
+            f"python -m jaxser.sweep --methods {','.join(ready)} {where} "
+            f"--seeds {','.join(map(str, TEST_SEEDS))} --search {draws} --jobs 2 --out {folder}"
+            + rules
+        )
+    return out
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("files", nargs="*", type=Path, help="searches' candidates.jsonl.gz")
@@ -206,6 +237,13 @@ def main(argv=None) -> None:
     print(f"Then the test phase: {tests} runs ({len(TEST_SEEDS)} seeds, {args.draws} draws), "
           f"{test_hours:.1f} run-hours at the same wall times\n")  # fmt: skip
     print("\n".join(commands(rows, args.draws, merge)))
+    ready = test_commands(rows, args.draws, merge)
+    if ready:
+        print(
+            "\nThe test phase of the methods whose development search is complete, once "
+            "`python tools/freeze.py <these files> --check` passes (their frozen() written):\n"
+        )
+        print("\n".join(ready))
 
 
 if __name__ == "__main__":

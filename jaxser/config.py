@@ -165,6 +165,13 @@ def frozen_settings(module, path: str) -> dict[str, dict]:
     return settings
 
 
+def frozen_for(path: str, config: ml_collections.ConfigDict) -> dict:
+    """The setting `path` freezes for `config`'s label space and protocol (what
+    `load` applied before the overrides; {} if none)."""
+    settings = frozen_settings(load_module(path), path)
+    return settings.get(frozen_key(config.data.label_space, config.data.protocol)) or {}
+
+
 def _apply(config: ml_collections.ConfigDict, overrides) -> ml_collections.ConfigDict:
     for item in overrides:
         if "=" not in item:

@@ -130,6 +130,9 @@ class Run:
     # its stage's (the folder name ends with it), and run_folder.config_hash
     key: str = ""
     config_hash: str = ""
+    # set by `resolve`: the "key=value" setting the config file froze for this run's
+    # label space and protocol (config.frozen_for), under its draw and overrides
+    frozen: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -325,6 +328,9 @@ def resolve(runs: list[Run]) -> list[Run]:
                 run,
                 key=digest.hexdigest(),
                 config_hash=run_folder.config_hash(config, stage),
+                frozen=tuple(
+                    f"{k}={v}" for k, v in config_lib.frozen_for(run.config, config).items()
+                ),
             )
         )
     return out
@@ -415,6 +421,15 @@ def _saved_meta(workdir: Path) -> dict | None:
         return None
 
 
+def setting_text(run: Run) -> str:
+    """A search run's setting as the tables name it: its draw's "key=value, ...";
+    for draw 0, "defaults" (the config's own), or "frozen: key=value, ..." where
+    the config file freezes a setting for its label space and protocol."""
+    if run.setting:
+        return ", ".join(run.setting)
+    return report.FROZEN + ", ".join(run.frozen) if run.frozen else "defaults"
+
+
 def _meta(run: Run, workdir: Path) -> dict:
     """The run's sweep.json: what it is (method, config, overrides, command, key,
     config hash; in a search its draw and setting, which the tables read from
@@ -422,7 +437,7 @@ def _meta(run: Run, workdir: Path) -> dict:
     (absent when none was timed)."""
     meta = _saved_meta(workdir) or {}
     if run.draw is not None:
-        meta.update(draw=run.draw, setting=", ".join(run.setting) or "defaults")
+        meta.update(draw=run.draw, setting=setting_text(run))
     meta.update(
         method=run.method,
         config=run.config,

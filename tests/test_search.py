@@ -8,6 +8,7 @@ from tiny import TINY
 from jaxser import config as config_lib
 from jaxser import experiment, methods, search, sweep
 from jaxser.config import ConfigError
+from jaxser.evaluation import report
 
 METHOD_CONFIGS = sorted(
     p.stem for p in config_lib.CONFIGS_DIR.glob("*.py") if p.stem not in ("__init__", "base")
@@ -208,6 +209,11 @@ def test_a_frozen_draw_is_draw_0_of_a_later_search_and_runs_once(tmp_path):
     assert [r.draw for r in kept] == [0, 1, 3] and [(r.draw, k.draw) for r, k in same] == [(2, 0)]
     assert [r.config_hash for r in frozen[1:]] == [r.config_hash for r in plain[1:]]
     assert frozen[0].config_hash == plain[2].config_hash != plain[0].config_hash
+    assert sweep.setting_text(frozen[0]) == "frozen: " + ", ".join(plain[2].setting)
+    assert sweep.setting_text(plain[0]) == "defaults"
+    assert sweep.setting_text(frozen[1]) == ", ".join(plain[1].setting)
+    ran = report.ran_setting(sweep.setting_text(frozen[0]), ["terms.coral.weight=0"])
+    assert ran.startswith("frozen: ") and "terms.coral.weight=0 (drawn " in ran
     arousal = sweep.resolve(sweep.plan(method, task, [0], TINY, ["arousal"], search=4))
     plain = sweep.resolve(sweep.plan(["coral"], task, [0], TINY, ["arousal"], search=4))
     assert [r.config_hash for r in arousal] == [r.config_hash for r in plain]

@@ -84,7 +84,8 @@ class Candidate:
 
     @property
     def setting(self) -> str:
-        """The draw's overrides, "defaults" for draw 0."""
+        """The draw's overrides; for draw 0 "defaults", or "frozen: ..." where its
+        config froze a setting (sweep.setting_text)."""
         return self.row.setting
 
     @property

@@ -116,12 +116,17 @@ def _same_value(a: str, b: str) -> bool:
         return a == b
 
 
+FROZEN = "frozen: "  # how sweep.json names draw 0's setting when its config froze one
+
+
 def ran_setting(setting: str, overrides: list[str]) -> str:
     """A draw's setting ("key=value, ...", sweep.json's) as it ran: a key that a
     later override (the sweep's `--set`, last in the run's overrides) set to
     another value shows the value it ran with and the one drawn, "key=0 (drawn 0.3)"."""
     if setting in ("", "defaults"):
         return setting
+    if setting.startswith(FROZEN):  # draw 0 of a config that froze a setting
+        return FROZEN + ran_setting(setting.removeprefix(FROZEN), overrides)
     last = dict(o.split("=", 1) for o in overrides if "=" in o)  # the last one wins
     parts = []
     for part in setting.split(", "):

@@ -76,18 +76,16 @@ def path_variants(
     drawn = search.draw(space, method, k, search_seed)
     if not drawn:
         raise SystemExit(f"--path {method}:{k}: draw 0 is the config itself; name a draw > 0")
-    base = config_lib.load_file(config_file)
+    base = config_lib.load_file(config_file)  # the file's own defaults, never its frozen()
+    own = {key: functools.reduce(lambda c, part: c[part], key.split("."), base) for key in members}
     extra = list(sweep.search_overrides_of(config_file, sweep.search_extra()))
-    variants = [
-        ("config", config_file, extra),
+    variants = [  # "config": every searched key at the file's own value, frozen() or not
+        ("config", config_file, [*extra, *search.overrides(own)]),
         (f"draw{k}", config_file, [*extra, *search.overrides(drawn)]),
     ]
     steps = {}
     for group in sorted({members[key] for key in keys} if keys else space):
-        default = {
-            key: functools.reduce(lambda c, part: c[part], key.split("."), base)
-            for key in group.split(",")
-        }
+        default = {key: own[key] for key in group.split(",")}
         changed = {key: (default[key], drawn[key]) for key in default if default[key] != drawn[key]}
         if changed:
             label = f"draw{k}_but_{group.replace(',', '+')}"

@@ -166,19 +166,27 @@ def commands(rows: list[dict], draws: int, merge: dict | None = None) -> list[st
             where = f"--loso {LOSO_CORPUS} --folds 0-{LOSO_FOLDS - 1} --set terms.adv.weight=0"
         else:
             where = f"--tasks dev6 --label_spaces {space}"
-        folder = "runs/dev/" + space.replace(", ", "_")
-        merged = "".join(f" --merge {f}" for f in (merge or {}).get(space, ()))
-        out.append(
-            f"python -m jaxser.sweep --methods {','.join(left)} {where} "
-            f"--seeds {','.join(map(str, SEEDS))} --search {draws} --jobs 2 --out {folder}" + merged
-        )
+        out.append(_command(left, where, SEEDS, draws, "dev", space, "--merge", merge))
     return out
+
+
+def _command(methods, where: str, seeds, draws: int, phase: str, space: str, flag: str,
+             files: dict | None) -> str:  # fmt: skip
+    """A sweep command of the protocol: into runs/<phase>/<space>, each of `files`'
+    candidates files of `space` given with `flag`."""
+    folder = f"runs/{phase}/" + space.replace(", ", "_")
+    given = "".join(f" {flag} {f}" for f in (files or {}).get(space, ()))
+    return (
+        f"python -m jaxser.sweep --methods {','.join(methods)} {where} "
+        f"--seeds {','.join(map(str, seeds))} --search {draws} --jobs 2 --out {folder}" + given
+    )
 
 
 def test_commands(rows: list[dict], draws: int, dev: dict | None = None) -> list[str]:
     """One test-phase sweep command per label space, for the methods whose
-    development cells are all done in every label space: 3 seeds, the search's draws (draw 0 the
-    frozen setting, once `tools/freeze.py` has written it), and `--rules_from`
+    development cells are all done in every label space: 3 seeds, the search's
+    draws (draw 0 the frozen setting, once `tools/freeze.py` has written it), and
+    `--rules_from`
     the development candidates of that label space (`dev`: label space -> files),
     for the per-task choice by each method's best label-free rule there."""
     out = []
@@ -196,13 +204,7 @@ def test_commands(rows: list[dict], draws: int, dev: dict | None = None) -> list
             where = "--tasks test4 --label_spaces categorical"
         else:
             where = f"--tasks {','.join(BINARY_TEST_TASKS)} --label_spaces {space}"
-        folder = "runs/test/" + space.replace(", ", "_")
-        rules = "".join(f" --rules_from {f}" for f in (dev or {}).get(space, ()))
-        out.append(
-            f"python -m jaxser.sweep --methods {','.join(ready)} {where} "
-            f"--seeds {','.join(map(str, TEST_SEEDS))} --search {draws} --jobs 2 --out {folder}"
-            + rules
-        )
+        out.append(_command(ready, where, TEST_SEEDS, draws, "test", space, "--rules_from", dev))
     return out
 
 

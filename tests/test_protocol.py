@@ -190,3 +190,39 @@ def test_every_frozen_setting_is_the_development_searchs_choice():
     files = sorted((protocol.Path(__file__).parents[1] / "docs" / "searches").glob("*.jsonl.gz"))
     cands, _ = ms.combine(*(ms.load(f) for f in files))
     assert freeze.check(freeze.chosen(cands)) == []
+
+
+def test_freeze_writes_a_frozen_function_that_loads_as_chosen_and_replaces_itself(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    import freeze
+
+    from jaxser import config as config_lib
+    from jaxser import search
+
+    root = protocol.Path(__file__).parents[1]
+    path = tmp_path / "coral.py"
+    shutil.copy(root / "configs" / "coral.py", path)
+    draw = search.draw(search.load("configs/coral.py"), "coral", 6)
+    entries = {
+        "categorical": {"draw": 6, "uar": 0.4, "cells": 12, "setting": draw},
+        "arousal": {"draw": 0, "uar": 0.8, "cells": 12, "setting": {}},
+    }
+    freeze.write(path, entries, "oracle")
+    module = config_lib.load_module(str(path))
+    assert config_lib.frozen_settings(module, str(path)) == {"categorical": draw, "arousal": {}}
+    config = config_lib.load(str(path))
+    assert config_lib.load(str(path), search.overrides(draw)).to_dict() == config.to_dict()
+    assert config.to_dict() != config_lib.load("configs/coral.py").to_dict()
+    entries["categorical"] = {"draw": 0, "uar": 0.4, "cells": 12, "setting": {}}
+    freeze.write(path, entries, "oracle")  # replaced, not added twice
+    text = path.read_text()
+    assert text.count("def frozen():") == 1 and text.startswith(
+        (root / "configs" / "coral.py").read_text().rstrip("\n")
+    )
+    assert config_lib.load(str(path)).to_dict() == config_lib.load("configs/coral.py").to_dict()
+    ruff = subprocess.run([sys.executable, "-m", "ruff", "format", "--diff", str(path)],
+                          capture_output=True, text=True)  # fmt: skip
+    assert ruff.returncode == 0, ruff.stdout  # written as ruff formats it

@@ -2,6 +2,7 @@
 `frozen()` should hold, or check that it holds it.
 
     python tools/freeze.py docs/searches/*.jsonl.gz                # print
+    python tools/freeze.py docs/searches/*.jsonl.gz --write        # into configs/*.py
     python tools/freeze.py docs/searches/*.jsonl.gz --check        # exit 1 on a mismatch
 
 Reads the development search's candidates files (as tools/protocol.py does) and,
@@ -14,12 +15,15 @@ candidate's `values`, `--set` overrides included); draw 0 freezes nothing (the
 config's own defaults). A config file applies its `frozen()` in
 `jaxser.config.load` for the label space and protocol a run ends up with.
 
+`--write` writes each such method's `frozen()` into its config file (replacing
+the one there), with the draw and its mean target UAR beside each entry.
 `--check` compares every config's `frozen()` with that choice: an entry that
-differs, or one for a label space and protocol whose search is not complete,
-fails; one not written yet is listed.
+differs, one for a label space and protocol whose search is not complete, or
+a complete search's choice not written, fails.
 """
 
 import argparse
+import ast
 import collections
 import json
 import sys
@@ -70,18 +74,66 @@ def declared(method: str) -> dict[str, dict]:
 
 def check(choices: dict) -> list[str]:
     """One line per (method, frozen key) that a config declares otherwise than the
-    search chose, or declares for a search not complete."""
+    search chose, declares for a search not complete, or does not declare for a
+    complete one."""
     bad = []
-    methods = sorted({m for m, _ in choices} | {m for m in protocol.all_methods()})
-    for method in methods:
-        for key, setting in declared(method).items():
+    for method in sorted({m for m, _ in choices} | set(protocol.all_methods())):
+        have = declared(method)
+        for key, setting in have.items():
             want = choices.get((method, key))
             if want is None:
                 bad.append(f"{method} {key}: frozen in its config, but its search is not complete")
             elif setting != want["setting"]:
                 bad.append(f"{method} {key}: config holds {setting}, the search chose "
                            f"draw {want['draw']}: {want['setting']}")  # fmt: skip
+        for (m, key), want in choices.items():
+            if m == method and key not in have:
+                bad.append(f"{method} {key}: its search is complete and chose draw "
+                           f"{want['draw']}, not in its frozen() yet (--write)")  # fmt: skip
     return bad
+
+
+def _literal(value) -> str:
+    """`value` as Python source the way ruff formats it (double-quoted strings)."""
+    return json.dumps(value) if isinstance(value, str) else repr(value)
+
+
+def source(entries: dict, rule: str) -> str:
+    """The `frozen()` function of a config file holding `entries` (frozen key ->
+    `chosen`'s choice), with its evidence."""
+    lines = [
+        "def frozen():",
+        f'    """Chosen on the development tasks by `{rule}` (python tools/freeze.py',
+        "    docs/searches/*.jsonl.gz): per label space and protocol, the draw of the",
+        "    search with the best mean rank over the development cells, as its runs ran",
+        '    (docs/results.md, "Hyperparameter search"); {} keeps the defaults above."""',
+        "    return {",
+    ]
+    for key, c in sorted(entries.items()):
+        lines.append(f"        # draw {c['draw']}: mean target UAR {c['uar']:.3f} over "
+                     f"{c['cells']} cells")  # fmt: skip
+        if not c["setting"]:
+            lines.append(f"        {_literal(key)}: {{}},")
+            continue
+        lines.append(f"        {_literal(key)}: {{")
+        lines += [f"            {_literal(k)}: {_literal(v)}," for k, v in c["setting"].items()]
+        lines.append("        },")
+    lines.append("    }")
+    return "\n".join(lines) + "\n"
+
+
+def write(path: Path, entries: dict, rule: str) -> Path:
+    """The config file `path` with its `frozen()` (replaced, or added at the end)."""
+    text = path.read_text()
+    new = source(entries, rule)
+    fn = [n for n in ast.parse(text).body if isinstance(n, ast.FunctionDef) and n.name == "frozen"]
+    if fn:
+        lines = text.splitlines(keepends=True)
+        text = "".join(lines[: fn[0].lineno - 1]) + new + "".join(lines[fn[0].end_lineno :])
+    else:
+        text = text.rstrip("\n") + "\n\n\n" + new
+    path.write_text(text)
+    return path
 
 
 def main(argv=None) -> None:
@@ -90,6 +142,7 @@ def main(argv=None) -> None:
     p.add_argument("--rule", default="oracle", choices=list(model_selection.RULES))
     p.add_argument("--draws", type=int, default=8)
     p.add_argument("--check", action="store_true", help="compare with the configs' frozen()")
+    p.add_argument("--write", action="store_true", help="write each config's frozen()")
     args = p.parse_args(argv)
     cands, _ = model_selection.combine(*(model_selection.load(f) for f in args.files))
     choices = chosen(cands, args.rule, args.draws)
@@ -97,6 +150,9 @@ def main(argv=None) -> None:
     for (method, key), c in choices.items():
         by_method[method][key] = c
     for method, entries in by_method.items():
+        if args.write:
+            path = config_lib.resolve_file(f"configs/{method}.py")
+            print(f"wrote {write(path, entries, args.rule)}")
         have = declared(method)
         print(f"# configs/{method}.py, chosen by `{args.rule}` on the development tasks")
         print("def frozen():\n    return {")

@@ -181,18 +181,19 @@ def _apply(config: ml_collections.ConfigDict, overrides) -> ml_collections.Confi
     return config
 
 
-def load(path: str, overrides: list[str] = ()) -> ml_collections.ConfigDict:
+def load(path: str, overrides: list[str] = (), frozen: bool = True) -> ml_collections.ConfigDict:
     """Config from file, with `a.b=value` overrides applied (keys and types checked).
     Where the file freezes a setting for the label space and protocol the config
     ends up with (`frozen_settings`), that setting comes first and the overrides
     after it: the config's own defaults, then what its search chose for this
-    task, then what the command line says."""
+    task, then what the command line says. `frozen=False`: the file's own
+    defaults and the overrides only (what a search's draw 0 was before the freeze)."""
     module = load_module(path)
     config = _apply(_config_of(module, path), overrides)
     setting = frozen_settings(module, path).get(
         frozen_key(config.data.label_space, config.data.protocol)
     )
-    if not setting:
+    if not setting or not frozen:
         return config
     chosen = [f"{k}={v}" for k, v in setting.items()]
     return _apply(_config_of(module, path), [*chosen, *overrides])

@@ -106,7 +106,7 @@ def test_sparse_coefficients_match_the_lasso_optimum():
 
 
 def _ctx(progress, config="configs/didan.py", classes=("angry", "happy", "sad")):
-    options = config_lib.load(config).didan
+    options = config_lib.load(config, frozen=False).didan  # the file's own options
     return Context(jnp.array(0), jnp.array(progress), {}, options, classes)
 
 

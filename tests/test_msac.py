@@ -230,7 +230,7 @@ def test_attribute_orthogonality_against_numpy():
     ],
 )
 def test_bad_control_fails_in_check(overrides, message):
-    config = config_lib.load("configs/msac.py", overrides)
+    config = config_lib.load("configs/msac.py", overrides, frozen=False)  # reversal control
     with pytest.raises(config_lib.ConfigError, match=message):
         experiment.check(config)
 

@@ -142,34 +142,33 @@ def test_freeze_takes_the_oracle_draw_of_a_complete_search_with_the_values_it_ra
 
     from jaxser import search
 
-    space = search.load("configs/coral.py")
     dev = [report.task_name(s, t) for s, t in protocol.sweep.tasks_of(["dev6"])]
-    cands = []
-    for task in dev:
-        for seed in (0, 1):
-            for draw in range(8):
-                setting = ", ".join(search.overrides(search.draw(space, "coral", draw)))
-                for c in _candidate("coral", task, seed, draw):
-                    uar = 0.3 + 0.01 * draw * (draw != 7) + 0.001 * seed  # draw 6 is best
-                    values = {"terms.coral.weight": json.dumps(float(draw)), "x.y": '"a"'}
-                    row = dataclasses.replace(c.row, setting=setting or "defaults")
-                    cands.append(dataclasses.replace(c, row=row, scores={"uar": uar},
-                                                     values=values))  # fmt: skip
+
+    def whole(method, proto="transductive"):  # a complete categorical search, draw 6 best
+        space, out = search.load(f"configs/{method}.py"), []
+        for task in dev:
+            for seed in (0, 1):
+                for draw in range(8):
+                    setting = ", ".join(search.overrides(search.draw(space, method, draw)))
+                    for c in _candidate(method, task, seed, draw):
+                        uar = 0.3 + 0.01 * draw * (draw != 7) + 0.001 * seed
+                        values = {"terms.coral.weight": json.dumps(float(draw)), "x.y": '"a"'}
+                        row = dataclasses.replace(c.row, setting=setting or "defaults",
+                                                  protocol=proto)  # fmt: skip
+                        out.append(dataclasses.replace(c, row=row, scores={"uar": uar},
+                                                       values=values))  # fmt: skip
+        return out
+
+    cands = whole("coral")
     for draw in range(8):  # dann: one cell only, its search not complete
         cands += _candidate("dann", dev[0], 0, draw)
-    emodna = search.load("configs/emodna.py")
-    for task in dev:  # emodna: categorical whole, but its arousal and valence not run
-        for seed in (0, 1):
-            for draw in range(8):
-                setting = ", ".join(search.overrides(search.draw(emodna, "emodna", draw)))
-                for c in _candidate("emodna", task, seed, draw):
-                    cands.append(
-                        dataclasses.replace(
-                            c, row=dataclasses.replace(c.row, setting=setting or "defaults")
-                        )
-                    )
+    cands += whole("emodna")  # emodna: categorical whole, but its arousal and valence not run
+    # a source-free run's results say protocol "source_free"; its config's data are
+    # transductive, so its frozen() entry is "categorical"
+    cands += whole("shot", proto="source_free")
     choices = freeze.chosen(cands)
-    assert set(choices) == {("coral", "categorical")}  # not emodna: its binary search is left
+    assert set(choices) == {("coral", "categorical"), ("shot", "categorical")}
+    cands = [c for c in cands if c.row.method != "shot"]
     stale = [dataclasses.replace(c, row=dataclasses.replace(c.row, setting="x.y=b"))
              if c.draw == 3 else c for c in cands]  # fmt: skip
     assert freeze.chosen(stale) == {}  # a stale draw: the search is not complete
@@ -193,7 +192,6 @@ def test_every_frozen_setting_is_the_development_searchs_choice():
 
 
 def test_freeze_writes_a_frozen_function_that_loads_as_chosen_and_replaces_itself(tmp_path):
-    import shutil
     import subprocess
     import sys
 
@@ -202,9 +200,15 @@ def test_freeze_writes_a_frozen_function_that_loads_as_chosen_and_replaces_itsel
     from jaxser import config as config_lib
     from jaxser import search
 
-    root = protocol.Path(__file__).parents[1]
+    plain = (
+        '"""Deep CORAL, its own defaults."""\n\nfrom configs import coral\n\n\n'
+        "def get_config():\n    return coral.get_config()\n\n\n"
+        "def search_space():\n    return coral.search_space()\n"
+    )
     path = tmp_path / "coral.py"
-    shutil.copy(root / "configs" / "coral.py", path)
+    path.write_text(plain)
+    own = config_lib.load("configs/coral.py", frozen=False).to_dict()
+    assert config_lib.load(str(path)).to_dict() == own
     draw = search.draw(search.load("configs/coral.py"), "coral", 6)
     entries = {
         "categorical": {"draw": 6, "uar": 0.4, "cells": 12, "setting": draw},
@@ -215,14 +219,12 @@ def test_freeze_writes_a_frozen_function_that_loads_as_chosen_and_replaces_itsel
     assert config_lib.frozen_settings(module, str(path)) == {"categorical": draw, "arousal": {}}
     config = config_lib.load(str(path))
     assert config_lib.load(str(path), search.overrides(draw)).to_dict() == config.to_dict()
-    assert config.to_dict() != config_lib.load("configs/coral.py").to_dict()
+    assert config.to_dict() != own
     entries["categorical"] = {"draw": 0, "uar": 0.4, "cells": 12, "setting": {}}
     freeze.write(path, entries, "oracle")  # replaced, not added twice
     text = path.read_text()
-    assert text.count("def frozen():") == 1 and text.startswith(
-        (root / "configs" / "coral.py").read_text().rstrip("\n")
-    )
-    assert config_lib.load(str(path)).to_dict() == config_lib.load("configs/coral.py").to_dict()
+    assert text.count("def frozen():") == 1 and text.startswith(plain)
+    assert config_lib.load(str(path)).to_dict() == own
     ruff = subprocess.run([sys.executable, "-m", "ruff", "format", "--diff", str(path)],
                           capture_output=True, text=True)  # fmt: skip
     assert ruff.returncode == 0, ruff.stdout  # written as ruff formats it

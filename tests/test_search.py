@@ -150,7 +150,8 @@ def test_the_path_ablation_steps_back_one_key_at_a_time_from_the_searchs_own_run
 
 def test_the_path_ablation_on_loso_folds_is_the_loso_searchs_own_runs():
     """`tools/ablate.py --loso C --folds`: every variant on each fold, and the
-    endpoints are the LOSO search's runs of draws 0 and 6 (the same identity),
+    endpoints are the LOSO search's runs of draws 0 (as it ran: the file's own
+    defaults, before draw 6 was frozen into msac.py) and 6 (the same identity),
     tabled as "C (loso)"."""
     import ablate
 
@@ -165,11 +166,15 @@ def test_the_path_ablation_on_loso_folds_is_the_loso_searchs_own_runs():
         sweep.plan(["msac"], [("synth_emovo", "synth_emovo")], [0], ["terms.adv.weight=0"],
                    folds=[0, 1, 2], search=7, search_overrides=sweep.search_extra())
     )  # fmt: skip
-    by_draw_fold = {(r.draw, r.fold): r.config_hash for r in searched}
+    by_draw_fold = {(r.draw, r.fold): r for r in searched}
     for r in runs:
-        if r.method in ("config", "draw6"):
-            draw = 0 if r.method == "config" else 6
-            assert r.config_hash == by_draw_fold[draw, r.fold]
+        if r.method == "draw6":
+            assert r.config_hash == by_draw_fold[6, r.fold].config_hash
+            assert r.config_hash == by_draw_fold[0, r.fold].config_hash  # frozen: draw 0 now
+        if r.method == "config":
+            before = by_draw_fold[0, r.fold]  # draw 0 as the search ran it, before the freeze
+            want = config_lib.load(before.config, before.all_overrides(), frozen=False)
+            assert config_lib.load(r.config, r.all_overrides()).to_dict() == want.to_dict()
     cross, names = ablate.planned(variants, "synth_emodb:synth_emovo", [0], [])
     assert names == ["synth_emodb -> synth_emovo"] and {r.fold for r in cross} == {None}
 

@@ -30,4 +30,8 @@ GOLDEN_DANN_STEPS = (
 
 
 def tiny_config(name: str, data_dir, *overrides: str):
-    return config_lib.load(f"configs/{name}.py", [*TINY, f"data.data_dir={data_dir}", *overrides])
+    """A small config of configs/<name>.py at the file's own defaults (never its
+    frozen setting: these tests exercise a method's mechanics, not its choice)."""
+    return config_lib.load(
+        f"configs/{name}.py", [*TINY, f"data.data_dir={data_dir}", *overrides], frozen=False
+    )

@@ -50,7 +50,9 @@ def chosen(cands: list, rule: str = "oracle", draws: int = 8) -> dict[tuple[str,
             last[c.row.label_space, c.row.protocol, c.row.method, c.draw].append(c)
     out = {}
     for (space, proto, method), (draw, _, uar) in model_selection.frozen(rule, cands).items():
-        key = config_lib.frozen_key(space, proto)
+        # a source-free run's results name its protocol "source_free"; its data (the
+        # config's data.protocol, what frozen() is keyed by) are transductive here
+        key = config_lib.frozen_key(space, "transductive" if proto == "source_free" else proto)
         if (method, key) not in complete:
             continue
         runs = last[space, proto, method, draw]

@@ -24,6 +24,16 @@ def default_workdir(config) -> Path:
     return Path("runs") / f"{config.method}-{task}-seed{config.seed}"
 
 
+def frozen_line(path: str, config, frozen: dict) -> str:
+    """What a run takes from its config file's `frozen()`, said before it starts."""
+    key = config_lib.frozen_key(config.data.label_space, config.data.protocol)
+    setting = ", ".join(f"{k}={v}" for k, v in frozen.items())
+    return (
+        f"{path}: the setting frozen for {key} (its frozen(), chosen on the development "
+        f"tasks): {setting}; a --config.KEY=VALUE overrides it"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(
         prog="python -m jaxser.train",
@@ -58,6 +68,8 @@ def main(argv: list[str] | None = None) -> None:
         experiment.check(config)  # before TensorFlow is imported: a typo fails in a second
         workdir = Path(args.workdir) if args.workdir else default_workdir(config)
         run_folder.check_folder(workdir)
+        if frozen := config_lib.frozen_for(args.config, config):
+            print(frozen_line(args.config, config, frozen), file=sys.stderr)
 
     from jaxser.training.checkpoints import DamagedCheckpoint
     from jaxser.training.loop import Interrupted, NonFiniteLoss

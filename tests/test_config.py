@@ -313,3 +313,18 @@ def test_a_bad_frozen_setting_fails_in_one_line(tmp_path, body, message):
     path.write_text(FROZEN_CONFIG.split("def frozen")[0] + body)
     with pytest.raises(config_lib.ConfigError, match=message):
         config_lib.load(str(path), ["data.label_space=valence"])
+
+
+def test_the_train_cli_says_which_frozen_setting_a_run_takes(tmp_path, capsys, monkeypatch):
+    from jaxser import train
+
+    monkeypatch.setattr(experiment, "train", lambda *a, **k: {"interrupted_at": 0})
+    train.main(["--config", "configs/msac.py", "--workdir", str(tmp_path / "a")])
+    err = capsys.readouterr().err
+    assert "configs/msac.py: the setting frozen for categorical (its frozen()" in err
+    assert "data.normalization=speaker" in err and "msac.control=orthogonal" in err
+    loso = ["--config.data.protocol=loso", "--config.data.target=", "--config.data.fold=0"]
+    train.main(["--config", "configs/msac.py", "--workdir", str(tmp_path / "b"), *loso])
+    assert "frozen for categorical, loso" in capsys.readouterr().err
+    train.main(["--config", "configs/coral.py", "--workdir", str(tmp_path / "c")])
+    assert "frozen" not in capsys.readouterr().err  # coral froze its defaults: nothing to say

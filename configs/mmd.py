@@ -21,10 +21,7 @@ def search_space():
 
 
 def frozen():
-    """Chosen on the development tasks by `oracle` (python tools/freeze.py
-    docs/searches/*.jsonl.gz): per label space and protocol, the draw of the
-    search with the best mean rank over the development cells, as its runs ran
-    (docs/results.md, "Hyperparameter search"); {} keeps the defaults above."""
+    """Chosen by `oracle` on the development tasks (tools/freeze.py)."""
     return {
         # draw 1: mean target UAR 0.505 over 12 cells
         "categorical": {

@@ -68,10 +68,7 @@ def fixed_control_search_space() -> dict:
 
 
 def frozen():
-    """Chosen on the development tasks by `oracle` (python tools/freeze.py
-    docs/searches/*.jsonl.gz): per label space and protocol, the draw of the
-    search with the best mean rank over the development cells, as its runs ran
-    (docs/results.md, "Hyperparameter search"); {} keeps the defaults above."""
+    """Chosen by `oracle` on the development tasks (tools/freeze.py)."""
     return {
         # draw 6: mean target UAR 0.529 over 12 cells
         "categorical": {

@@ -150,7 +150,10 @@ def frozen_key(label_space: str, protocol: str) -> str:
 def frozen_settings(module, path: str) -> dict[str, dict]:
     """A config file's frozen settings: its `frozen()`, {frozen_key: {config key:
     value}}, the settings its method's search chose on the development tasks
-    (docs/design.md, "Protocol"); {} if it declares none."""
+    (docs/design.md, "Protocol"; tools/freeze.py writes them: per label space
+    and protocol, the draw a named rule ranks best over the development cells,
+    with the values its runs ran with; an empty entry keeps the file's
+    defaults); {} if it declares none."""
     fn = getattr(module, "frozen", None)
     if fn is None:
         return {}

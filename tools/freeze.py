@@ -103,12 +103,9 @@ def _literal(value) -> str:
 def source(entries: dict, rule: str) -> str:
     """The `frozen()` function of a config file holding `entries` (frozen key ->
     `chosen`'s choice), with its evidence."""
-    lines = [
+    lines = [  # what frozen() means is said once, in jaxser/config.py and the README
         "def frozen():",
-        f'    """Chosen on the development tasks by `{rule}` (python tools/freeze.py',
-        "    docs/searches/*.jsonl.gz): per label space and protocol, the draw of the",
-        "    search with the best mean rank over the development cells, as its runs ran",
-        '    (docs/results.md, "Hyperparameter search"); {} keeps the defaults above."""',
+        f'    """Chosen by `{rule}` on the development tasks (tools/freeze.py)."""',
         "    return {",
     ]
     for key, c in sorted(entries.items()):

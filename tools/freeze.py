@@ -39,7 +39,9 @@ def chosen(cands: list, rule: str = "oracle", draws: int = 8) -> dict[tuple[str,
     """(method, frozen key) -> {"draw", "uar", "cells", "setting": {key: value}} for
     every (label space, protocol) of a method whose development cells are all done,
     in every label space and protocol it is searched in."""
-    rows = protocol.coverage(cands, draws, protocol.stale(cands))
+    old = protocol.stale(cands)
+    cands = [c for c in cands if c.row.run not in old]  # what a draw names today only
+    rows = protocol.coverage(cands, draws)
     # only a method whose every development search is done: freezing edits its config
     # file, whose bytes name its runs, so a search of it left to run would start over
     waiting = {r["method"] for r in rows if r["done"] < r["cells"]}

@@ -94,13 +94,6 @@ def drawn(setting: str) -> dict[str, str]:
     return out
 
 
-def _same(a: str, b: str) -> bool:
-    try:
-        return float(a) == float(b)
-    except ValueError:
-        return a == b
-
-
 def stale(cands: list, search_seed: int = 0) -> set[str]:
     """The runs whose draw is no longer their method's: the config's search space
     (its keys or distributions) changed since they ran, so their draw number names
@@ -115,7 +108,7 @@ def stale(cands: list, search_seed: int = 0) -> set[str]:
         now = {k: str(v) for k, v in search.draw(spaces[r.method], r.method, r.draw,
                                                     search_seed).items()}  # fmt: skip
         ran = drawn(r.setting)
-        if set(ran) != set(now) or not all(_same(ran[k], now[k]) for k in now):
+        if set(ran) != set(now) or not all(report.same_value(ran[k], now[k]) for k in now):
             out.add(r.run)
     return out
 

@@ -108,7 +108,7 @@ def task_name(source: str, target: str, single: bool | str = False) -> str:
     return f"{source.replace('+', ' + ')} -> {target}"
 
 
-def _same_value(a: str, b: str) -> bool:
+def same_value(a: str, b: str) -> bool:
     """Two override texts of one key: equal as numbers ("0" and "0.0") or as text."""
     try:
         return float(a) == float(b)
@@ -132,7 +132,7 @@ def ran_setting(setting: str, overrides: list[str]) -> str:
     for part in setting.split(", "):
         key, drawn = part.split("=", 1)
         ran = last.get(key, drawn)
-        parts.append(part if _same_value(ran, drawn) else f"{key}={ran} (drawn {drawn})")
+        parts.append(part if same_value(ran, drawn) else f"{key}={ran} (drawn {drawn})")
     return ", ".join(parts)
 
 

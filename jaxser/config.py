@@ -168,13 +168,6 @@ def frozen_settings(module, path: str) -> dict[str, dict]:
     return settings
 
 
-def frozen_for(path: str, config: ml_collections.ConfigDict) -> dict:
-    """The setting `path` freezes for `config`'s label space and protocol (what
-    `load` applied before the overrides; {} if none)."""
-    settings = frozen_settings(load_module(path), path)
-    return settings.get(frozen_key(config.data.label_space, config.data.protocol)) or {}
-
-
 def _apply(config: ml_collections.ConfigDict, overrides) -> ml_collections.ConfigDict:
     for item in overrides:
         if "=" not in item:
@@ -191,15 +184,23 @@ def load(path: str, overrides: list[str] = (), frozen: bool = True) -> ml_collec
     after it: the config's own defaults, then what its search chose for this
     task, then what the command line says. `frozen=False`: the file's own
     defaults and the overrides only (what a search's draw 0 was before the freeze)."""
+    return load_frozen(path, overrides, frozen)[0]
+
+
+def load_frozen(
+    path: str, overrides: list[str] = (), frozen: bool = True
+) -> tuple[ml_collections.ConfigDict, dict]:
+    """`load`'s config and the frozen setting it applied ({} if none), from one
+    reading of the file."""
     module = load_module(path)
     config = _apply(_config_of(module, path), overrides)
     setting = frozen_settings(module, path).get(
         frozen_key(config.data.label_space, config.data.protocol)
     )
     if not setting or not frozen:
-        return config
+        return config, {}
     chosen = [f"{k}={v}" for k, v in setting.items()]
-    return _apply(_config_of(module, path), [*chosen, *overrides])
+    return _apply(_config_of(module, path), [*chosen, *overrides]), setting
 
 
 def to_json(config: ml_collections.ConfigDict) -> str:

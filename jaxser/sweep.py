@@ -131,7 +131,7 @@ class Run:
     key: str = ""
     config_hash: str = ""
     # set by `resolve`: the "key=value" setting the config file froze for this run's
-    # label space and protocol (config.frozen_for), under its draw and overrides
+    # label space and protocol (config.load_frozen), under its draw and overrides
     frozen: tuple[str, ...] = ()
 
     @property
@@ -317,7 +317,7 @@ def resolve(runs: list[Run]) -> list[Run]:
     another folder, never a stale run's numbers."""
     out = []
     for run in runs:
-        config = config_lib.load(run.config, run.all_overrides())
+        config, frozen = config_lib.load_frozen(run.config, run.all_overrides())
         stage = experiment.check(config)
         text = config_lib.resolve_file(run.config).read_bytes()
         digest = hashlib.sha256(text)
@@ -328,9 +328,7 @@ def resolve(runs: list[Run]) -> list[Run]:
                 run,
                 key=digest.hexdigest(),
                 config_hash=run_folder.config_hash(config, stage),
-                frozen=tuple(
-                    f"{k}={v}" for k, v in config_lib.frozen_for(run.config, config).items()
-                ),
+                frozen=tuple(f"{k}={v}" for k, v in frozen.items()),
             )
         )
     return out

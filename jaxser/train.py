@@ -64,11 +64,11 @@ def main(argv: list[str] | None = None) -> None:
     debug = cli.debugging(args)
     with cli.one_line_errors(debug):
         host_memory.configure()  # before TensorFlow's and XLA's threads start
-        config = config_lib.load(args.config, overrides)
+        config, frozen = config_lib.load_frozen(args.config, overrides)
         experiment.check(config)  # before TensorFlow is imported: a typo fails in a second
         workdir = Path(args.workdir) if args.workdir else default_workdir(config)
         run_folder.check_folder(workdir)
-        if frozen := config_lib.frozen_for(args.config, config):
+        if frozen:
             print(frozen_line(args.config, config, frozen), file=sys.stderr)
 
     from jaxser.training.checkpoints import DamagedCheckpoint

@@ -97,8 +97,11 @@ def test_runs_of_a_search_space_since_changed_are_stale_and_not_counted():
             row = dataclasses.replace(c.row, run=name, setting=setting)
             cands.append(dataclasses.replace(c, row=row))
     assert protocol.stale(cands) == {"moved", "fewer keys"}
-    assert protocol.drawn("a=1, b=0 (drawn 0.3)") == {"a": "1", "b": "0.3"}
-    assert protocol.drawn("defaults") == {}
+    assert report.drawn_values("a=1, b=0 (drawn 0.3)") == {"a": "1", "b": "0.3"}
+    assert report.drawn_values("defaults") == {}
+    ran = report.ran_setting("frozen: a=1, b=0.3", ["b=0"])  # what ran_setting writes it reads
+    assert ran == "frozen: a=1, b=0 (drawn 0.3)"
+    assert report.drawn_values(ran) == {"a": "1", "b": "0.3"}
     counted = protocol.coverage(cands, 8, protocol.stale(cands))
     rows = {(r["space"], r["method"]): r for r in counted}
     assert rows["categorical", "dann"]["left"] == 12 * 8 - 1  # one draw of one cell: draw 3

@@ -19,7 +19,6 @@ test task, for the per-task choice beside the frozen setting).
 
 import argparse
 import collections
-import re
 from pathlib import Path
 
 import numpy as np
@@ -81,19 +80,6 @@ def space_of(row) -> str:
     return f"{row.label_space}, loso" if row.fold >= 0 else row.label_space
 
 
-def drawn(setting: str) -> dict[str, str]:
-    """A run's drawn values from its setting text ("defaults": none); a value a
-    `--set` overrode reads "key=0 (drawn 1.0)", and the drawn one is kept."""
-    if setting == "defaults":
-        return {}
-    out = {}
-    for part in setting.split(", "):
-        key, _, value = part.partition("=")
-        m = re.fullmatch(r".* \(drawn (.*)\)", value)
-        out[key] = m.group(1) if m else value
-    return out
-
-
 def stale(cands: list, search_seed: int = 0) -> set[str]:
     """The runs whose draw is no longer their method's: the config's search space
     (its keys or distributions) changed since they ran, so their draw number names
@@ -107,7 +93,7 @@ def stale(cands: list, search_seed: int = 0) -> set[str]:
             spaces[r.method] = search.load(f"configs/{r.method}.py")
         now = {k: str(v) for k, v in search.draw(spaces[r.method], r.method, r.draw,
                                                     search_seed).items()}  # fmt: skip
-        ran = drawn(r.setting)
+        ran = report.drawn_values(r.setting)
         if set(ran) != set(now) or not all(report.same_value(ran[k], now[k]) for k in now):
             out.add(r.run)
     return out

@@ -136,6 +136,21 @@ def ran_setting(setting: str, overrides: list[str]) -> str:
     return ", ".join(parts)
 
 
+def drawn_values(setting: str) -> dict[str, str]:
+    """The drawn values of a setting text (`ran_setting`'s, the inverse): a key a
+    later override set reads "key=0 (drawn 1.0)", and the drawn one is kept;
+    {} for "defaults" and for "" (no search)."""
+    setting = setting.removeprefix(FROZEN)
+    if setting in ("", "defaults"):
+        return {}
+    out = {}
+    for part in setting.split(", "):
+        key, _, value = part.partition("=")
+        ran, sep, drawn = value.partition(" (drawn ")
+        out[key] = drawn.removesuffix(")") if sep else ran
+    return out
+
+
 class BadRun(ValueError):
     """A run folder whose results cannot be tabled (damaged, foreign or mismatched)."""
 

@@ -74,3 +74,37 @@ def search_space():
         "schedules.grl.scale": ("choice", 0.1, 0.3, 1.0),
         "emodna.threshold": ("choice", "freematch", "flexmatch", "fixed"),
     }
+
+
+def frozen():
+    """Chosen by `oracle` on the development tasks (tools/freeze.py)."""
+    return {
+        # draw 0: mean target UAR 0.847 over 12 cells
+        "arousal": {},
+        # draw 1: mean target UAR 0.486 over 12 cells
+        "categorical": {
+            "emodna.threshold": "flexmatch",
+            "schedules.grl.scale": 0.3,
+            "terms.adv.weight": 0.3,
+            "terms.cd.weight": 0.0,
+            "terms.corpus.weight": 0.1,
+            "terms.pl.weight": 0.0,
+            "train.learning_rate": 0.00208,
+            "train.pretrain": "",
+            "train.pretrain_steps": 0,
+            "train.warmup_steps": 50,
+        },
+        # draw 5: mean target UAR 0.651 over 12 cells
+        "valence": {
+            "emodna.threshold": "fixed",
+            "schedules.grl.scale": 0.1,
+            "terms.adv.weight": 0.0,
+            "terms.cd.weight": 0.1,
+            "terms.corpus.weight": 0.0,
+            "terms.pl.weight": 1.0,
+            "train.learning_rate": 0.000625,
+            "train.pretrain": "source_only.py",
+            "train.pretrain_steps": 300,
+            "train.warmup_steps": 50,
+        },
+    }

@@ -30,7 +30,8 @@ def frozen_line(path: str, config, frozen: dict) -> str:
     setting = ", ".join(f"{k}={v}" for k, v in frozen.items())
     return (
         f"{path}: the setting frozen for {key} (its frozen(), chosen on the development "
-        f"tasks): {setting}; a --config.KEY=VALUE overrides it"
+        f"tasks): {setting}; a --config.KEY=VALUE overrides it, --defaults runs the "
+        "file's own defaults"
     )
 
 
@@ -50,6 +51,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     p.add_argument("--no_progress", action="store_true", help="no progress bar")
     p.add_argument(
+        "--defaults",
+        action="store_true",
+        help="the config file's own defaults, not the setting its frozen() holds for "
+        "this label space and protocol (a run as it was before the setting was frozen)",
+    )
+    p.add_argument(
         "--allow_device_change",
         action="store_true",
         help="resume a run on another platform or compute dtype than it started on",
@@ -64,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     debug = cli.debugging(args)
     with cli.one_line_errors(debug):
         host_memory.configure()  # before TensorFlow's and XLA's threads start
-        config, frozen = config_lib.load_frozen(args.config, overrides)
+        config, frozen = config_lib.load_frozen(args.config, overrides, not args.defaults)
         experiment.check(config)  # before TensorFlow is imported: a typo fails in a second
         workdir = Path(args.workdir) if args.workdir else default_workdir(config)
         run_folder.check_folder(workdir)

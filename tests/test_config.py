@@ -57,7 +57,8 @@ def test_unknown_key_lists_known_keys():
 
 
 def check(path, *overrides):
-    experiment.check(config_lib.load(path, list(overrides)))
+    """The file's own defaults: what a check refuses must not hang on a frozen setting."""
+    experiment.check(config_lib.load(path, list(overrides), frozen=False))
 
 
 def test_unknown_method_and_loss_names_list_the_known_ones():
@@ -281,10 +282,11 @@ def test_a_frozen_setting_applies_to_its_label_space_and_protocol_only(tmp_path)
     path = tmp_path / "mine.py"
     path.write_text(FROZEN_CONFIG)
     own = config_lib.load(str(path))
-    assert own.to_dict() == config_lib.load("configs/dann.py").to_dict()  # categorical: none
+    dann = config_lib.load("configs/dann.py", frozen=False)  # not dann.py's own frozen()
+    assert own.to_dict() == dann.to_dict()  # categorical: nothing frozen in mine.py
     valence = config_lib.load(str(path), ["data.label_space=valence"])
     assert (valence.train.learning_rate, valence.train.warmup_steps) == (0.002, 100)
-    plain = config_lib.load("configs/dann.py", ["data.label_space=valence"])
+    plain = config_lib.load("configs/dann.py", ["data.label_space=valence"], frozen=False)
     assert config_lib.diff(valence, plain) == ["train.learning_rate", "train.warmup_steps"]
     mine = config_lib.load(str(path), ["data.label_space=valence", "train.learning_rate=0.005"])
     assert (mine.train.learning_rate, mine.train.warmup_steps) == (0.005, 100)  # overrides win
@@ -318,11 +320,20 @@ def test_a_bad_frozen_setting_fails_in_one_line(tmp_path, body, message):
 def test_the_train_cli_says_which_frozen_setting_a_run_takes(tmp_path, capsys, monkeypatch):
     from jaxser import train
 
-    monkeypatch.setattr(experiment, "train", lambda *a, **k: {"interrupted_at": 0})
+    trained = []
+    monkeypatch.setattr(
+        experiment, "train", lambda config, *a, **k: trained.append(config) or {"interrupted_at": 0}
+    )
     train.main(["--config", "configs/msac.py", "--workdir", str(tmp_path / "a")])
     err = capsys.readouterr().err
     assert "configs/msac.py: the setting frozen for categorical (its frozen()" in err
     assert "data.normalization=speaker" in err and "msac.control=orthogonal" in err
+    assert trained[-1].data.normalization == "speaker"
+    # --defaults: the file's own defaults, said by saying nothing frozen
+    train.main(["--config", "configs/msac.py", "--workdir", str(tmp_path / "d"), "--defaults"])
+    assert "frozen" not in capsys.readouterr().err
+    assert trained[-1].to_dict() == config_lib.load("configs/msac.py", frozen=False).to_dict()
+    assert trained[-1].data.normalization == "corpus"
     loso = ["--config.data.protocol=loso", "--config.data.target=", "--config.data.fold=0"]
     train.main(["--config", "configs/msac.py", "--workdir", str(tmp_path / "b"), *loso])
     assert "frozen for categorical, loso" in capsys.readouterr().err

@@ -387,11 +387,14 @@ def test_a_tiny_search_end_to_end(small_data_dir, tmp_path):
     from tiny import TINY
 
     out = tmp_path / "search"
+    # --search_seed 1: under seed 0, draw 1 is dann's frozen categorical setting, which
+    # draw 0 already runs (a frozen draw runs once)
     tiny = [o for o in TINY if not o.startswith("train.eval_every=")]  # the search's own
     sets = [a for o in [*tiny, f"data.data_dir={small_data_dir}"] for a in ("--set", o)]
     r = subprocess.run(
         [sys.executable, "-m", "jaxser.sweep", "--methods", "dann", "--tasks",
-         "synth_emodb:synth_casia", "--seeds", "0", "--search", "2", "--eval_every", "2",
+         "synth_emodb:synth_casia", "--seeds", "0", "--search", "2", "--search_seed", "1",
+         "--eval_every", "2",
          "--source_val", "0.3", "--jobs", "2", "--out", str(out), *sets],
         capture_output=True, text=True,
     )  # fmt: skip
@@ -418,7 +421,8 @@ def test_a_tiny_search_end_to_end(small_data_dir, tmp_path):
     again = tmp_path / "again"
     r = subprocess.run(
         [sys.executable, "-m", "jaxser.sweep", "--methods", "dann", "--tasks",
-         "synth_emodb:synth_casia", "--seeds", "0", "--search", "2", "--eval_every", "2",
+         "synth_emodb:synth_casia", "--seeds", "0", "--search", "2", "--search_seed", "1",
+         "--eval_every", "2",
          "--source_val", "0.3", "--out", str(again), "--merge", str(out / ms.CANDIDATES),
          *sets],
         capture_output=True, text=True,

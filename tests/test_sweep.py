@@ -201,13 +201,18 @@ def test_a_sweep_resumes_reports_failures_and_runs_nothing_twice(tmp_path, small
 
 
 def _finished(out: Path, run, config_hash: str | None = None, uar: float = 0.5) -> Path:
-    """A finished run folder of `run` as jaxser.train writes it (config.json, results.json)."""
+    """A finished run folder of `run` as jaxser.train writes it (config.json, its
+    stage's stage.json when it starts from one, results.json)."""
     from jaxser import config as config_lib
+    from jaxser import experiment
 
     d = out / run.name
     d.mkdir(parents=True)
     config = config_lib.load(run.config, run.all_overrides())
     (d / "config.json").write_text(config_lib.to_json(config))
+    stage = experiment.check(config)
+    if stage is not None:
+        (d / "stage.json").write_text(config_lib.to_json(stage))
     results = {
         "uar": uar, "war": uar, "macro_f1": uar, "pred_balance": 0.9, "method": run.method,
         "source": run.source, "target": run.target, "label_space": "categorical",

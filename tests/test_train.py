@@ -269,7 +269,7 @@ def test_ctrl_c_a_damaged_checkpoint_and_a_torn_log_line_resume_as_if_uninterrup
     monkeypatch.setattr(loop, "batches", ctrl_c_at_step_4)
     overrides = [*TINY, f"data.data_dir={small_data_dir}", *own]
     argv = ["--config", "configs/dann.py", "--workdir", str(split), "--no_progress",
-            *[f"--config.{o}" for o in overrides]]  # fmt: skip
+            "--defaults", *[f"--config.{o}" for o in overrides]]  # fmt: skip
     with pytest.raises(SystemExit) as e:
         train_cli.main(argv)
     assert e.value.code == 130

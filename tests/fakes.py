@@ -1,9 +1,11 @@
-"""Small fake corpus trees in the exact published layouts, with their quirks.
+"""Small fake corpus trees in the exact published layouts, with their quirks,
+and finished run folders for the tables' tests.
 
 Audio is short generated tones, enough for adapters (which never read audio)
 and for prepare (which does).
 """
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -179,3 +181,20 @@ def savee(root: Path, flat: bool = False) -> Path:
             else:
                 wav(root / "AudioData" / spk / f"{code}.wav", rate=44100)
     return root
+
+
+def finished_run(
+    d: Path, method: str, task: str, seed: int, uar: float, balance: float, sweep: dict
+) -> Path:
+    """A finished run folder as jaxser.train and the sweep write it: results.json
+    (WAR and macro-F1 just below `uar`) and sweep.json (`sweep`)."""
+    source, target = task.split(" -> ")
+    d.mkdir(parents=True)
+    results = {
+        "uar": uar, "war": uar - 0.01, "macro_f1": uar - 0.02, "pred_balance": balance,
+        "method": method, "source": source, "target": target, "label_space": "categorical",
+        "seed": seed, "steps": 300, "protocol": "transductive", "selection": "last",
+    }  # fmt: skip
+    (d / "results.json").write_text(json.dumps(results))
+    (d / "sweep.json").write_text(json.dumps(sweep))
+    return d

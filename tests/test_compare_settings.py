@@ -4,6 +4,7 @@
 import json
 
 import compare_settings
+import fakes
 import numpy as np
 import pytest
 from scipy import stats
@@ -16,15 +17,8 @@ def fake_folder(out, method, uars, logs, draw=0):
         source, target = task.split(" -> ")
         for seed, uar in enumerate(values):
             d = out / f"{method}-{source}-{target}-draw{draw}-seed{seed}"
-            d.mkdir(parents=True)
-            results = {
-                "uar": uar, "war": uar, "macro_f1": uar,
-                "pred_balance": 0.05 if uar < 0.3 else 0.9, "method": method,
-                "source": source, "target": target, "label_space": "categorical",
-                "seed": seed, "steps": 300, "protocol": "transductive", "selection": "last",
-            }  # fmt: skip
-            (d / "results.json").write_text(json.dumps(results))
-            (d / "sweep.json").write_text(json.dumps({"method": method, "draw": draw}))
+            b = 0.05 if uar < 0.3 else 0.9
+            fakes.finished_run(d, method, task, seed, uar, b, {"method": method, "draw": draw})
             n = max((len(v) for v in logs.values()), default=0)
             lines = [
                 {"step": i, "kind": "train", **{k: v[i] for k, v in logs.items()}} for i in range(n)

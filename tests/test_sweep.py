@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import fakes
 import numpy as np
 import pytest
 from scipy import stats
@@ -29,15 +30,9 @@ def fake_runs(out: Path, uars=UARS, balance=0.9) -> None:
             source, target = task.split(" -> ")
             for seed, uar in enumerate(values):
                 d = out / f"{method}-{source}-{target}-seed{seed}"
-                d.mkdir(parents=True)
-                results = {
-                    "uar": uar, "war": uar - 0.01, "macro_f1": uar - 0.02,
-                    "pred_balance": 0.0 if uar < 0.39 else balance, "method": method,
-                    "source": source, "target": target, "label_space": "categorical",
-                    "seed": seed, "steps": 300, "protocol": "transductive", "selection": "last",
-                }  # fmt: skip
-                (d / "results.json").write_text(json.dumps(results))
-                (d / "sweep.json").write_text(json.dumps({"method": method, "wall_s": 10.0}))
+                b = 0.0 if uar < 0.39 else balance
+                meta = {"method": method, "wall_s": 10.0}
+                fakes.finished_run(d, method, task, seed, uar, b, meta)
 
 
 def test_tables_hold_the_means_stds_and_wilcoxon_of_the_runs(tmp_path):

@@ -11,12 +11,12 @@ its search draws, 0 = the frozen setting), each further folder one variant
 runs/test/why/didan_no_ida`). One markdown row per folder: its runs, mean target
 UAR over the tasks they share with the reference, tasks won against it, the
 two-sided paired Wilcoxon p over (task, seed, fold) pairs, the runs that
-collapsed onto one class (|pred_balance| < 0.1), and for each `--logs` scalar
-its mean over runs of the run's value: a training scalar averaged over the last
-quarter of its logged steps (what the term settled at), an evaluation scalar at
-the last evaluation. A variant's logs show what the idea did: a term logged with
-weight 0 is computed but not trained on, so its value says how far the model
-drifts from what the term asks for without it.
+collapsed onto one class (pred_balance under `report.COLLAPSED`, as the
+tables count them), and for each `--logs` scalar its mean over the runs that
+logged it: a training scalar averaged over the last quarter of its logged
+steps (what the term settled at), an evaluation scalar at the last
+evaluation. A term whose weight is 0 is not logged ("-"): a variant that
+switches a term off shows what the other terms and the evaluation logged.
 """
 
 import argparse
@@ -27,8 +27,6 @@ import numpy as np
 
 from jaxser import files
 from jaxser.evaluation import report
-
-COLLAPSED = 0.1  # |pred_balance| under this: predictions on (nearly) one class
 
 
 def rows_of(folder: Path, method: str, draw: int) -> list[report.Row]:
@@ -41,26 +39,32 @@ def rows_of(folder: Path, method: str, draw: int) -> list[report.Row]:
     return [dataclasses.replace(r, method=folder.name) for r in rows]
 
 
-def logged(run: Path, key: str) -> float:
-    """`key` in a run's metrics.jsonl: the mean over the last quarter of the
-    training lines that hold it, else its value at the last evaluation; nan if
-    never logged."""
-    rows = [r for r in files.read_jsonl(run / "metrics.jsonl") if key in r]
-    train = [r[key] for r in rows if r["kind"] == "train"]
-    if train:
-        return float(np.mean(train[-max(1, len(train) // 4) :]))
-    evals = [r[key] for r in rows if r["kind"] == "eval"]
-    return float(evals[-1]) if evals else float("nan")
+def logged(run: Path, keys: list[str]) -> list[float]:
+    """Each of `keys` in a run's metrics.jsonl (read once): the mean over the
+    last quarter of the training lines that hold it, else its value at the last
+    evaluation; nan if never logged."""
+    rows = files.read_jsonl(run / "metrics.jsonl")
+    values = []
+    for key in keys:
+        train = [r[key] for r in rows if r["kind"] == "train" and key in r]
+        evals = [r[key] for r in rows if r["kind"] == "eval" and key in r]
+        if train:
+            values.append(float(np.mean(train[-max(1, len(train) // 4) :])))
+        else:
+            values.append(float(evals[-1]) if evals else float("nan"))
+    return values
 
 
-def log_means(folder: Path, rows: list[report.Row], keys: list[str]) -> list[float]:
-    """Each key's mean over the runs that logged it (nan: none did; a term whose
-    weight is 0 is not logged)."""
-    means = []
-    for k in keys:
-        values = [v for r in rows if not np.isnan(v := logged(folder / r.run, k))]
-        means.append(float(np.mean(values)) if values else float("nan"))
-    return means
+def row_text(label: str, folder: Path, rows: list[report.Row], keys: list[str], middle: str) -> str:
+    """A table line: `label`, the run count, `middle` (the UAR cells), the
+    collapses and each key's mean over the runs that logged it ("-": none did)."""
+    per_run = np.array([logged(folder / r.run, keys) for r in rows]).reshape(len(rows), len(keys))
+    cells = []
+    for column in per_run.T:
+        seen = column[~np.isnan(column)]
+        cells.append(f" {seen.mean():.4g} |" if len(seen) else " - |")
+    collapsed = sum(r.pred_balance < report.COLLAPSED for r in rows)
+    return f"| {label} | {len(rows)} | {middle} | {collapsed} |{''.join(cells)}"
 
 
 def table(method: str, folders: list[Path], keys: list[str], draw: int = 0) -> str:
@@ -68,36 +72,27 @@ def table(method: str, folders: list[Path], keys: list[str], draw: int = 0) -> s
     ref_rows = rows_of(reference, method, draw)
     if not ref_rows:
         raise SystemExit(f"{reference}: no finished {method} runs of draw {draw}")
-    head = "| setting | runs | mean UAR | reference | won | p (pairs) | collapsed |"
+    tasks = sorted({r.task for r in ref_rows})
+    ref = [dataclasses.replace(r, method="reference") for r in ref_rows]
+    own = report.Group("", "", "", ["reference"], tasks, ref).mean_over_tasks("reference")
     lines = [
-        head + "".join(f" {k} |" for k in keys),
+        "| setting | runs | mean UAR | reference | won | p (pairs) | collapsed |"
+        + "".join(f" {k} |" for k in keys),
         "|" + "---|" * (7 + len(keys)),
+        row_text(f"{reference} (draw {draw})", reference, ref_rows, keys, f"{own:.3f} | - | - | -"),
     ]
-    for folder in [reference, *variants]:
-        rows = ref_rows if folder == reference else rows_of(folder, method, 0)
-        logs = "".join(
-            " - |" if np.isnan(v) else f" {v:.4g} |" for v in log_means(folder, rows, keys)
-        )
-        collapsed = sum(abs(r.pred_balance) < COLLAPSED for r in rows)
-        if folder == reference:
-            g = report.Group("", "", "", [folder.name], sorted({r.task for r in rows}), rows)
-            mean = g.mean_over_tasks(folder.name)
-            lines.append(
-                f"| {folder} (draw {draw}) | {len(rows)} | {mean:.3f} | - | - | - | "
-                f"{collapsed} |{logs}"
-            )
-            continue
-        tasks = sorted({r.task for r in ref_rows})
-        ref = [dataclasses.replace(r, method="reference") for r in ref_rows]
+    for folder in variants:
+        rows = rows_of(folder, method, 0)
         g = report.Group("", "", "", ["reference", folder.name], tasks, [*rows, *ref])
         a = g.against(folder.name, "reference")
         if a is None:
             lines.append(f"| {folder} | {len(rows)} | no runs paired with the reference |")
             continue
-        lines.append(
-            f"| {folder} | {len(rows)} | {a['mean']:.3f} | {a['baseline_mean']:.3f} | "
-            f"{a['won']}/{a['tasks']} | {a['p']:.3g} ({a['pairs']}) | {collapsed} |{logs}"
+        middle = (
+            f"{a['mean']:.3f} | {a['baseline_mean']:.3f} | {a['won']}/{a['tasks']} | "
+            f"{a['p']:.3g} ({a['pairs']})"
         )
+        lines.append(row_text(str(folder), folder, rows, keys, middle))
     return "\n".join(lines)
 
 

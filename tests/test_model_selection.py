@@ -531,6 +531,44 @@ def test_a_test_search_chooses_per_task_by_the_development_rule_and_never_on_its
     assert e.value.code == 2 and not out.exists()
 
 
+def test_seed_methods_meet_their_papers_baselines_with_both_chosen_per_task(tmp_path):
+    """Under the per-task choice section: Emo-DNA against DANN (PAPER_BASELINES),
+    each method's pick by its own development rule, paired by (task, seed): tasks
+    won, means and scipy's Wilcoxon p; no table when no seed method's baseline ran."""
+    dev_dir, test_dir = tmp_path / "dev", tmp_path / "test"
+    fake_search(dev_dir, methods=("emodna", "dann"), tasks_=("a -> o", "o -> a"))
+    ms.write(dev_dir)
+    dev_file = dev_dir / ms.CANDIDATES
+    rules = ms.best_label_free(ms.load(dev_file))
+    written = fake_search(test_dir, methods=("emodna", "dann"), seeds=(0, 1, 2))
+    picks = {}
+    for method in ("emodna", "dann"):
+        rule = rules["categorical", "transductive", method][0]
+        for task in ("a -> b", "b -> a"):
+            source, target = task.split(" -> ")
+            for seed in (0, 1, 2):
+                runs = [written[f"{method}-{source}-{target}-draw{d}-seed{seed}"]
+                        for d in range(4)]  # fmt: skip
+                picks[method, task, seed] = _runs_pick(runs, rule)["uar"]
+    keys = [(t, s) for t in ("a -> b", "b -> a") for s in (0, 1, 2)]
+    diff = [picks["emodna", *k] - picks["dann", *k] for k in keys]
+    means = {m: np.mean([picks[m, *k] for k in keys]) for m in ("emodna", "dann")}
+    won = sum(
+        np.mean([picks["emodna", t, s] for s in (0, 1, 2)])
+        > np.mean([picks["dann", t, s] for s in (0, 1, 2)])
+        for t in ("a -> b", "b -> a")
+    )
+    text = ms.write(test_dir, rules_from=[dev_file])
+    section = text.split("with both chosen per task")[1].split("\n## ")[0]
+    assert (
+        f"| emodna | dann | {won}/2 | {means['emodna']:.3f} | {means['dann']:.3f} "
+        f"| {means['emodna'] - means['dann']:+.3f} | {stats.wilcoxon(diff).pvalue:.3g} (6) |"
+    ) in section
+    alone = tmp_path / "alone"
+    fake_search(alone, methods=("dann",), seeds=(0, 1, 2))
+    assert "with both chosen per task" not in ms.write(alone, rules_from=[dev_file])
+
+
 def test_each_development_task_held_out_is_chosen_for_without_its_labels(tmp_path):
     """held_out: per held-out task, the frozen draw (best mean oracle rank) and the
     rule come from the other task only; the line's means are those of the picks

@@ -397,14 +397,16 @@ def per_task(cands: list[Candidate], rules: dict[tuple[str, str, str], tuple[str
     """search.md's comparison of each method's per-task choice, by the label-free
     rule its development search ranked best (`best_label_free`), with the
     config's own setting at its last step (`last`): what a user with unlabelled
-    corpora can do against one frozen setting."""
+    corpora can do against one frozen setting; then each seed method against its
+    paper's baselines (report.PAPER_BASELINES) with every method chosen so."""
     lines = [
         "| label space, protocol | method | rule (development rho) | tasks won vs `last` "
         "| mean UAR | `last` | diff | Wilcoxon p (pairs) |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    without = []
+    without, papers = [], []
     for space in dict.fromkeys((c.row.label_space, c.row.protocol) for c in cands):
+        picked = {}
         for m in dict.fromkeys(c.row.method for c in cands):
             mine = [c for c in cands if c.row.method == m
                     and (c.row.label_space, c.row.protocol) == space]  # fmt: skip
@@ -415,9 +417,15 @@ def per_task(cands: list[Candidate], rules: dict[tuple[str, str, str], tuple[str
                 continue
             rule, rho = rules[(*space, m)]
             rows = [r for r, _ in chosen_rows(rule, runs_of(mine))]
+            picked[m] = rows
             if a := _versus_last(space, m, rule, rows, [r for r, _ in chosen_rows("last", mine)]):
                 lines.append(f"| {', '.join(space)} | {m} | `{rule}` ({rho:+.2f}) "
                              f"| {report.comparison_cells(a)} |")  # fmt: skip
+        rows = [r for rs in picked.values() for r in rs]
+        tasks = list(dict.fromkeys(r.task for r in rows))
+        group = report.Group(*space, "per task", list(picked), tasks, rows)
+        if table := report.paper_comparisons(group):
+            papers.append(f"\n{', '.join(space)}:\n\n{table}")
     text = (
         "## Choosing per task by the development search's best label-free rule\n\n"
         "Each method's per-task pick, among its draws at their last step, by the "
@@ -429,6 +437,11 @@ def per_task(cands: list[Candidate], rules: dict[tuple[str, str, str], tuple[str
         "Wilcoxon signed-rank p over (task, seed) pairs. It reads no labels of these "
         "tasks.\n\n" + "\n".join(lines) + "\n"
     )
+    if papers:
+        text += (
+            "\nEach seed method against its paper's baselines with both chosen per task "
+            "(each by its own rule above), paired by (task, seed[, fold]):\n" + "".join(papers)
+        )
     if without:
         text += "\nNo development search of: " + ", ".join(without) + ".\n"
     return text

@@ -421,9 +421,9 @@ def per_task(cands: list[Candidate], rules: dict[tuple[str, str, str], tuple[str
             if a := _versus_last(space, m, rule, rows, [r for r, _ in chosen_rows("last", mine)]):
                 lines.append(f"| {', '.join(space)} | {m} | `{rule}` ({rho:+.2f}) "
                              f"| {report.comparison_cells(a)} |")  # fmt: skip
-        rows = [r for rs in picked.values() for r in rs]
-        tasks = list(dict.fromkeys(r.task for r in rows))
-        group = report.Group(*space, "per task", list(picked), tasks, rows)
+        every = [r for rs in picked.values() for r in rs]
+        tasks = list(dict.fromkeys(r.task for r in every))
+        group = report.Group(*space, "per task", list(picked), tasks, every)
         if table := report.paper_comparisons(group):
             papers.append(f"\n{', '.join(space)}:\n\n{table}")
     text = (

@@ -569,6 +569,25 @@ def test_seed_methods_meet_their_papers_baselines_with_both_chosen_per_task(tmp_
     assert "with both chosen per task" not in ms.write(alone, rules_from=[dev_file])
 
 
+def test_a_method_run_at_one_setting_is_not_tabled_as_chosen_per_task(tmp_path):
+    """A method whose test runs hold one draw only (its search not run there) has
+    nothing to choose among: no per-task line, no pairing with a seed method's
+    choice, and a line naming it."""
+    dev_dir, test_dir = tmp_path / "dev", tmp_path / "test"
+    fake_search(dev_dir, methods=("emodna", "dann"), tasks_=("a -> o", "o -> a"))
+    ms.write(dev_dir)
+    fake_search(test_dir, methods=("emodna",), seeds=(0, 1, 2))
+    fake_search(test_dir, methods=("dann",), seeds=(0, 1, 2), draws=1)
+    text = ms.write(test_dir, rules_from=[dev_dir / ms.CANDIDATES])
+    section = text.split("## Choosing per task by the development search's best label-free")[1]
+    section = section.split("\n## ")[0]
+    assert "| categorical, transductive | emodna | `" in section
+    assert "| categorical, transductive | dann |" not in section
+    assert "with both chosen per task" not in section
+    assert "One setting only, nothing chosen per task" in section
+    assert "dann (categorical, transductive)" in section
+
+
 def test_each_development_task_held_out_is_chosen_for_without_its_labels(tmp_path):
     """held_out: per held-out task, the frozen draw (best mean oracle rank) and the
     rule come from the other task only; the line's means are those of the picks

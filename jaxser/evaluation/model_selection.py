@@ -398,13 +398,15 @@ def per_task(cands: list[Candidate], rules: dict[tuple[str, str, str], tuple[str
     rule its development search ranked best (`best_label_free`), with the
     config's own setting at its last step (`last`): what a user with unlabelled
     corpora can do against one frozen setting; then each seed method against its
-    paper's baselines (report.PAPER_BASELINES) with every method chosen so."""
+    paper's baselines (report.PAPER_BASELINES) with every method chosen so. A
+    method run at one setting only (its draws not run on these tasks) has no
+    choice to compare: it is named below the table, never tabled as if chosen."""
     lines = [
         "| label space, protocol | method | rule (development rho) | tasks won vs `last` "
         "| mean UAR | `last` | diff | Wilcoxon p (pairs) |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    without, papers = [], []
+    without, single, papers = [], [], []
     for space in dict.fromkeys((c.row.label_space, c.row.protocol) for c in cands):
         picked = {}
         for m in dict.fromkeys(c.row.method for c in cands):
@@ -414,6 +416,9 @@ def per_task(cands: list[Candidate], rules: dict[tuple[str, str, str], tuple[str
                 continue
             if (*space, m) not in rules:
                 without.append(f"{m} ({', '.join(space)})")
+                continue
+            if len({c.draw for c in mine}) < 2:  # nothing to choose among: no line, no pairing
+                single.append(f"{m} ({', '.join(space)})")
                 continue
             rule, rho = rules[(*space, m)]
             rows = [r for r, _ in chosen_rows(rule, runs_of(mine))]
@@ -441,6 +446,11 @@ def per_task(cands: list[Candidate], rules: dict[tuple[str, str, str], tuple[str
         text += (
             "\nEach seed method against its paper's baselines with both chosen per task "
             "(each by its own rule above), paired by (task, seed[, fold]):\n" + "".join(papers)
+        )
+    if single:
+        text += (
+            "\nOne setting only, nothing chosen per task (its search's draws not run "
+            "here): " + ", ".join(single) + ".\n"
         )
     if without:
         text += "\nNo development search of: " + ", ".join(without) + ".\n"

@@ -300,6 +300,38 @@ def test_a_search_run_in_parts_reports_as_one(tmp_path):
     assert (whole / "search.md").read_text().split("\nWith the")[0] == expect
 
 
+def test_a_run_given_twice_with_other_figures_is_tabled_once_and_named(tmp_path):
+    """The same run folder in two candidates files, from two machines with other
+    figures (a test task's frozen run again on a new machine): the first given
+    is tabled whole, none of the later copy's steps mixed in, and the copy is
+    named with both machines; an identical copy is no note."""
+    a = tmp_path / "a"
+    fake_search(a, methods=("dann",), seeds=(0,), draws=2)
+    sweep.main(["--report", str(a)])
+    mine = ms.load(a / ms.CANDIDATES)
+    moved = [
+        dataclasses.replace(
+            c,
+            row=dataclasses.replace(c.row, machine="another", uar=c.row.uar + 0.1),
+            scores=c.scores | {"uar": c.scores["uar"] + 0.1},
+        )
+        for c in mine
+    ]
+    one = [c for c in mine if c.row.run == mine[0].row.run]
+    cands, notes = ms.combine(one, moved)
+    assert [c.scores for c in cands if c.row.run == one[0].row.run] == [c.scores for c in one]
+    assert len(cands) == len(mine)  # the other runs come from the second group
+    assert len(notes) == 1 and notes[0].startswith(one[0].row.run)
+    assert f"UAR {one[0].row.uar:.3f} on " in notes[0]
+    assert f"again: UAR {one[0].row.uar + 0.1:.3f} on another" in notes[0]
+    assert ms.combine(mine, mine) == (mine, [])
+    b = tmp_path / "b.jsonl.gz"
+    ms.save(b, moved)
+    text = ms.write(a, merge=[b])
+    assert "Run folders left out (of a run given twice: the later copy):" in text
+    assert text.count("given twice with other figures") == len({c.row.run for c in mine})
+
+
 def test_merging_refuses_damaged_files_and_clashing_runs(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     fake_search(a, methods=("dann",), seeds=(0,), draws=2)

@@ -169,20 +169,43 @@ def load(path: Path) -> list[Candidate]:
 def combine(*groups: list[Candidate]) -> tuple[list[Candidate], list[str]]:
     """The candidates of several searches as one, in folder-name order (as one
     folder of them all is read): a run present in several (the same folder
-    name) counted once; runs of different configs in one (method,
-    task, seed, draw) cell are all left out (report.one_run_per_cell), named in
-    the notes."""
-    seen, out = set(), []
-    for cands in groups:
+    name) is taken whole from the first group holding it, and named in the
+    notes where a later copy differs (another machine or other figures: the
+    same config run again, whose numbers are not the tabled ones); runs of
+    different configs in one (method, task, seed, draw) cell are all left out
+    (report.one_run_per_cell), named in the notes."""
+    first: dict[str, int] = {}  # run -> the group it is taken from
+    out, copies = [], {}
+    for i, cands in enumerate(groups):
         for c in cands:
-            if (c.row.run, c.step) not in seen:
-                seen.add((c.row.run, c.step))
+            if first.setdefault(c.row.run, i) == i:
                 out.append(c)
+            elif c.last:
+                copies.setdefault(c.row.run, c.row)
     out.sort(key=lambda c: (c.row.run, c.step))
     rows = list({c.row.run: c.row for c in out}.values())
     kept, notes = report.one_run_per_cell(rows)
+    notes = [_copy_note(r, copies[r.run]) for r in rows if _differs(r, copies.get(r.run))] + notes
     keep = {r.run for r in kept}
     return [c for c in out if c.row.run in keep], notes
+
+
+def _differs(row: report.Row, copy: report.Row | None) -> bool:
+    """A later copy of a run that is not the same result (machine or figures)."""
+    figures = ("uar", "war", "macro_f1", "pred_balance", "steps")
+    return copy is not None and (
+        row.machine != copy.machine or any(getattr(row, k) != getattr(copy, k) for k in figures)
+    )
+
+
+def _copy_note(row: report.Row, copy: report.Row) -> str:
+    def where(r: report.Row) -> str:
+        return f"UAR {r.uar:.3f} on {r.machine or 'a machine not recorded'}"
+
+    return (
+        f"{row.run}: given twice with other figures ({where(row)}; again: {where(copy)}); "
+        "the first given is tabled (this folder's runs, then the --merge files in order)"
+    )
 
 
 def score(rule: str, c: Candidate) -> float | None:
@@ -684,6 +707,7 @@ def write(out: Path, runs=None, baseline: str = "source_only", merge=(), rules_f
             )
         save(Path(out) / CANDIDATES, cands)
     if bad or clashes:
-        text += "\nRun folders left out:\n" + "".join(f"- {b}\n" for b in [*bad, *clashes])
+        text += "\nRun folders left out (of a run given twice: the later copy):\n"
+        text += "".join(f"- {b}\n" for b in [*bad, *clashes])
     files.write_text(Path(out) / "search.md", text)
     return text

@@ -318,7 +318,10 @@ def test_a_run_given_twice_with_other_figures_is_tabled_once_and_named(tmp_path)
         for c in mine
     ]
     one = [c for c in mine if c.row.run == mine[0].row.run]
-    cands, notes = ms.combine(one, moved)
+    # the later copy has a step the first lacks: mixing by step would table it
+    extra = dataclasses.replace(moved[0], step=one[-1].step + 1, last=False)
+    cands, notes = ms.combine(one, [*moved, extra])
+    assert extra not in cands
     assert [c.scores for c in cands if c.row.run == one[0].row.run] == [c.scores for c in one]
     assert len(cands) == len(mine)  # the other runs come from the second group
     assert len(notes) == 1 and notes[0].startswith(one[0].row.run)

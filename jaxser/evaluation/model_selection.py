@@ -192,9 +192,9 @@ def combine(*groups: list[Candidate]) -> tuple[list[Candidate], list[str]]:
 
 def _differs(row: report.Row, copy: report.Row | None) -> bool:
     """A later copy of a run that is not the same result (machine or figures)."""
-    figures = ("uar", "war", "macro_f1", "pred_balance", "steps")
     return copy is not None and (
-        row.machine != copy.machine or any(getattr(row, k) != getattr(copy, k) for k in figures)
+        row.machine != copy.machine
+        or any(getattr(row, k) != getattr(copy, k) for k in (*FIGURES, "steps"))
     )
 
 

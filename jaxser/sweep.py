@@ -64,8 +64,9 @@ Runs with the same resolved config (a draw equal to the config's own setting,
 once a draw is frozen into it) run once, the later ones named on stderr.
 `--rules_from FILE` (repeatable): a development search's candidates, from which
 each method's best label-free rule (the highest rank correlation with target
-UAR there) also chooses per task here, against the config's own setting; the
-sweep refuses before any run if that search holds one of this sweep's tasks.
+UAR there, kept where it also beat the frozen setting there with each task held
+out) also chooses per task here, against the config's own setting; the sweep
+refuses before any run if that search holds one of this sweep's tasks.
 """
 
 import argparse
@@ -601,7 +602,8 @@ def main(argv: list[str] | None = None) -> None:
         metavar="FILE",
         help="with --search or --report: a development search's candidates.jsonl.gz "
         "(repeatable); search.md adds each method's per-task choice by the label-free "
-        "rule that ranked that search's runs best (none of its tasks may be this one's)",
+        "rule that ranked that search's runs best, where it also paid there held out "
+        "(none of its tasks may be this one's)",
     )
     p.add_argument(
         "--eval_every",

@@ -530,7 +530,8 @@ def test_a_test_search_chooses_per_task_by_the_development_rule_and_never_on_its
     ms.write(dev_dir)
     dev_file = dev_dir / ms.CANDIDATES
     written = fake_search(test_dir, methods=("dann",), seeds=(0, 1, 2))
-    rule, rho = ms.best_label_free(ms.load(dev_file))["categorical", "transductive", "dann"]
+    chosen = ms.task_rules(ms.load(dev_file))["categorical", "transductive", "dann"]
+    rule = chosen.rule
     text = ms.write(test_dir, rules_from=[dev_file])
     section = text.split("## Choosing per task by the development search's best label-free")[1]
     picks, last = {}, {}
@@ -542,7 +543,8 @@ def test_a_test_search_chooses_per_task_by_the_development_rule_and_never_on_its
             picks[task, seed], last[task, seed] = best["uar"], runs[0][-1]["uar"]
     mean_pick, mean_last = np.mean(list(picks.values())), np.mean(list(last.values()))
     assert (
-        f"| categorical, transductive | dann | `{rule}` ({rho:+.2f}) | " in section
+        f"| categorical, transductive | dann | `{chosen.ranked}` ({chosen.rho:+.2f}) | " in section
+        and f" | `{rule}` | " in section
         and f"| {mean_pick:.3f} | {mean_last:.3f} | {mean_pick - mean_last:+.3f} |" in section
     )
     assert str(dev_file) in text.split("Rules per method from the development search")[1]
@@ -566,6 +568,54 @@ def test_a_test_search_chooses_per_task_by_the_development_rule_and_never_on_its
     assert e.value.code == 2 and not out.exists()
 
 
+def _scored_by(cands: list[ms.Candidate], score) -> list[ms.Candidate]:
+    """Every label-free rule's score of each candidate set to rank as `score(c)` does."""
+    return [
+        dataclasses.replace(c, scores={**c.scores, **{
+            ms.RULES[r][0]: ms.RULES[r][1] * score(c) for r in ms.LABEL_FREE}})
+        for c in cands
+    ]  # fmt: skip
+
+
+def test_a_rule_chooses_per_task_only_where_its_first_picks_paid_on_the_development_tasks(
+    tmp_path,
+):
+    """task_rules: the best-ranking rule is kept where the development search, each
+    task held out, gave its per-task picks a mean above the frozen setting's; a
+    rule that ranks the draws well (rho 1/3) but puts each cell's worst draw first
+    is replaced by `last`, and search.md says what it would have given."""
+    fake_search(tmp_path / "dev", methods=("dann",), tasks_=("a -> o", "o -> a"), draws=8)
+    cands, _ = ms.candidates(tmp_path / "dev")
+    key = ("categorical", "transductive", "dann")
+    worst = {cell: min(ms.runs_of(cs), key=lambda c: c.scores["uar"]).draw
+             for cell, cs in ms.by_cell(cands).items()}  # fmt: skip
+    honest = _scored_by(cands, lambda c: c.scores["uar"])
+    misled = _scored_by(cands, lambda c: 2.0 if c.draw == worst[c.cell] else c.scores["uar"])
+    good, bad = ms.task_rules(honest)[key], ms.task_rules(misled)[key]
+    assert (good.rule, good.ranked, good.rho) == ("source-val", "source-val", pytest.approx(1.0))
+    assert good.held["mean"] > good.held["baseline_mean"]
+    assert (bad.ranked, bad.rho) == ("source-val", pytest.approx(1 / 3))
+    assert bad.held["mean"] < bad.held["baseline_mean"] and bad.rule == "last"
+    assert bad.held == ms.held_out_comparisons(misled)[key][0]
+
+    ms.save(tmp_path / "misled.jsonl.gz", misled)
+    written = fake_search(tmp_path / "test", methods=("dann",), seeds=(0, 1, 2))
+    text = ms.write(tmp_path / "test", rules_from=[tmp_path / "misled.jsonl.gz"])
+    section = text.split("## Choosing per task by the development search's best label-free")[1]
+    held = f"{bad.held['mean'] - bad.held['baseline_mean']:+.3f} (p {bad.held['p']:.3g})"
+    head = f"| categorical, transductive | dann | `source-val` (+0.33) | {held} |"
+    table, beside = section.split("Not chosen by:")
+    assert f"{head} `last` | 0/2 |" in table  # no choice: `last` against itself
+    picks, last = [], []
+    for source, target in (("a", "b"), ("b", "a")):
+        for seed in (0, 1, 2):
+            runs = [written[f"dann-{source}-{target}-draw{d}-seed{seed}"] for d in range(4)]
+            picks.append(_runs_pick(runs, "source-val")["uar"])
+            last.append(runs[0][-1]["uar"])
+    assert f"{head} " in beside
+    assert f"| {np.mean(picks):.3f} | {np.mean(last):.3f} |" in beside.split(head)[1]
+
+
 def test_seed_methods_meet_their_papers_baselines_with_both_chosen_per_task(tmp_path):
     """Under the per-task choice section: Emo-DNA against DANN (PAPER_BASELINES),
     each method's pick by its own development rule, paired by (task, seed): tasks
@@ -574,11 +624,11 @@ def test_seed_methods_meet_their_papers_baselines_with_both_chosen_per_task(tmp_
     fake_search(dev_dir, methods=("emodna", "dann"), tasks_=("a -> o", "o -> a"))
     ms.write(dev_dir)
     dev_file = dev_dir / ms.CANDIDATES
-    rules = ms.best_label_free(ms.load(dev_file))
+    rules = ms.task_rules(ms.load(dev_file))
     written = fake_search(test_dir, methods=("emodna", "dann"), seeds=(0, 1, 2))
     picks = {}
     for method in ("emodna", "dann"):
-        rule = rules["categorical", "transductive", method][0]
+        rule = rules["categorical", "transductive", method].rule
         for task in ("a -> b", "b -> a"):
             source, target = task.split(" -> ")
             for seed in (0, 1, 2):

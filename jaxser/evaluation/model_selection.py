@@ -416,18 +416,137 @@ def refuse_shared(tasks, dev_tasks) -> None:
         )
 
 
-def per_task(cands: list[Candidate], rules: dict[tuple[str, str, str], tuple[str, float]]) -> str:
-    """search.md's comparison of each method's per-task choice, by the label-free
-    rule its development search ranked best (`best_label_free`), with the
+def held_out_comparisons(
+    cands: list[Candidate], freeze: str = "oracle"
+) -> dict[tuple[str, str, str], tuple[dict, dict]]:
+    """The protocol tried on a development search: each task (each fold of a
+    one-task LOSO search) in turn held out, the method's setting frozen
+    (`frozen(freeze, ...)`) and its label-free rule chosen (`best_label_free`)
+    on the rest, both then scored on the held-out part, where the rule chooses
+    per (task, seed, fold) without its labels. Per (label space, protocol,
+    method): `Group.against` of the per-task choice with the frozen setting, and
+    of the frozen setting with the config's own (draw 0). Methods with fewer
+    than 2 parts to hold out are left out."""
+    spaces = collections.defaultdict(list)
+    for c in cands:
+        spaces[c.row.label_space, c.row.protocol, c.row.method].append(c)
+    out = {}
+    for (*space, method), mine in sorted(spaces.items()):
+        parts = list(dict.fromkeys((c.row.task, c.row.fold) for c in mine))
+        if len(parts) < 2:
+            continue
+        rows = []
+        for part in parts:
+            rest = [c for c in mine if (c.row.task, c.row.fold) != part]
+            here = [c for c in mine if (c.row.task, c.row.fold) == part]
+            fz = frozen(freeze, rest).get((*space, method))
+            if fz is None:
+                continue
+            rule = best_label_free(rest).get((*space, method), ("last", 0.0))[0]
+            for cell in by_cell(here).values():
+                pick = choose(rule, runs_of(cell))
+                fixed = [c for c in cell if c.draw == fz[0] and c.last]
+                base = choose("last", cell)
+                if pick is None or not fixed or base is None:
+                    continue
+                for name, c in (("per task", pick), ("frozen", fixed[0]), ("draw 0", base)):
+                    rows.append(dataclasses.replace(c.row, method=name, uar=c.scores["uar"]))
+        tasks = list(dict.fromkeys(r.task for r in rows))
+        g = report.Group(*space, "held out", ["per task", "frozen", "draw 0"], tasks, rows)
+        a, b = g.against("per task", "frozen"), g.against("frozen", "draw 0")
+        if a and b:
+            out[(*space, method)] = (a, b)
+    return out
+
+
+def held_out(cands: list[Candidate], freeze: str = "oracle") -> str:
+    """search.md's cross-check of the protocol on a development search
+    (`held_out_comparisons`): per method, the per-task choice against the frozen
+    setting, and the frozen setting against the config's own (draw 0): tasks
+    won, means and the paired Wilcoxon p over (task, seed[, fold]) pairs. ""
+    with fewer than 2 tasks (folds) to hold out."""
+    lines = [
+        "| label space, protocol | method | per task vs frozen: won | per task | frozen "
+        "| diff | p (pairs) | frozen vs draw 0: won | frozen | draw 0 | diff | p (pairs) |",
+        "|---" * 12 + "|",
+    ]
+    for (*space, method), (a, b) in held_out_comparisons(cands, freeze).items():
+        cells = f"{report.comparison_cells(a)} | {report.comparison_cells(b)}"
+        lines.append(f"| {', '.join(space)} | {method} | {cells} |")
+    if len(lines) == 2:
+        return ""
+    return (
+        "## Each task held out\n\nThe protocol tried on the development tasks: each "
+        "task (each fold of a one-task LOSO search) in turn held out, the setting frozen "
+        f"by `{freeze}` and the label-free "
+        "rule chosen (the best rank correlation over the draws at their last step, "
+        "`last` if none beats chance) on the rest; on the held-out part, the "
+        "rule's per-task pick among those draws against the frozen "
+        "setting at its last step, and the frozen setting against the config's own "
+        "(draw 0): tasks won, mean target UAR, difference, and the paired Wilcoxon p "
+        "over (task, seed[, fold]) pairs. Nothing chosen for a part reads its labels. "
+        "A test search (`--rules_from`) chooses per task only for the methods whose "
+        "per-task choice beat the frozen setting here (`task_rules`).\n\n" + "\n".join(lines) + "\n"
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskRule:
+    """How a method chooses its setting per task on unlabelled tasks, judged on
+    its development search (`task_rules`)."""
+
+    rule: str  # what chooses per task: `ranked`, or "last" (the frozen setting: no choice)
+    ranked: str  # the label-free rule that ranked the draws best ("last" if none beat chance)
+    rho: float  # `ranked`'s rank correlation over the draws at their last step
+    held: dict | None  # `held_out_comparisons`' per task vs frozen; None: nothing to hold out
+
+
+def task_rules(dev: list[Candidate]) -> dict[tuple[str, str, str], TaskRule]:
+    """Per (label space, protocol, method) of a development search: the rule that
+    chooses per task. The rule that ranks the draws best (`best_label_free`) is
+    kept only where the protocol tried on the development search, each task held
+    out (`held_out_comparisons`), gave a per-task choice above the frozen
+    setting; else `last`, the frozen setting. A rule can rank all draws well and
+    still put a bad draw first, and the per-task choice uses only its first
+    (docs/results.md, part 15: ECAN's `snd`)."""
+    held = held_out_comparisons(dev)
+    out = {}
+    for key, (ranked, rho) in best_label_free(dev).items():
+        h = held[key][0] if key in held else None
+        keep = ranked != "last" and h is not None and h["mean"] > h["baseline_mean"]
+        out[key] = TaskRule(ranked if keep else "last", ranked, rho, h)
+    return out
+
+
+def _held_text(h: dict | None) -> str:
+    """A `held_out_comparisons` result as one cell: per task minus frozen, and p."""
+    if h is None:
+        return "- (nothing to hold out)"
+    return f"{h['mean'] - h['baseline_mean']:+.3f} (p {h['p']:.3g})"
+
+
+def per_task(cands: list[Candidate], rules: dict[tuple[str, str, str], TaskRule]) -> str:
+    """search.md's comparison of each method's per-task choice (`task_rules` of its
+    development search: the best-ranking label-free rule where, on the development
+    tasks held out, choosing by it beat the frozen setting; else `last`) with the
     config's own setting at its last step (`last`): what a user with unlabelled
     corpora can do against one frozen setting; then each seed method against its
-    paper's baselines (report.PAPER_BASELINES) with every method chosen so. A
-    method run at one setting only (its draws not run on these tasks) has no
-    choice to compare: it is named below the table, never tabled as if chosen."""
+    paper's baselines (report.PAPER_BASELINES) with every method chosen so; then,
+    where `last` was kept though a rule ranked better than chance, what that rule
+    would have given. A method run at one setting only (its draws not run on these
+    tasks) has no choice to compare: it is named below the table, never tabled as
+    if chosen."""
     lines = [
-        "| label space, protocol | method | rule (development rho) | tasks won vs `last` "
-        "| mean UAR | `last` | diff | Wilcoxon p (pairs) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| label space, protocol | method | ranked best (development rho) | development, "
+        "held out: per task - frozen | chooses by | tasks won vs `last` | mean UAR | `last` "
+        "| diff | Wilcoxon p (pairs) |",
+        "|---" * 10 + "|",
+    ]
+    kept = [
+        "| label space, protocol | method | ranked best (development rho) | development, "
+        "held out: per task - frozen | tasks won vs `last` | mean UAR | `last` | diff "
+        "| Wilcoxon p (pairs) |",
+        "|---" * 9 + "|",
     ]
     without, single, papers = [], [], []
     for space in dict.fromkeys((c.row.label_space, c.row.protocol) for c in cands):
@@ -443,12 +562,18 @@ def per_task(cands: list[Candidate], rules: dict[tuple[str, str, str], tuple[str
             if len({c.draw for c in mine}) < 2:  # nothing to choose among: no line, no pairing
                 single.append(f"{m} ({', '.join(space)})")
                 continue
-            rule, rho = rules[(*space, m)]
-            rows = [r for r, _ in chosen_rows(rule, runs_of(mine))]
+            t = rules[(*space, m)]
+            last = [r for r, _ in chosen_rows("last", mine)]
+            head = f"| {', '.join(space)} | {m} | `{t.ranked}` ({t.rho:+.2f}) "
+            head += f"| {_held_text(t.held)}"
+            rows = [r for r, _ in chosen_rows(t.rule, runs_of(mine))]
             picked[m] = rows
-            if a := _versus_last(space, m, rule, rows, [r for r, _ in chosen_rows("last", mine)]):
-                lines.append(f"| {', '.join(space)} | {m} | `{rule}` ({rho:+.2f}) "
-                             f"| {report.comparison_cells(a)} |")  # fmt: skip
+            if a := _versus_last(space, m, t.rule, rows, last):
+                lines.append(f"{head} | `{t.rule}` | {report.comparison_cells(a)} |")
+            if t.rule == "last" and t.ranked != "last":
+                ranked = [r for r, _ in chosen_rows(t.ranked, runs_of(mine))]
+                if a := _versus_last(space, m, t.ranked, ranked, last):
+                    kept.append(f"{head} | {report.comparison_cells(a)} |")
         every = [r for rs in picked.values() for r in rs]
         tasks = list(dict.fromkeys(r.task for r in every))
         group = report.Group(*space, "per task", list(picked), tasks, every)
@@ -456,11 +581,13 @@ def per_task(cands: list[Candidate], rules: dict[tuple[str, str, str], tuple[str
             papers.append(f"\n{', '.join(space)}:\n\n{table}")
     text = (
         "## Choosing per task by the development search's best label-free rule\n\n"
-        "Each method's per-task pick, among its draws at their last step, by the "
+        "Each method's per-task pick among its draws at their last step, by the "
         "label-free rule that ranked its runs most like target UAR on the development "
-        "search (Spearman's rho over the draws at their last step; `last`, no choice, "
-        "where no rule ranked better than chance), against the config's own setting at "
-        "its last step: tasks won "
+        "search (Spearman's rho over the draws at their last step), where that "
+        "search, each task held out in turn (setting frozen and rule chosen on the "
+        "rest), gave a per-task choice above the frozen setting; else `last`, no "
+        "choice (no rule ranked better than chance, or its first picks did not pay "
+        "there). Against the config's own setting at its last step: tasks won "
         "(mean over seeds), mean target UAR over tasks, and a two-sided paired "
         "Wilcoxon signed-rank p over (task, seed) pairs. It reads no labels of these "
         "tasks.\n\n" + "\n".join(lines) + "\n"
@@ -470,6 +597,13 @@ def per_task(cands: list[Candidate], rules: dict[tuple[str, str, str], tuple[str
             "\nEach seed method against its paper's baselines with both chosen per task "
             "(each by its own rule above), paired by (task, seed[, fold]):\n" + "".join(papers)
         )
+    if len(kept) > 2:
+        text += (
+            "\nNot chosen by: where a rule ranked the development runs better than chance "
+            "but choosing by it did not beat the frozen setting on the development tasks "
+            "held out, what choosing by it would have given here (beside the table, not "
+            "a result):\n\n" + "\n".join(kept) + "\n"
+        )
     if single:
         text += (
             "\nOne setting only, nothing chosen per task (its search's draws not run "
@@ -478,63 +612,6 @@ def per_task(cands: list[Candidate], rules: dict[tuple[str, str, str], tuple[str
     if without:
         text += "\nNo development search of: " + ", ".join(without) + ".\n"
     return text
-
-
-def held_out(cands: list[Candidate], freeze: str = "oracle") -> str:
-    """search.md's cross-check of the protocol on a development search: each task
-    in turn held out, the method's setting frozen (`frozen(freeze, ...)`) and
-    its label-free rule chosen (`best_label_free`) on the other tasks, both then
-    scored on the held-out task, where the rule chooses per (task, seed) without
-    its labels. Per method: the per-task choice against the frozen setting, and
-    the frozen setting against the config's own (draw 0): tasks won, means and
-    the paired Wilcoxon p over (task, seed) pairs. "" with fewer than 2 tasks."""
-    lines = [
-        "| label space, protocol | method | per task vs frozen: won | per task | frozen "
-        "| diff | p (pairs) | frozen vs draw 0: won | frozen | draw 0 | diff | p (pairs) |",
-        "|---" * 12 + "|",
-    ]
-    spaces = collections.defaultdict(list)
-    for c in cands:
-        spaces[c.row.label_space, c.row.protocol, c.row.method].append(c)
-    for (*space, method), mine in sorted(spaces.items()):
-        tasks = list(dict.fromkeys(c.row.task for c in mine))
-        if len(tasks) < 2:
-            continue
-        rows = []
-        for task in tasks:
-            rest = [c for c in mine if c.row.task != task]
-            here = [c for c in mine if c.row.task == task]
-            fz = frozen(freeze, rest).get((*space, method))
-            if fz is None:
-                continue
-            rule = best_label_free(rest).get((*space, method), ("last", 0.0))[0]
-            for cell in by_cell(here).values():
-                pick = choose(rule, runs_of(cell))
-                fixed = [c for c in cell if c.draw == fz[0] and c.last]
-                base = choose("last", cell)
-                if pick is None or not fixed or base is None:
-                    continue
-                for name, c in (("per task", pick), ("frozen", fixed[0]), ("draw 0", base)):
-                    rows.append(dataclasses.replace(c.row, method=name, uar=c.scores["uar"]))
-        g = report.Group(*space, "held out", ["per task", "frozen", "draw 0"], tasks, rows)
-        a, b = g.against("per task", "frozen"), g.against("frozen", "draw 0")
-        if a and b:
-            cells = f"{report.comparison_cells(a)} | {report.comparison_cells(b)}"
-            lines.append(f"| {', '.join(space)} | {method} | {cells} |")
-    if len(lines) == 2:
-        return ""
-    return (
-        "## Each task held out\n\nThe protocol tried on the development tasks: each "
-        f"task in turn held out, the setting frozen by `{freeze}` and the label-free "
-        "rule chosen (the best rank correlation over the draws at their last step, "
-        "`last` if none beats chance) on the other tasks; on the held-out task, the "
-        "rule's per-task pick among those draws against the frozen "
-        "setting at its last step, and the frozen setting against the config's own "
-        "(draw 0): tasks won, mean target UAR, difference, and the paired Wilcoxon p "
-        "over (task, seed) pairs. Nothing chosen for a task reads its labels.\n\n"
-        + "\n".join(lines)
-        + "\n"
-    )
 
 
 def _config_value(config, key: str):
@@ -577,7 +654,7 @@ def marginals(cands: list[Candidate]) -> str:
 def markdown(cands: list[Candidate], baseline: str = "source_only", rules=None) -> str:
     """The search's tables: per rule, method x task (report.markdown's), the
     choices made, the frozen setting per method; then each rule's rank correlation.
-    `rules` (`best_label_free` of a development search): also each method's
+    `rules` (`task_rules` of a development search): also each method's
     per-task choice by its rule; without them (a development search), each task
     held out (`held_out`, whose freezing reads the other tasks' labels)."""
     methods = list(dict.fromkeys(c.row.method for c in cands))
@@ -677,12 +754,12 @@ class SharedTasks(ValueError):
     """A development search given to choose rules holds a task being chosen on."""
 
 
-def rules_of(cands: list[Candidate], rules_from) -> dict[tuple[str, str, str], tuple[str, float]]:
-    """`best_label_free` of the development search in the files `rules_from`;
+def rules_of(cands: list[Candidate], rules_from) -> dict[tuple[str, str, str], TaskRule]:
+    """`task_rules` of the development search in the files `rules_from`;
     SharedTasks if it holds a task of `cands`."""
     dev, _ = combine(*(load(Path(f)) for f in rules_from))
     refuse_shared({c.row.task for c in cands}, {c.row.task for c in dev})
-    return best_label_free(dev)
+    return task_rules(dev)
 
 
 def write(out: Path, runs=None, baseline: str = "source_only", merge=(), rules_from=()) -> str:

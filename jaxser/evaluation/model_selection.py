@@ -542,7 +542,7 @@ def per_task(cands: list[Candidate], rules: dict[tuple[str, str, str], TaskRule]
         "| diff | Wilcoxon p (pairs) |",
         "|---" * 10 + "|",
     ]
-    kept = [
+    declined = [
         "| label space, protocol | method | ranked best (development rho) | development, "
         "held out: per task - frozen | tasks won vs `last` | mean UAR | `last` | diff "
         "| Wilcoxon p (pairs) |",
@@ -573,7 +573,7 @@ def per_task(cands: list[Candidate], rules: dict[tuple[str, str, str], TaskRule]
             if t.rule == "last" and t.ranked != "last":
                 ranked = [r for r, _ in chosen_rows(t.ranked, runs_of(mine))]
                 if a := _versus_last(space, m, t.ranked, ranked, last):
-                    kept.append(f"{head} | {report.comparison_cells(a)} |")
+                    declined.append(f"{head} | {report.comparison_cells(a)} |")
         every = [r for rs in picked.values() for r in rs]
         tasks = list(dict.fromkeys(r.task for r in every))
         group = report.Group(*space, "per task", list(picked), tasks, every)
@@ -597,12 +597,12 @@ def per_task(cands: list[Candidate], rules: dict[tuple[str, str, str], TaskRule]
             "\nEach seed method against its paper's baselines with both chosen per task "
             "(each by its own rule above), paired by (task, seed[, fold]):\n" + "".join(papers)
         )
-    if len(kept) > 2:
+    if len(declined) > 2:
         text += (
             "\nNot chosen by: where a rule ranked the development runs better than chance "
             "but choosing by it did not beat the frozen setting on the development tasks "
             "held out, what choosing by it would have given here (beside the table, not "
-            "a result):\n\n" + "\n".join(kept) + "\n"
+            "a result):\n\n" + "\n".join(declined) + "\n"
         )
     if single:
         text += (

@@ -577,6 +577,22 @@ def _scored_by(cands: list[ms.Candidate], score) -> list[ms.Candidate]:
     ]  # fmt: skip
 
 
+def test_each_fold_of_a_loso_task_is_held_out_on_its_own(tmp_path):
+    """held_out_comparisons: a one-task search has nothing to hold out, but its
+    LOSO folds do: each fold's frozen draw is the best last-step UAR of the
+    other fold (its one cell), scored on the held-out fold."""
+    written = fake_search(tmp_path, methods=("dann",), tasks_=("a -> b",), seeds=(0, 1))
+    cands, _ = ms.candidates(tmp_path)
+    assert ms.held_out_comparisons(cands) == {}
+    folds = [dataclasses.replace(c, row=dataclasses.replace(
+        c.row, protocol="loso", fold=c.row.seed, seed=0)) for c in cands]  # fmt: skip
+    got = ms.held_out_comparisons(folds)["categorical", "loso", "dann"][0]
+    last = {(d, f): written[f"dann-a-b-draw{d}-seed{f}"][-1]["uar"] for d in range(4)
+            for f in (0, 1)}  # fmt: skip
+    fixed = [last[max(range(4), key=lambda d: last[d, 1 - f]), f] for f in (0, 1)]
+    assert got["pairs"] == 2 and got["baseline_mean"] == pytest.approx(np.mean(fixed))
+
+
 def test_a_rule_chooses_per_task_only_where_its_first_picks_paid_on_the_development_tasks(
     tmp_path,
 ):

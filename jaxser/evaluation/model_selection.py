@@ -340,6 +340,15 @@ def _versus_last(space: tuple, method: str, rule: str, rows: list, last: list) -
     return report.Group(*space, rule, [method, "last"], tasks, rows).against(method, "last")
 
 
+# the columns of report.comparison_cells against `last`
+VERSUS_LAST_COLUMNS = ("tasks won vs `last`", "mean UAR", "`last`", "diff", "Wilcoxon p (pairs)")
+
+
+def _table_head(*columns: str) -> list[str]:
+    """A Markdown table's header and rule lines."""
+    return ["| " + " | ".join(columns) + " |", "|---" * len(columns) + "|"]
+
+
 def against_last(cands: list[Candidate], methods: list[str], picked: dict[str, list]) -> str:
     """Per (label space, protocol, method) and rule: what choosing per task by the
     rule gives against the config's own setting at its last step (`last`):
@@ -347,11 +356,7 @@ def against_last(cands: list[Candidate], methods: list[str], picked: dict[str, l
     test tasks whose draw 0 is the frozen setting, this is the issue's question:
     does a per-task label-free choice beat one frozen setting? `picked`: rule ->
     `chosen_rows`."""
-    lines = [
-        "| label space, protocol | method | rule | tasks won vs `last` | mean UAR | `last` "
-        "| diff | Wilcoxon p (pairs) |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
+    lines = _table_head("label space, protocol", "method", "rule", *VERSUS_LAST_COLUMNS)
     spaces = list(dict.fromkeys((c.row.label_space, c.row.protocol) for c in cands))
     for space in spaces:
         for m in methods:
@@ -419,8 +424,8 @@ def refuse_shared(tasks, dev_tasks) -> None:
 def held_out_comparisons(
     cands: list[Candidate], freeze: str = "oracle"
 ) -> dict[tuple[str, str, str], tuple[dict, dict]]:
-    """The protocol tried on a development search: each task (each fold of a
-    one-task LOSO search) in turn held out, the method's setting frozen
+    """The protocol tried on a development search: each part in turn held out (a
+    task; each fold of a LOSO task on its own), the method's setting frozen
     (`frozen(freeze, ...)`) and its label-free rule chosen (`best_label_free`)
     on the rest, both then scored on the held-out part, where the rule chooses
     per (task, seed, fold) without its labels. Per (label space, protocol,
@@ -477,7 +482,7 @@ def held_out(cands: list[Candidate], freeze: str = "oracle") -> str:
         return ""
     return (
         "## Each task held out\n\nThe protocol tried on the development tasks: each "
-        "task (each fold of a one-task LOSO search) in turn held out, the setting frozen "
+        "task (each fold of a LOSO task) in turn held out, the setting frozen "
         f"by `{freeze}` and the label-free "
         "rule chosen (the best rank correlation over the draws at their last step, "
         "`last` if none beats chance) on the rest; on the held-out part, the "
@@ -536,18 +541,10 @@ def per_task(cands: list[Candidate], rules: dict[tuple[str, str, str], TaskRule]
     would have given. A method run at one setting only (its draws not run on these
     tasks) has no choice to compare: it is named below the table, never tabled as
     if chosen."""
-    lines = [
-        "| label space, protocol | method | ranked best (development rho) | development, "
-        "held out: per task - frozen | chooses by | tasks won vs `last` | mean UAR | `last` "
-        "| diff | Wilcoxon p (pairs) |",
-        "|---" * 10 + "|",
-    ]
-    declined = [
-        "| label space, protocol | method | ranked best (development rho) | development, "
-        "held out: per task - frozen | tasks won vs `last` | mean UAR | `last` | diff "
-        "| Wilcoxon p (pairs) |",
-        "|---" * 9 + "|",
-    ]
+    rule = ("label space, protocol", "method", "ranked best (development rho)",
+            "development, held out: per task - frozen")  # fmt: skip
+    lines = _table_head(*rule, "chooses by", *VERSUS_LAST_COLUMNS)
+    declined = _table_head(*rule, *VERSUS_LAST_COLUMNS)
     without, single, papers = [], [], []
     for space in dict.fromkeys((c.row.label_space, c.row.protocol) for c in cands):
         picked = {}

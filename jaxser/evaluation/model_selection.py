@@ -752,11 +752,15 @@ class SharedTasks(ValueError):
 
 
 def rules_of(cands: list[Candidate], rules_from) -> dict[tuple[str, str, str], TaskRule]:
-    """`task_rules` of the development search in the files `rules_from`;
-    SharedTasks if it holds a task of `cands`."""
+    """`task_rules` of the development search in the files `rules_from`, for the
+    (label space, protocol, method)s of `cands` only (each method's rule reads
+    its own runs alone); SharedTasks if it holds a task of `cands`."""
     dev, _ = combine(*(load(Path(f)) for f in rules_from))
     refuse_shared({c.row.task for c in cands}, {c.row.task for c in dev})
-    return task_rules(dev)
+    wanted = {(c.row.label_space, c.row.protocol, c.row.method) for c in cands}
+    return task_rules(
+        [c for c in dev if (c.row.label_space, c.row.protocol, c.row.method) in wanted]
+    )
 
 
 def write(out: Path, runs=None, baseline: str = "source_only", merge=(), rules_from=()) -> str:
